@@ -1,0 +1,1 @@
+"""The Qt-free engine: images, networks, degradations, tasks, sessions and metrics."""

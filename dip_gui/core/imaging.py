@@ -1,0 +1,262 @@
+"""Load and save photos: float32 RGB in [0, 1] at the edges, every pixel of the file kept.
+
+Pillow reads every format; OpenCV reads and writes 16-bit colour PNG/TIFF, which Pillow would
+silently truncate to 8 bits. EXIF orientation is applied on the array so both readers share it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from dip_gui.core.errors import ImageReadError, ImageWriteError, MaskError
+
+#: Refuse images above this many pixels before decoding them (decompression bombs).
+MAX_PIXELS = 120_000_000
+SIXTEEN_BIT_FORMATS = {".png", ".tif", ".tiff"}
+WRITABLE_FORMATS = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".bmp"}
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass
+class LoadedImage:
+    """A decoded photo. ``rgb`` is HxWx3 float32 in [0, 1]; ``alpha`` HxW or None."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    bit_depth: int = 8
+    grey: bool = False
+    path: Path | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width)."""
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+
+def load_image(path: str | os.PathLike) -> LoadedImage:
+    """Read a photo file; raise ImageReadError with a one-line reason if it cannot be used."""
+    path = Path(path)
+    _check_readable_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                _check_pixel_count(path, im.size)
+                im.seek(0)  # GIF / multi-page TIFF: the first frame
+                orientation = _orientation(im)
+                array = _read_sixteen_bit(path) if _may_be_sixteen_bit(path, im) else None
+                if array is None:
+                    array = _pillow_to_array(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{path.name}: image is too large to open safely ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path.name}: not an image file, or a format that is not supported") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{path.name}: cannot decode image ({_first_line(exc)})") from None
+    return _to_loaded(_apply_orientation(array, orientation), path)
+
+
+def load_mask(path: str | os.PathLike, size: tuple[int, int], white_is_hole: bool = True) -> np.ndarray:
+    """Read a mask file as float32 HxW with 1 = known pixel, 0 = hole (the core convention).
+
+    Users paint the holes white, so that is the default; ``white_is_hole=False`` reads the
+    paper's files, where white marks the known pixels.
+    """
+    image = load_image(path)
+    if image.size != tuple(size):
+        raise MaskError(f"{Path(path).name}: mask is {image.size[1]}x{image.size[0]} but the photo is {size[1]}x{size[0]}")
+    white = image.rgb.mean(axis=2) > 0.5
+    known = ~white if white_is_hole else white
+    return known.astype(np.float32)
+
+
+def save_image(
+    path: str | os.PathLike,
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    bit_depth: int = 8,
+    grey: bool = False,
+    quality: int = 95,
+    protected: tuple[str | os.PathLike, ...] = (),
+) -> Path:
+    """Write HxWx3 (or HxW) float data in [0, 1] atomically; never over a ``protected`` file.
+
+    16-bit output is kept for PNG/TIFF; other formats get 8 bits. Alpha is re-attached where the
+    format supports it. NaNs never reach the file (they become 0).
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in WRITABLE_FORMATS:
+        raise ImageWriteError(f"{path.name}: cannot write '{ext or 'no extension'}' files; use PNG, TIFF, JPEG, WebP or BMP")
+    for other in protected:
+        if other and _same_file(path, Path(other)):
+            raise ImageWriteError(f"{path.name}: refusing to overwrite an input file; choose another output name")
+    if not path.parent.exists():
+        raise ImageWriteError(f"{path.parent}: output folder does not exist")
+    data = _prepare_channels(rgb, alpha, grey, ext)
+    sixteen = bit_depth == 16 and ext in SIXTEEN_BIT_FORMATS
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=ext, dir=path.parent)
+    os.close(fd)
+    try:
+        if sixteen:
+            _write_sixteen_bit(tmp_name, data)
+        else:
+            _write_eight_bit(tmp_name, data, ext, quality)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        raise ImageWriteError(f"{path.name}: cannot write ({_first_line(exc)})") from None
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return path
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float [0, 1] -> uint8 with rounding; NaN -> 0."""
+    return (np.clip(np.nan_to_num(image, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+# --- reading helpers -------------------------------------------------------------------------
+
+
+def _check_readable_file(path: Path) -> None:
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImageReadError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise ImageReadError(f"{path.name}: file is empty")
+
+
+def _check_pixel_count(path: Path, size: tuple[int, int]) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageReadError(f"{path.name}: image has no pixels")
+    if width * height > MAX_PIXELS:
+        raise ImageReadError(
+            f"{path.name}: image claims {width}x{height} pixels, more than the {MAX_PIXELS // 1_000_000} MP limit"
+        )
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block must not make the photo unreadable
+        return 1
+
+
+def _may_be_sixteen_bit(path: Path, im: Image.Image) -> bool:
+    return path.suffix.lower() in SIXTEEN_BIT_FORMATS and im.mode in {"RGB", "RGBA", "I;16", "I;16B", "I;16L", "I"}
+
+
+def _read_sixteen_bit(path: Path) -> np.ndarray | None:
+    """16-bit colour files via OpenCV (BGR order); None when the file is not 16-bit colour."""
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None or data.dtype != np.uint16 or data.ndim != 3:
+        return None
+    data = data[:, :, [2, 1, 0, 3]] if data.shape[2] == 4 else data[:, :, ::-1]
+    return np.ascontiguousarray(data)
+
+
+def _pillow_to_array(im: Image.Image) -> np.ndarray:
+    """Any Pillow mode -> uint8/uint16/float array HxW, HxWx3 or HxWx4."""
+    mode = im.mode
+    if mode in {"I;16", "I;16B", "I;16L"}:
+        return np.asarray(im.convert("I;16")).astype(np.uint16)
+    if mode == "I":
+        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+    if mode == "F":
+        return np.asarray(im).astype(np.float32)
+    if mode in {"1", "L"}:
+        return np.asarray(im.convert("L"))
+    if mode in {"LA", "La", "PA", "RGBA", "RGBa"} or (mode == "P" and "transparency" in im.info):
+        return np.asarray(im.convert("RGBA"))
+    return np.asarray(im.convert("RGB"))
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """EXIF orientation 1-8 applied to the array (same result as ImageOps.exif_transpose)."""
+    transforms = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+        8: lambda a: np.rot90(a, k=1),
+    }
+    transform = transforms.get(orientation)
+    return np.ascontiguousarray(transform(array)) if transform else array
+
+
+def _to_loaded(array: np.ndarray, path: Path) -> LoadedImage:
+    bit_depth = 16 if array.dtype == np.uint16 else 8
+    if array.dtype == np.uint16:
+        data = array.astype(np.float32) / 65535.0
+    elif array.dtype == np.uint8:
+        data = array.astype(np.float32) / 255.0
+    else:
+        data = np.clip(array.astype(np.float32), 0.0, 1.0)
+    grey = data.ndim == 2
+    if grey:
+        data = data[:, :, None]
+    alpha = None
+    if data.shape[2] == 4:
+        data, alpha = data[:, :, :3], np.ascontiguousarray(data[:, :, 3])
+    if data.shape[2] == 1:
+        data = np.repeat(data, 3, axis=2)
+    return LoadedImage(np.ascontiguousarray(data, dtype=np.float32), alpha, bit_depth, grey, path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# --- writing helpers -------------------------------------------------------------------------
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _prepare_channels(rgb: np.ndarray, alpha: np.ndarray | None, grey: bool, ext: str) -> np.ndarray:
+    data = np.clip(np.nan_to_num(np.asarray(rgb, dtype=np.float32), nan=0.0), 0.0, 1.0)
+    if data.ndim == 3 and grey:
+        data = data.mean(axis=2)
+    keeps_alpha = ext in {".png", ".tif", ".tiff", ".webp"}
+    if alpha is not None and keeps_alpha:
+        colour = data if data.ndim == 3 else np.repeat(data[:, :, None], 3, axis=2)
+        data = np.concatenate([colour, np.clip(alpha, 0, 1)[:, :, None]], axis=2)
+    return data
+
+
+def _write_eight_bit(path: str, data: np.ndarray, ext: str, quality: int) -> None:
+    im = Image.fromarray(to_uint8(data))
+    options = {}
+    if ext in {".jpg", ".jpeg"}:
+        options = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2}
+    elif ext == ".webp":
+        options = {"quality": int(quality)}
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}.get(ext, ext[1:].upper())
+    im.save(path, format=fmt, **options)
+
+
+def _write_sixteen_bit(path: str, data: np.ndarray) -> None:
+    sixteen = (data * 65535.0 + 0.5).astype(np.uint16)
+    if sixteen.ndim == 3:
+        order = [2, 1, 0, 3] if sixteen.shape[2] == 4 else [2, 1, 0]
+        sixteen = np.ascontiguousarray(sixteen[:, :, order])
+    if not cv2.imwrite(path, sixteen):
+        raise OSError("OpenCV could not encode the 16-bit image")

@@ -1,0 +1,12 @@
+"""Networks of the paper: the skip encoder-decoder (hourglass = no skips), Lanczos, inputs."""
+
+from dip_gui.core.networks.inputs import INPUT_KINDS, make_input
+from dip_gui.core.networks.skip import SkipNet, SkipSpec
+
+
+def count_parameters(net) -> int:
+    """Number of trainable scalars, as the authors count them."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+__all__ = ["INPUT_KINDS", "SkipNet", "SkipSpec", "count_parameters", "make_input"]

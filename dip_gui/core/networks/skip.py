@@ -1,0 +1,141 @@
+"""The paper's encoder-decoder with skip connections ("skip"), every knob of the authors' code.
+
+Level i (0 = full resolution) of the network, for input x with ``c_in`` channels::
+
+    skip_i(x)   = act(bn(conv_k_skip(x)))                      (absent when skip channels = 0)
+    deeper_i(x) = up(act(bn(conv(act(bn(down_conv(x))))) -> level i+1))
+    y           = bn(cat(skip_i(x), deeper_i(x)))
+    out_i       = [act(bn(conv1x1(.)))] act(bn(conv_k_up(y)))
+
+The final 1x1 convolution maps to the output channels, followed by a sigmoid. An hourglass is the
+same network with zero skip channels. Parameter counts match the authors' implementation exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from dip_gui.core.networks.lanczos import LanczosDownsample
+
+DOWNSAMPLE_MODES = ("stride", "avg", "max", "lanczos2", "lanczos3")
+UPSAMPLE_MODES = ("nearest", "bilinear")
+PAD_MODES = ("reflection", "zero")
+
+
+@dataclass(frozen=True)
+class SkipSpec:
+    """Hyper-parameters of a skip network; per-level tuples are ordered from full resolution down."""
+
+    channels_down: tuple[int, ...] = (128,) * 5
+    channels_up: tuple[int, ...] = (128,) * 5
+    channels_skip: tuple[int, ...] = (4,) * 5
+    filter_down: int = 3
+    filter_up: int = 3
+    filter_skip: int = 1
+    downsample: str | tuple[str, ...] = "stride"
+    upsample: str | tuple[str, ...] = "bilinear"
+    pad: str = "reflection"
+    need1x1_up: bool = True
+    sigmoid: bool = True
+    leaky_slope: float = 0.2
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def levels(self) -> int:
+        return len(self.channels_down)
+
+    @property
+    def multiple(self) -> int:
+        """Input sides must be a multiple of this (one halving per level)."""
+        return 2**self.levels
+
+    def per_level(self, value: str | tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(value) if isinstance(value, (tuple, list)) else (value,) * self.levels
+
+    def validate(self) -> None:
+        if not (len(self.channels_down) == len(self.channels_up) == len(self.channels_skip)):
+            raise ValueError("channels_down, channels_up and channels_skip need one entry per level")
+        for mode in self.per_level(self.downsample):
+            if mode not in DOWNSAMPLE_MODES:
+                raise ValueError(f"unknown downsample mode {mode!r}")
+        for mode in self.per_level(self.upsample):
+            if mode not in UPSAMPLE_MODES:
+                raise ValueError(f"unknown upsample mode {mode!r}")
+        if self.pad not in PAD_MODES:
+            raise ValueError(f"unknown padding {self.pad!r}")
+
+
+def conv_block(c_in: int, c_out: int, kernel: int, spec: SkipSpec, stride: int = 1, downsample: str = "stride") -> nn.Sequential:
+    """Padding + convolution (+ a fixed downsampler when downsampling is not by stride)."""
+    layers: list[nn.Module] = []
+    pad = (kernel - 1) // 2
+    if spec.pad == "reflection" and pad > 0:
+        layers.append(nn.ReflectionPad2d(pad))
+        pad = 0
+    conv_stride = stride if downsample == "stride" else 1
+    layers.append(nn.Conv2d(c_in, c_out, kernel, conv_stride, padding=pad, bias=True))
+    if stride != 1 and downsample != "stride":
+        if downsample == "avg":
+            layers.append(nn.AvgPool2d(stride, stride))
+        elif downsample == "max":
+            layers.append(nn.MaxPool2d(stride, stride))
+        else:
+            layers.append(LanczosDownsample(stride, support=int(downsample[-1])))
+    return nn.Sequential(*layers)
+
+
+def norm_act(channels: int, spec: SkipSpec) -> list[nn.Module]:
+    return [nn.BatchNorm2d(channels), nn.LeakyReLU(spec.leaky_slope, inplace=True)]
+
+
+class SkipLevel(nn.Module):
+    """One resolution level: optional skip branch, deeper branch, merge and up-convolution."""
+
+    def __init__(self, spec: SkipSpec, index: int, c_in: int) -> None:
+        super().__init__()
+        down, up, skip = spec.channels_down[index], spec.channels_up[index], spec.channels_skip[index]
+        last = index == spec.levels - 1
+        self.skip = None
+        if skip:
+            self.skip = nn.Sequential(conv_block(c_in, skip, spec.filter_skip, spec), *norm_act(skip, spec))
+        deeper: list[nn.Module] = [
+            conv_block(c_in, down, spec.filter_down, spec, 2, spec.per_level(spec.downsample)[index]),
+            *norm_act(down, spec),
+            conv_block(down, down, spec.filter_down, spec),
+            *norm_act(down, spec),
+        ]
+        if not last:
+            deeper.append(SkipLevel(spec, index + 1, down))
+        mode = spec.per_level(spec.upsample)[index]
+        deeper.append(nn.Upsample(scale_factor=2, mode=mode))
+        self.deeper = nn.Sequential(*deeper)
+        merged = skip + (down if last else spec.channels_up[index + 1])
+        self.merge_norm = nn.BatchNorm2d(merged)
+        post: list[nn.Module] = [conv_block(merged, up, spec.filter_up, spec), *norm_act(up, spec)]
+        if spec.need1x1_up:
+            post += [conv_block(up, up, 1, spec), *norm_act(up, spec)]
+        self.post = nn.Sequential(*post)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        deep = self.deeper(x)
+        y = deep if self.skip is None else torch.cat([self.skip(x), deep], dim=1)
+        return self.post(self.merge_norm(y))
+
+
+class SkipNet(nn.Module):
+    """Encoder-decoder of the paper. Input N x C_in x H x W, H and W multiples of ``spec.multiple``."""
+
+    def __init__(self, spec: SkipSpec, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        spec.validate()
+        self.spec = spec
+        self.body = SkipLevel(spec, 0, in_channels)
+        self.head = conv_block(spec.channels_up[0], out_channels, 1, spec)
+        self.sigmoid = spec.sigmoid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.head(self.body(x))
+        return torch.sigmoid(y) if self.sigmoid else y

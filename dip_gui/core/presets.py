@@ -1,0 +1,302 @@
+"""Presets: the hyper-parameters of every task, as data.
+
+``paper`` presets reproduce the authors' notebooks (network, input, jitter, learning rate,
+iterations, output averaging). ``fast`` presets were chosen by measurement on a 2-core CPU for the
+best result within a minute or two (docs/presets.md has the evidence). The default of each task is
+its first preset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from dip_gui.core.errors import InvalidParameterError
+from dip_gui.core.networks import SkipSpec
+
+TASKS = ("denoise", "jpeg", "sr", "inpaint", "restore", "flash")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything a Session needs besides the photo. ``ema`` is the output averaging weight."""
+
+    task: str
+    name: str
+    description: str
+    net: SkipSpec
+    input_kind: str = "noise"  # noise | meshgrid | image
+    input_depth: int = 32
+    input_scale: float = 0.1
+    reg_noise_std: float = 1.0 / 30.0
+    lr: float = 0.01
+    iterations: int = 3000
+    ema: float | None = 0.99
+    lr_floor: float = 1.0  # final LR as a fraction of ``lr`` (cosine decay); 1.0 keeps it constant
+    #: Warm start: the network fits a residual over a classical estimate (see tasks.warm_start).
+    #: None = the paper's plain DIP, output = sigmoid(f(z)).
+    base: str | None = None
+    base_sigma: float = 1.5
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def with_overrides(self, **changes) -> Preset:
+        """A copy with some fields changed (e.g. iterations or lr from the command line)."""
+        unknown = set(changes) - set(self.__dataclass_fields__)
+        if unknown:
+            raise InvalidParameterError(f"unknown preset settings: {', '.join(sorted(unknown))}")
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def validate(self) -> None:
+        if self.iterations <= 0:
+            raise InvalidParameterError(f"iterations must be positive, not {self.iterations}")
+        if not self.lr > 0:
+            raise InvalidParameterError(f"learning rate must be positive, not {self.lr}")
+        if self.reg_noise_std < 0:
+            raise InvalidParameterError(f"input jitter must be >= 0, not {self.reg_noise_std}")
+        if self.ema is not None and not 0.0 <= self.ema < 1.0:
+            raise InvalidParameterError(f"output averaging weight must be in [0, 1), not {self.ema}")
+        if not 0.0 < self.lr_floor <= 1.0:
+            raise InvalidParameterError(f"lr_floor must be in (0, 1], not {self.lr_floor}")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("extra", None)
+        data["net"].pop("extra", None)
+        return data
+
+
+def _skip(down, up=None, skip=4, **kw) -> SkipSpec:
+    down = tuple(down)
+    return SkipSpec(
+        channels_down=down,
+        channels_up=tuple(up or down),
+        channels_skip=(skip,) * len(down) if isinstance(skip, int) else tuple(skip),
+        **kw,
+    )
+
+
+PAPER_NET = _skip((128,) * 5)  # denoise / SR / restoration: 2,217,831 parameters for RGB
+
+# Fast nets: narrower channels and a shallow input, found by measurement (docs/presets.md).
+FAST_NET = _skip((16, 32, 64, 64, 64), skip=4)
+FAST_INPAINT_NET = _skip((16, 32, 64, 64, 64), skip=4, upsample="bilinear")
+
+PRESETS: tuple[Preset, ...] = (
+    # -- denoise ------------------------------------------------------------------------------
+    Preset(
+        "denoise",
+        "fast",
+        "Small network refining a light blur: a good result within a minute on a CPU",
+        FAST_NET,
+        input_depth=8,
+        reg_noise_std=1 / 30,
+        lr=0.01,
+        iterations=1200,
+        ema=0.97,
+        lr_floor=0.2,
+        base="blur",
+        base_sigma=1.0,
+    ),
+    Preset(
+        "denoise",
+        "paper",
+        "The paper's F16 settings: skip 128x5, 3000 iterations",
+        PAPER_NET,
+        input_depth=32,
+        reg_noise_std=1 / 30,
+        lr=0.01,
+        iterations=3000,
+        ema=0.99,
+    ),
+    # -- JPEG artefacts (target = the JPEG itself) ---------------------------------------------
+    Preset(
+        "jpeg",
+        "fast",
+        "Small network for JPEG artefact removal on a CPU",
+        _skip((8, 16, 32, 64, 64), skip=(0, 0, 0, 4, 4)),
+        input_depth=3,
+        reg_noise_std=1 / 30,
+        lr=0.01,
+        iterations=1200,
+        ema=0.97,
+        lr_floor=0.2,
+        base="blur",
+        base_sigma=0.8,
+    ),
+    Preset(
+        "jpeg",
+        "paper",
+        "The paper's snail settings: 2400 iterations",
+        _skip((8, 16, 32, 64, 128), skip=(0, 0, 0, 4, 4)),
+        input_depth=3,
+        reg_noise_std=1 / 30,
+        lr=0.01,
+        iterations=2400,
+        ema=0.99,
+    ),
+    # -- super-resolution (iterations for x4; x8 doubles them, see scaled_for) ------------------
+    Preset(
+        "sr",
+        "fast",
+        "Small network refining a bicubic upscale on a CPU",
+        FAST_NET,
+        input_depth=8,
+        reg_noise_std=0.03,
+        lr=0.01,
+        iterations=1000,
+        ema=0.9,
+        lr_floor=0.2,
+        base="upsample",
+    ),
+    Preset(
+        "sr",
+        "paper",
+        "The paper's SR settings: skip 128x5, Lanczos-2 downsampler",
+        PAPER_NET,
+        input_depth=32,
+        reg_noise_std=0.03,
+        lr=0.01,
+        iterations=2000,
+        ema=None,
+        extra={"x8": {"iterations": 4000, "reg_noise_std": 0.05}},
+    ),
+    # -- inpainting ------------------------------------------------------------------------------
+    Preset(
+        "inpaint",
+        "fast",
+        "Small network refining a classical fill of the painted holes on a CPU",
+        FAST_INPAINT_NET,
+        input_depth=8,
+        reg_noise_std=0.03,
+        lr=0.01,
+        iterations=1500,
+        ema=0.97,
+        lr_floor=0.2,
+        base="fill",
+        base_sigma=0.8,
+    ),
+    Preset(
+        "inpaint",
+        "paper",
+        "The paper's text-removal settings (kate): skip 128x5 with 128 skips",
+        _skip((128,) * 5, skip=128, upsample="nearest"),
+        input_depth=32,
+        reg_noise_std=0.03,
+        lr=0.01,
+        iterations=6001,
+        ema=None,
+    ),
+    Preset(
+        "inpaint",
+        "paper-large-holes",
+        "The paper's large-hole settings (vase): hourglass, meshgrid input",
+        _skip((128,) * 5, skip=0, upsample="nearest"),
+        input_kind="meshgrid",
+        input_depth=2,
+        reg_noise_std=0.03,
+        lr=0.01,
+        iterations=5001,
+        ema=None,
+    ),
+    Preset(
+        "inpaint",
+        "paper-library",
+        "The paper's library settings: six levels, 5x5 filters, parameter noise",
+        _skip((16, 32, 64, 128, 128, 128), skip=0, upsample="nearest", filter_down=5, need1x1_up=False),
+        input_depth=1,
+        reg_noise_std=0.0,
+        lr=0.01,
+        iterations=3001,
+        ema=None,
+    ),
+    # -- restoration of randomly missing pixels ------------------------------------------------
+    Preset(
+        "restore",
+        "fast",
+        "Small network refining a classical fill of missing pixels on a CPU",
+        FAST_INPAINT_NET,
+        input_depth=8,
+        reg_noise_std=0.03,
+        lr=0.01,
+        iterations=1500,
+        ema=0.97,
+        lr_floor=0.2,
+        base="fill",
+        base_sigma=0.8,
+    ),
+    Preset(
+        "restore",
+        "paper",
+        "The paper's barbara settings: skip 128x5, 11000 iterations at lr 0.001",
+        PAPER_NET,
+        input_depth=32,
+        reg_noise_std=0.03,
+        lr=0.001,
+        iterations=11000,
+        ema=None,
+    ),
+    Preset(
+        "restore",
+        "paper-sparse",
+        "The paper's settings for 98% missing pixels (kate)",
+        _skip((16, 32, 64, 128, 128), skip=0, downsample="avg"),
+        input_depth=32,
+        reg_noise_std=0.0,
+        lr=0.01,
+        iterations=1000,
+        ema=None,
+    ),
+    # -- flash / no-flash: the flash photo is the network input -------------------------------
+    Preset(
+        "flash",
+        "fast",
+        "Small network guided by the flash photo",
+        _skip((32, 32, 64, 64, 64), skip=4, upsample=("nearest", "nearest", "bilinear", "bilinear", "bilinear")),
+        input_kind="image",
+        input_depth=3,
+        reg_noise_std=0.0,
+        lr=0.05,
+        iterations=400,
+        ema=None,
+    ),
+    Preset(
+        "flash",
+        "paper",
+        "The paper's flash/no-flash settings: 601 iterations at lr 0.1",
+        _skip((128,) * 5, skip=4, upsample=("nearest", "nearest", "bilinear", "bilinear", "bilinear")),
+        input_kind="image",
+        input_depth=3,
+        reg_noise_std=0.0,
+        lr=0.1,
+        iterations=601,
+        ema=None,
+    ),
+)
+
+
+def presets_for(task: str) -> list[Preset]:
+    """The presets of a task, default first."""
+    if task not in TASKS:
+        raise InvalidParameterError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    return [p for p in PRESETS if p.task == task]
+
+
+def get_preset(task: str, name: str | None = None) -> Preset:
+    """The named preset of a task (its default when ``name`` is None)."""
+    options = presets_for(task)
+    if name is None:
+        return options[0]
+    for preset in options:
+        if preset.name == name:
+            return preset
+    names = ", ".join(p.name for p in options)
+    raise InvalidParameterError(f"task {task} has no preset {name!r}; choose one of {names}")
+
+
+def scaled_for(preset: Preset, scale: int | None) -> Preset:
+    """Apply per-scale settings of SR presets (the paper runs x8 longer with more jitter)."""
+    if scale is None:
+        return preset
+    changes = preset.extra.get(f"x{scale}")
+    if not changes:
+        return preset
+    return replace(preset, **changes)

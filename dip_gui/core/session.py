@@ -1,0 +1,214 @@
+"""Session: one Deep Image Prior optimisation (network, input z, optimiser, output average).
+
+``step()`` runs one iteration: jitter z, x = f(z), loss = ||A x - y||^2 (on known pixels), Adam,
+output average, divergence check. The network runs on a canvas padded up to its multiple and the
+result is the centre crop, so every pixel of the photo comes back, whatever its size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dip_gui.core.device import resolve_device
+from dip_gui.core.errors import DeviceError, InvalidParameterError
+from dip_gui.core.metrics import psnr
+from dip_gui.core.networks import SkipNet, count_parameters, make_input
+from dip_gui.core.presets import Preset
+from dip_gui.core.stopping import DivergenceGuard, OutputAverage
+from dip_gui.core.tasks import Problem, to_numpy, to_tensor
+from dip_gui.core.warmstart import warm_start
+
+
+@dataclass
+class StepResult:
+    """One iteration's record. ``image`` (HxWx3 float32) only when asked for."""
+
+    iteration: int
+    loss: float
+    seconds: float
+    psnr: float | None = None
+    image: np.ndarray | None = None
+    backtracked: bool = False
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """The padded network canvas and where the photo sits in it."""
+
+    height: int
+    width: int
+    top: int
+    left: int
+    out_height: int
+    out_width: int
+
+    @classmethod
+    def around(cls, size: tuple[int, int], multiple: int, min_cells: int) -> Canvas:
+        def side(n: int) -> int:
+            return max(math.ceil(n / multiple), min_cells) * multiple
+
+        height, width = side(size[0]), side(size[1])
+        return cls(height, width, (height - size[0]) // 2, (width - size[1]) // 2, size[0], size[1])
+
+    def crop(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, self.top : self.top + self.out_height, self.left : self.left + self.out_width]
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Reflect-pad an image tensor of the output size onto the canvas (replicate past one reflection)."""
+        pads = [self.left, self.width - self.out_width - self.left, self.top, self.height - self.out_height - self.top]
+        while any(pads):
+            step = [min(p, max(dim - 1, 0)) for p, dim in zip(pads, (x.shape[3], x.shape[3], x.shape[2], x.shape[2]))]
+            if not any(step):
+                return F.pad(x, pads, mode="replicate")
+            x = F.pad(x, step, mode="reflect")
+            pads = [p - s for p, s in zip(pads, step)]
+        return x
+
+
+class Session:
+    """Owns the network, its input, the optimiser and the output average for one problem."""
+
+    def __init__(self, problem: Problem, preset: Preset, *, seed: int = 0, device: str = "auto") -> None:
+        preset.validate()
+        self.problem, self.preset, self.seed = problem, preset, seed
+        self.device = resolve_device(device)
+        self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=max(2, preset.net.filter_down // 2 + 1))
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        try:
+            self._build(generator)
+        except RuntimeError as exc:
+            raise _device_error(exc) from None
+        self.iteration = 0
+        self.seconds = 0.0
+        self.horizon = preset.iterations
+        self.lr_scale = 1.0
+        self.last_loss = float("nan")
+
+    def _build(self, generator: torch.Generator) -> None:
+        problem, preset, dev = self.problem, self.preset, self.device
+        depth = problem.guide.shape[2] if preset.input_kind == "image" else preset.input_depth
+        self.base = None
+        if preset.base:
+            # Residual over a classical estimate: no sigmoid and a zero last layer, so x starts
+            # exactly at the base and never strays far from it early on (see warmstart.py).
+            self.net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels)
+            torch.nn.init.zeros_(self.net.head[-1].weight)
+            torch.nn.init.zeros_(self.net.head[-1].bias)
+            self.base = to_tensor(warm_start(problem, preset.base, preset.base_sigma))
+        else:
+            self.net = SkipNet(preset.net, depth, problem.channels)
+        self.net = self.net.to(dev)
+        if self.base is not None:
+            self.base = self.base.to(dev)
+        if preset.input_kind == "image":
+            if problem.guide is None:
+                raise InvalidParameterError("this preset uses a guide image as input; give the flash photo")
+            z = self.canvas.pad(to_tensor(problem.guide))
+        else:
+            z = make_input(preset.input_kind, depth, self.canvas.height, self.canvas.width, preset.input_scale, generator)
+        self.z = z.to(dev)
+        self.observed = problem.observed_tensor().to(dev)
+        self.operator = problem.operator.to(dev)
+        mask = problem.mask_tensor()
+        self.mask = None if mask is None else mask.to(dev)
+        self.known_fraction = 1.0 if mask is None else float(mask.mean())
+        self.reference = None if problem.reference is None else to_tensor(problem.reference).to(dev)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=preset.lr)
+        self.average = OutputAverage(preset.ema)
+        self.guard = DivergenceGuard(self.net, self.optimizer)
+        self.jitter = torch.Generator(device=dev).manual_seed(self.seed + 1)
+        self.parameters = count_parameters(self.net)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def step(self, want_image: bool = False) -> StepResult:
+        """Run one iteration and return its record (with the current result image if asked)."""
+        start = time.perf_counter()
+        try:
+            loss, output = self._iterate()
+        except RuntimeError as exc:
+            raise _device_error(exc) from None
+        loss_value = float(loss)
+        backtracked = not self.guard.check(loss_value)
+        if backtracked:
+            self.lr_scale *= 0.5
+        else:
+            self.optimizer.step()
+            self.average.update(output)
+            self.last_loss = loss_value
+        self.iteration += 1
+        self.seconds += time.perf_counter() - start
+        result = StepResult(self.iteration, loss_value, self.seconds, backtracked=backtracked)
+        if self.reference is not None and self.average.value is not None:
+            result.psnr = psnr(self._result_tensor(), self.reference)
+        if want_image:
+            result.image = self.result()
+        return result
+
+    def _iterate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.current_lr()
+        self.optimizer.zero_grad(set_to_none=True)
+        z = self.z
+        if self.preset.reg_noise_std > 0:
+            noise = torch.randn(z.shape, generator=self.jitter, device=self.device, dtype=z.dtype)
+            z = z + noise * self.preset.reg_noise_std
+        output = self._network_output(z)
+        predicted = self.operator(output)
+        if self.mask is None:
+            loss = F.mse_loss(predicted, self.observed)
+        else:  # mean over known pixels only, so the loss scale does not depend on the hole size
+            loss = F.mse_loss(predicted, self.observed * self.mask) / self.known_fraction
+        loss.backward()
+        return loss.detach(), output.detach()
+
+    def _network_output(self, z: torch.Tensor) -> torch.Tensor:
+        output = self.canvas.crop(self.net(z))
+        return output if self.base is None else output + self.base
+
+    def current_lr(self) -> float:
+        """Cosine decay from lr to lr * lr_floor over the horizon, times the backtracking scale."""
+        preset = self.preset
+        progress = min(self.iteration / max(self.horizon, 1), 1.0)
+        floor = preset.lr_floor
+        factor = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return preset.lr * factor * self.lr_scale
+
+    def set_horizon(self, iterations: int) -> None:
+        """Fit the learning-rate schedule to the iterations that will really run (time budgets)."""
+        self.horizon = max(1, min(int(iterations), self.preset.iterations))
+
+    @property
+    def total_iterations(self) -> int:
+        return self.preset.iterations
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _result_tensor(self, raw: bool = False) -> torch.Tensor:
+        output = self.average.value
+        if output is None or raw:
+            with torch.no_grad():
+                output = self._network_output(self.z)
+        output = torch.nan_to_num(output.clamp(0.0, 1.0), nan=0.0)
+        if self.mask is not None and self.problem.keep_known:
+            output = output * (1 - self.mask) + self.observed * self.mask
+        return output
+
+    def result(self, raw: bool = False) -> np.ndarray:
+        """The restored photo as HxWx3 float32 (averaged output unless ``raw``; known pixels kept)."""
+        image = to_numpy(self._result_tensor(raw))
+        return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+
+
+def _device_error(exc: RuntimeError) -> Exception:
+    text = str(exc)
+    if "out of memory" in text.lower() or "can't allocate memory" in text.lower():
+        return DeviceError("out of memory: use a smaller preset (fast), a smaller photo, or run on the CPU")
+    return exc

@@ -1,0 +1,74 @@
+"""Output averaging and divergence backtracking (the paper's tricks, made robust)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+
+from dip_gui.core.errors import DivergenceError
+
+#: A loss this many times above its recent level is a divergence (the paper's 5 dB PSNR drop).
+JUMP_RATIO = 10**0.5
+
+
+class OutputAverage:
+    """Exponential moving average of the network output (``None`` weight = the raw output)."""
+
+    def __init__(self, weight: float | None) -> None:
+        self.weight = weight
+        self.value: torch.Tensor | None = None
+
+    def update(self, output: torch.Tensor) -> None:
+        output = output.detach()
+        if self.value is None or not self.weight:
+            self.value = output.clone()
+        else:
+            self.value.mul_(self.weight).add_(output, alpha=1.0 - self.weight)
+
+
+class DivergenceGuard:
+    """Keeps a real copy of the last good weights and optimiser state; restores it on a jump.
+
+    ``check(loss)`` is called before the optimiser step: it returns False when the loss is not
+    finite or jumped above ``JUMP_RATIO`` times its running level, after restoring the last good
+    state (the caller lowers the learning rate). After ``max_backtracks`` it raises DivergenceError.
+    """
+
+    def __init__(
+        self, net: torch.nn.Module, optimizer: torch.optim.Optimizer, save_every: int = 50, max_backtracks: int = 6
+    ) -> None:
+        self.net, self.optimizer = net, optimizer
+        self.save_every, self.max_backtracks = save_every, max_backtracks
+        self.level: float | None = None
+        self.backtracks = 0
+        self._good: tuple[dict, dict] | None = None
+        self._since_save = save_every
+
+    def check(self, loss: float) -> bool:
+        diverged = not math.isfinite(loss) or (self.level is not None and loss > self.level * JUMP_RATIO)
+        if diverged:
+            self._backtrack()
+            return False
+        self.level = loss if self.level is None else 0.9 * self.level + 0.1 * loss
+        self._since_save += 1
+        if self._since_save >= self.save_every:
+            self._save()
+        return True
+
+    def _save(self) -> None:
+        net_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        self._good = (net_state, copy.deepcopy(self.optimizer.state_dict()))
+        self._since_save = 0
+
+    def _backtrack(self) -> None:
+        self.backtracks += 1
+        if self._good is None or self.backtracks > self.max_backtracks:
+            raise DivergenceError(
+                f"the optimisation diverged {self.backtracks} times; stopped and kept the last good result "
+                "(try a lower learning rate)"
+            )
+        net_state, optimizer_state = self._good
+        self.net.load_state_dict(net_state)
+        self.optimizer.load_state_dict(copy.deepcopy(optimizer_state))

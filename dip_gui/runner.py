@@ -1,0 +1,212 @@
+"""The headless ``run`` command: load, check everything, optimise, save, write metrics.
+
+All checks that can fail (files, sizes, output path) happen before the first iteration, so a
+mistake costs seconds, not a run. Ctrl+C saves what has been restored so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dip_gui.core.errors import ImageWriteError
+from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, save_image
+from dip_gui.core.metrics import psnr
+from dip_gui.core.presets import get_preset, scaled_for
+from dip_gui.core.session import Session
+from dip_gui.core.tasks import make_problem
+
+PROGRESS_EVERY_S = 1.0
+#: Iterations timed before a time budget fixes the learning-rate schedule's horizon.
+HORIZON_PROBE = 5
+
+
+def run_command(args: argparse.Namespace) -> int:
+    _check_output(args)
+    photo = load_image(args.input)
+    session = _make_session(args, photo)
+    log = _progress_printer(args.quiet, session)
+    log(
+        f"{args.task} with preset {session.preset.name}: {session.parameters:,} parameters on {session.device.type}, "
+        f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output"
+    )
+    history, interrupted = _optimise(args, session, log)
+    output = _save_result(args, session, photo)
+    metrics = _metrics(args, session, history, output)
+    if args.metrics_json:
+        write_json_atomic(Path(args.metrics_json), metrics)
+    final = metrics["final"]
+    summary = f"saved {output} after {session.iteration} iterations ({session.seconds:.1f} s)"
+    if "psnr" in final:
+        summary += f", PSNR {final['psnr']:.2f} dB"
+    log(summary, force=True)
+    return 130 if interrupted else 0
+
+
+def _check_output(args: argparse.Namespace) -> None:
+    output = Path(args.output)
+    if output.suffix.lower() not in WRITABLE_FORMATS:
+        raise ImageWriteError(
+            f"{output.name}: cannot write '{output.suffix or 'no extension'}' files; use PNG, TIFF, JPEG, WebP or BMP"
+        )
+    if not output.resolve().parent.is_dir():
+        raise ImageWriteError(f"{output.parent}: output folder does not exist")
+    for name in ("input", "mask", "guide", "reference"):
+        other = getattr(args, name, None)
+        if other and Path(other).exists() and output.exists() and os.path.samefile(output, other):
+            raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
+        if other and output.resolve() == Path(other).resolve():
+            raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
+    if args.metrics_json and Path(args.metrics_json).resolve() in {Path(p).resolve() for p in (args.input, args.output) if p}:
+        raise ImageWriteError("--metrics-json must not name the input or output image")
+
+
+def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
+    mask = guide = reference = None
+    if args.mask:
+        mask = load_mask(args.mask, photo.size, white_is_hole=not args.mask_white_known)
+    if args.guide:
+        guide = load_image(args.guide).rgb
+    if args.reference:
+        reference = _fit_reference(load_image(args.reference).rgb, photo, args)
+    problem = make_problem(
+        args.task,
+        photo.rgb,
+        grey=photo.grey,
+        scale=args.scale,
+        mask=mask,
+        guide=guide,
+        reference=reference,
+        keep_known=not args.raw_output,
+    )
+    preset = scaled_for(get_preset(args.task, args.preset), args.scale)
+    preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
+    if args.max_seconds is not None and not args.max_seconds > 0:
+        from dip_gui.core.errors import InvalidParameterError
+
+        raise InvalidParameterError(f"--max-seconds must be positive, not {args.max_seconds}")
+    return Session(problem, preset, seed=args.seed, device=args.device)
+
+
+def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Namespace) -> np.ndarray:
+    """SR references may be up to scale-1 pixels larger (degrade cuts to a multiple): crop them."""
+    if args.task == "sr" and args.scale:
+        height, width = photo.size[0] * args.scale, photo.size[1] * args.scale
+        if 0 <= reference.shape[0] - height < args.scale and 0 <= reference.shape[1] - width < args.scale:
+            return reference[:height, :width]
+    return reference
+
+
+def _optimise(args: argparse.Namespace, session: Session, log) -> tuple[list[dict], bool]:
+    history: list[dict] = []
+    budget = args.max_seconds
+    try:
+        while session.iteration < session.total_iterations:
+            if budget is not None and session.seconds >= budget:
+                break
+            result = session.step()
+            record = {"iteration": result.iteration, "loss": result.loss, "seconds": round(result.seconds, 4)}
+            if result.psnr is not None:
+                record["psnr"] = result.psnr
+            history.append(record)
+            if budget is not None and session.iteration == HORIZON_PROBE:
+                session.set_horizon(int(budget / (session.seconds / HORIZON_PROBE)))
+            log(_progress_line(session, result, budget))
+    except KeyboardInterrupt:
+        log(f"interrupted at iteration {session.iteration}; saving the result so far", force=True)
+        return history, True
+    return history, False
+
+
+def _progress_line(session: Session, result, budget: float | None) -> str:
+    rate = session.iteration / max(session.seconds, 1e-9)
+    line = f"iter {result.iteration}/{session.total_iterations}  loss {result.loss:.5f}  {rate:.2f} it/s  {result.seconds:.0f} s"
+    if budget is not None:
+        line += f"/{budget:.0f} s"
+    if result.psnr is not None:
+        line += f"  PSNR {result.psnr:.2f} dB"
+    return line
+
+
+def _progress_printer(quiet: bool, session: Session):
+    last = [0.0]
+
+    def log(message: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if quiet and not force:
+            return
+        if force or now - last[0] >= PROGRESS_EVERY_S or session.iteration <= 1:
+            last[0] = now
+            print(message, file=sys.stderr, flush=True)
+
+    return log
+
+
+def _save_result(args: argparse.Namespace, session: Session, photo: LoadedImage) -> Path:
+    image = session.result()
+    alpha = photo.alpha
+    if alpha is not None and alpha.shape != image.shape[:2]:
+        alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
+    protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
+    return save_image(
+        args.output, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality, protected=protected
+    )
+
+
+def _metrics(args: argparse.Namespace, session: Session, history: list[dict], output: Path) -> dict:
+    final: dict = {"iteration": session.iteration, "loss": session.last_loss}
+    metrics = {
+        "task": args.task,
+        "preset": session.preset.name,
+        "scale": args.scale,
+        "seed": args.seed,
+        "device": session.device.type,
+        "parameters": session.parameters,
+        "iterations": session.iteration,
+        "seconds": round(session.seconds, 3),
+        "history": history,
+        "final": final,
+    }
+    if session.problem.reference is not None:
+        saved = load_image(output).rgb  # the PSNR of the file as written, quantisation included
+        reference = session.problem.reference
+        if reference.shape[2] == 1:
+            reference = np.repeat(reference, 3, axis=2)
+        final["psnr"] = psnr(saved, reference)
+        scored = [h for h in history if "psnr" in h]
+        if scored:
+            best = max(scored, key=lambda h: h["psnr"])
+            metrics["best"] = {"iteration": best["iteration"], "psnr": best["psnr"]}
+    return _finite(metrics)
+
+
+def _finite(value):
+    """JSON has no NaN/inf: replace them by null so every reader can parse the file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

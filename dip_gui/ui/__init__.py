@@ -1,0 +1,1 @@
+"""The Qt window of DIP Studio (PySide6, pyqtgraph)."""
