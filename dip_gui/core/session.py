@@ -78,7 +78,7 @@ class Session:
         preset.validate()
         self.problem, self.preset, self.seed = problem, preset, seed
         self.device = resolve_device(device)
-        self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=max(2, preset.net.filter_down // 2 + 1))
+        self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         try:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
 
-from dip_gui.core.tasks import Problem
+from dip_gui.core.tasks import Problem, to_numpy, to_tensor
 
 BASES = ("blur", "upsample", "fill")
 
@@ -23,14 +24,32 @@ def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
     if kind == "blur":
         base = _blur(observed, sigma)
     elif kind == "upsample":
-        height, width = problem.out_size
-        base = cv2.resize(observed, (width, height), interpolation=cv2.INTER_CUBIC)
+        base = _back_projected_upscale(observed, problem)
     elif kind == "fill":
         base = _blur(_telea_fill(observed, problem.mask), sigma)
     else:
         raise ValueError(f"unknown warm start {kind!r}; expected one of {BASES}")
     base = base.reshape(problem.out_size[0], problem.out_size[1], -1)
     return np.clip(base, 0.0, 1.0).astype(np.float32)
+
+
+def _back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int = 12) -> np.ndarray:
+    """Bicubic upscale corrected by iterative back-projection under the task's own operator A.
+
+    Bicubic is not what the Lanczos downsampler inverts; a few rounds of x += up(y - A x) make the
+    start consistent with the observation, which alone beats bicubic by a fraction of a dB.
+    """
+    height, width = problem.out_size
+
+    def up(image: np.ndarray) -> np.ndarray:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC).reshape(height, width, -1)
+
+    base = up(observed)
+    with torch.no_grad():
+        for _ in range(rounds):
+            low = to_numpy(problem.operator(to_tensor(np.clip(base, 0, 1))))
+            base = base + up(observed - low)
+    return base
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -52,6 +52,12 @@ class SkipSpec:
         """Input sides must be a multiple of this (one halving per level)."""
         return 2**self.levels
 
+    @property
+    def min_cells(self) -> int:
+        """Smallest canvas side in multiples: batch norm needs more than one value per channel at
+        the deepest level, and reflection padding needs more pixels than it pads."""
+        return max(2, self.filter_down // 2 + 1)
+
     def per_level(self, value: str | tuple[str, ...]) -> tuple[str, ...]:
         return tuple(value) if isinstance(value, (tuple, list)) else (value,) * self.levels
 

@@ -1,0 +1,180 @@
+"""The command-line contract: outputs, metrics JSON, and every user-error path."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dip_gui.cli import main
+from dip_gui.core.imaging import load_image, save_image
+from tests.conftest import smooth_image
+
+FAST = ["--iters", "3", "--quiet"]
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    save_image(path, smooth_image(24, 20))
+    return path
+
+
+def run_cli(*args) -> int:
+    return main([str(a) for a in args])
+
+
+def test_run_denoise_writes_output_and_metrics(photo, tmp_path):
+    out, metrics = tmp_path / "out.png", tmp_path / "m.json"
+    assert run_cli("run", photo, "-o", out, "--task", "denoise", "--reference", photo, "--metrics-json", metrics, *FAST) == 0
+    assert load_image(out).size == (24, 20)
+    data = json.loads(metrics.read_text())
+    assert data["iterations"] == 3 and data["preset"] == "fast" and data["device"] == "cpu"
+    assert data["parameters"] > 0 and len(data["history"]) == 3
+    assert {"iteration", "loss", "seconds", "psnr"} <= set(data["history"][0])
+    assert data["best"]["iteration"] in (1, 2, 3)
+    saved_psnr = data["final"]["psnr"]
+    from dip_gui.core.metrics import psnr
+
+    assert saved_psnr == pytest.approx(psnr(load_image(out).rgb, load_image(photo).rgb), abs=1e-6)
+
+
+def test_run_sr_output_is_k_times_larger(photo, tmp_path):
+    out = tmp_path / "big.png"
+    assert run_cli("run", photo, "-o", out, "--task", "sr", "--scale", "2", *FAST) == 0
+    assert load_image(out).size == (48, 40)
+
+
+def test_run_inpaint_keeps_known_pixels_with_a_user_mask(photo, tmp_path):
+    holes = np.zeros((24, 20), np.float32)
+    holes[8:14, 6:12] = 1.0  # white = fill
+    mask = tmp_path / "mask.png"
+    save_image(mask, holes)
+    out = tmp_path / "filled.png"
+    assert run_cli("run", photo, "-o", out, "--task", "inpaint", "--mask", mask, *FAST) == 0
+    result, source = load_image(out).rgb, load_image(photo).rgb
+    known = holes == 0
+    np.testing.assert_allclose(result[known], source[known], atol=1 / 255 + 1e-6)
+
+
+def test_paper_mask_convention_option(photo, tmp_path):
+    known_white = np.ones((24, 20), np.float32)
+    known_white[3:6, 3:6] = 0.0  # black = hole (the paper's files)
+    mask = tmp_path / "paper_mask.png"
+    save_image(mask, known_white)
+    out = tmp_path / "o.png"
+    assert run_cli("run", photo, "-o", out, "--task", "inpaint", "--mask", mask, "--mask-white-known", *FAST) == 0
+
+
+def test_max_seconds_stops_early(photo, tmp_path):
+    metrics = tmp_path / "m.json"
+    args = ("run", photo, "-o", tmp_path / "o.png", "--task", "denoise", "--iters", "100000", "--max-seconds", "0.5")
+    assert run_cli(*args, "--metrics-json", metrics, "--quiet") == 0
+    data = json.loads(metrics.read_text())
+    assert 0 < data["iterations"] < 100000 and data["seconds"] < 5
+
+
+def test_degrade_all_kinds(photo, tmp_path):
+    assert run_cli("degrade", photo, "-o", tmp_path / "n.png", "--noise", "25") == 0
+    assert run_cli("degrade", photo, "-o", tmp_path / "d.png", "--downscale", "4") == 0
+    assert load_image(tmp_path / "d.png").size == (6, 5)
+    assert run_cli("degrade", photo, "-o", tmp_path / "j.jpg", "--jpeg", "20") == 0
+    assert run_cli("degrade", photo, "-o", tmp_path / "r.png", "--drop", "0.5", "--seed", "3") == 0
+    hole = load_image(tmp_path / "r_mask.png").rgb[:, :, 0] > 0.5
+    assert 0.3 < hole.mean() < 0.7
+    assert np.all(load_image(tmp_path / "r.png").rgb[hole] == 0)
+
+
+def test_presets_json_lists_every_task_with_parameter_counts(capsys):
+    assert run_cli("presets", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    tasks = {row["task"] for row in rows}
+    assert tasks == {"denoise", "jpeg", "sr", "inpaint", "restore", "flash"}
+    by_key = {(r["task"], r["name"]): r for r in rows}
+    assert by_key[("denoise", "paper")]["parameters"] == 2_217_831
+    assert by_key[("denoise", "paper")]["lr"] == 0.01 and by_key[("denoise", "paper")]["iterations"] == 3000
+    assert all({"fast", "paper"} <= {r["name"] for r in rows if r["task"] == t} for t in tasks)
+
+
+# --- error paths: exit 2, one line on stderr, no traceback, no output file ----------------------
+
+
+def _broken_files(tmp_path: Path) -> dict[str, Path]:
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    truncated = tmp_path / "truncated.png"
+    good = tmp_path / "good.png"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 100).save(good)
+    truncated.write_bytes(good.read_bytes()[:60])
+    return {"empty": empty, "text": text, "truncated": truncated}
+
+
+def error_cases(photo: Path, tmp_path: Path):
+    broken = _broken_files(tmp_path)
+    wrong_mask = tmp_path / "wrong_mask.png"
+    save_image(wrong_mask, np.ones((5, 5), np.float32))
+    empty_mask = tmp_path / "empty_mask.png"
+    save_image(empty_mask, np.zeros((24, 20), np.float32))
+    small = tmp_path / "small.png"
+    save_image(small, smooth_image(10, 10))
+    out = tmp_path / "out.png"
+    base = ["-o", out, *FAST]
+    return {
+        "missing input": ["run", tmp_path / "nope.png", "--task", "denoise", *base],
+        "empty input": ["run", broken["empty"], "--task", "denoise", *base],
+        "not an image": ["run", broken["text"], "--task", "denoise", *base],
+        "truncated": ["run", broken["truncated"], "--task", "denoise", *base],
+        "output is input": ["run", photo, "-o", photo, "--task", "denoise", *FAST],
+        "bad output format": ["run", photo, "-o", tmp_path / "out.xyz", "--task", "denoise", *FAST],
+        "missing output folder": ["run", photo, "-o", tmp_path / "no" / "out.png", "--task", "denoise", *FAST],
+        "inpaint without mask": ["run", photo, "--task", "inpaint", *base],
+        "mask wrong size": ["run", photo, "--task", "inpaint", "--mask", wrong_mask, *base],
+        "mask with no hole": ["run", photo, "--task", "inpaint", "--mask", empty_mask, *base],
+        "sr without scale": ["run", photo, "--task", "sr", *base],
+        "flash without guide": ["run", photo, "--task", "flash", *base],
+        "flash guide wrong size": ["run", photo, "--task", "flash", "--guide", small, *base],
+        "zero iterations": ["run", photo, "--task", "denoise", "-o", out, "--iters", "0"],
+        "negative lr": ["run", photo, "--task", "denoise", "--lr", "-1", *base],
+        "zero seconds": ["run", photo, "--task", "denoise", "--max-seconds", "0", *base],
+        "unknown preset": ["run", photo, "--task", "denoise", "--preset", "turbo", *base],
+        "reference wrong size": ["run", photo, "--task", "denoise", "--reference", small, *base],
+        "cuda missing": ["run", photo, "--task", "denoise", "--device", "cuda", *base],
+        "degrade nothing": ["degrade", photo, "-o", out],
+        "degrade over input": ["degrade", photo, "-o", photo, "--noise", "5"],
+        "degrade bad drop": ["degrade", photo, "-o", out, "--drop", "1.5"],
+    }
+
+
+def test_every_error_path_exits_cleanly(photo, tmp_path, capsys):
+    import torch
+
+    before = photo.read_bytes()
+    for name, args in error_cases(photo, tmp_path).items():
+        if name == "cuda missing" and torch.cuda.is_available():
+            continue
+        code = run_cli(*args)
+        err = capsys.readouterr().err.strip()
+        assert code == 2, f"{name}: exit {code}"
+        assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, f"{name}: {err!r}"
+        assert not (tmp_path / "out.png").exists(), name
+    assert photo.read_bytes() == before
+
+
+def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dip_gui", "run", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png"), "--task", "denoise"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"error: {tmp_path / 'missing.png'}: no such file"
+
+
+def test_scale_three_is_refused_by_the_parser(photo, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        run_cli("run", photo, "-o", tmp_path / "o.png", "--task", "sr", "--scale", "3")
+    assert exc.value.code == 2

@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from dip_gui.core.networks import SkipNet, SkipSpec, count_parameters, make_input
+from dip_gui.core.presets import PRESETS, get_preset
+
+# The authors' parameter counts (their code, printed by their notebooks).
+PAPER_COUNTS = [
+    ("denoise", "paper", 32, 3, 2_217_831),
+    ("sr", "paper", 32, 3, 2_217_831),
+    ("jpeg", "paper", 3, 3, 572_827),
+    ("inpaint", "paper", 32, 3, 3_002_627),
+    ("inpaint", "paper-large-holes", 2, 3, 2_157_955),
+    ("inpaint", "paper-library", 1, 3, 2_996_467),
+    ("restore", "paper", 32, 1, 2_217_573),
+]
+
+
+@pytest.mark.parametrize(("task", "name", "depth", "out", "expected"), PAPER_COUNTS)
+def test_paper_presets_have_the_authors_parameter_counts(task, name, depth, out, expected):
+    preset = get_preset(task, name)
+    assert preset.input_depth == depth
+    assert count_parameters(SkipNet(preset.net, depth, out)) == expected
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"{p.task}-{p.name}")
+def test_every_preset_network_maps_canvas_to_same_size(preset):
+    depth = 3 if preset.input_kind == "image" else preset.input_depth
+    net = SkipNet(preset.net, depth, 3)
+    side = preset.net.multiple * preset.net.min_cells
+    with torch.no_grad():
+        out = net(torch.rand(1, depth, side, side + preset.net.multiple))
+    assert out.shape == (1, 3, side, side + preset.net.multiple)
+    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0  # sigmoid output
+
+
+def test_hourglass_has_no_skip_branches():
+    net = SkipNet(SkipSpec(channels_down=(8, 8), channels_up=(8, 8), channels_skip=(0, 0)), 2, 3)
+    assert all(level.skip is None for level in net.modules() if hasattr(level, "skip"))
+
+
+@pytest.mark.parametrize("mode", ["avg", "max", "lanczos2", "lanczos3"])
+def test_downsample_modes_halve_each_level(mode):
+    spec = SkipSpec(channels_down=(4, 4), channels_up=(4, 4), channels_skip=(1, 1), downsample=mode, pad="zero")
+    out = SkipNet(spec, 2, 3)(torch.rand(1, 2, 16, 16))
+    assert out.shape == (1, 3, 16, 16)
+
+
+def test_invalid_spec_is_rejected():
+    with pytest.raises(ValueError, match="upsample"):
+        SkipNet(SkipSpec(channels_down=(4,), channels_up=(4,), channels_skip=(1,), upsample="cubic"), 2, 3)
+
+
+def test_meshgrid_input_spans_zero_to_one():
+    grid = make_input("meshgrid", 2, 5, 7)
+    assert grid.shape == (1, 2, 5, 7)
+    assert float(grid[0, 0, 0, -1]) == 1.0 and float(grid[0, 1, -1, 0]) == 1.0 and float(grid.min()) == 0.0
+
+
+def test_noise_input_is_uniform_scaled():
+    z = make_input("noise", 3, 20, 20, scale=0.1, generator=torch.Generator().manual_seed(0))
+    assert 0.0 <= float(z.min()) and float(z.max()) <= 0.1

@@ -1,0 +1,162 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from dip_gui.core.degradations import add_gaussian_noise, random_known_mask
+from dip_gui.core.errors import DivergenceError, InvalidParameterError, MaskError
+from dip_gui.core.metrics import psnr
+from dip_gui.core.session import Canvas, Session
+from dip_gui.core.tasks import make_problem, to_tensor
+from tests.conftest import smooth_image
+
+
+def run(session: Session, iterations: int):
+    return [session.step() for _ in range(iterations)]
+
+
+def test_canvas_pad_and_crop_round_trip_odd_size():
+    canvas = Canvas.around((37, 61), 8, min_cells=2)
+    assert (canvas.height, canvas.width) == (40, 64)
+    image = torch.rand(1, 3, 37, 61)
+    padded = canvas.pad(image)
+    assert padded.shape == (1, 3, 40, 64)
+    torch.testing.assert_close(canvas.crop(padded), image)
+
+
+def test_canvas_pads_tiny_images_past_one_reflection():
+    canvas = Canvas.around((2, 3), 8, min_cells=2)
+    padded = canvas.pad(torch.rand(1, 3, 2, 3))
+    assert padded.shape == (1, 3, 16, 16)
+
+
+@pytest.mark.parametrize("size", [(37, 61), (5, 3), (1, 40)])
+def test_session_returns_every_pixel_for_odd_sizes(tiny_preset, size):
+    image = smooth_image(*size)
+    session = Session(make_problem("denoise", image), tiny_preset, device="cpu")
+    session.step()
+    assert session.result().shape == (*size, 3)
+
+
+def test_session_lowers_the_loss(tiny_preset, image32):
+    session = Session(make_problem("denoise", image32), replace(tiny_preset, reg_noise_std=0.0), device="cpu")
+    losses = [r.loss for r in run(session, 40)]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3])
+
+
+def test_small_denoise_gains_several_db(tiny_preset):
+    clean = smooth_image(48, 48, seed=2)
+    noisy = add_gaussian_noise(clean, 25, seed=0)
+    preset = replace(tiny_preset, iterations=150, lr=0.02, ema=0.95)
+    session = Session(make_problem("denoise", noisy, reference=clean), preset, device="cpu")
+    results = run(session, 150)
+    assert results[-1].psnr == pytest.approx(psnr(session.result(), clean), abs=0.05)
+    assert psnr(session.result(), clean) > psnr(noisy, clean) + 4.0
+
+
+def test_warm_start_begins_at_the_base_and_improves_on_noise(tiny_preset):
+    clean = smooth_image(48, 48, seed=4)
+    noisy = add_gaussian_noise(clean, 25, seed=1)
+    preset = replace(tiny_preset, base="blur", base_sigma=1.0, iterations=60, ema=0.9)
+    session = Session(make_problem("denoise", noisy, reference=clean), preset, device="cpu")
+    first = session.step()
+    assert first.psnr > psnr(noisy, clean) + 3.0
+    run(session, 59)
+    assert psnr(session.result(), clean) > psnr(noisy, clean) + 3.0
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_super_resolution_output_is_exactly_k_times_larger(tiny_preset, scale):
+    low = smooth_image(9, 13)
+    problem = make_problem("sr", low, scale=scale)
+    session = Session(problem, replace(tiny_preset, task="sr"), device="cpu")
+    session.step()
+    assert session.result().shape == (9 * scale, 13 * scale, 3)
+
+
+def test_inpainting_keeps_known_pixels_unless_asked_for_the_network_output(tiny_preset, image32):
+    known = random_known_mask(image32.shape[:2], 0.3, seed=0)
+    observed = image32 * known[:, :, None]
+    session = Session(make_problem("inpaint", observed, mask=known), replace(tiny_preset, task="inpaint"), device="cpu")
+    run(session, 3)
+    result = session.result()
+    on_known = known.astype(bool)
+    np.testing.assert_array_equal(result[on_known], np.clip(observed, 0, 1)[on_known])
+    session.problem.keep_known = False  # what `run --raw-output` asks for
+    network_output = session.result()
+    assert np.abs(network_output[on_known] - observed[on_known]).max() > 1e-3
+
+
+def test_same_seed_same_output_and_other_seed_differs(tiny_preset, image32):
+    def final(seed):
+        session = Session(make_problem("denoise", image32), tiny_preset, seed=seed, device="cpu")
+        run(session, 5)
+        return session.result()
+
+    np.testing.assert_array_equal(final(7), final(7))
+    assert np.abs(final(7) - final(8)).max() > 1e-4
+
+
+def test_grey_photo_uses_one_output_channel(tiny_preset, image32):
+    grey = np.repeat(image32.mean(axis=2, keepdims=True), 3, axis=2)
+    session = Session(make_problem("denoise", grey, grey=True), tiny_preset, device="cpu")
+    session.step()
+    assert session.net.head[-1].out_channels == 1
+    result = session.result()
+    assert result.shape == (32, 32, 3) and np.array_equal(result[..., 0], result[..., 2])
+
+
+def test_flash_uses_the_guide_as_input(tiny_preset, image32):
+    flash = np.ascontiguousarray(image32[::-1])
+    preset = replace(tiny_preset, task="flash", input_kind="image", reg_noise_std=0.0)
+    session = Session(make_problem("flash", image32, guide=flash), preset, device="cpu")
+    torch.testing.assert_close(session.canvas.crop(session.z), to_tensor(flash))
+
+
+def test_nan_loss_backtracks_to_a_real_copy_and_lowers_the_lr(tiny_preset, image32, monkeypatch):
+    session = Session(make_problem("denoise", image32), tiny_preset, device="cpu")
+    run(session, 60)  # the guard saved a copy at iteration 50
+    saved = {k: v.clone() for k, v in session.guard._good[0].items()}
+    with torch.no_grad():  # corrupt the live weights in place: a view would corrupt the copy too
+        for p in session.net.parameters():
+            p.fill_(float("nan"))
+    lr_before = session.current_lr()
+    result = session.step()
+    assert result.backtracked
+    assert session.current_lr() == pytest.approx(lr_before * 0.5, rel=0.05)
+    for key, value in session.net.state_dict().items():
+        torch.testing.assert_close(value, saved[key])
+    assert np.isfinite(session.result()).all()
+
+
+def test_repeated_divergence_stops_with_a_message(tiny_preset, image32):
+    session = Session(make_problem("denoise", image32), tiny_preset, device="cpu")
+    run(session, 51)
+    with pytest.raises(DivergenceError, match="diverged"):
+        for _ in range(10):
+            with torch.no_grad():
+                for p in session.net.parameters():
+                    p.fill_(float("inf"))
+            session.step()
+
+
+def test_problem_checks(image32):
+    with pytest.raises(MaskError, match="needs a mask"):
+        make_problem("inpaint", image32)
+    with pytest.raises(MaskError, match="no pixel to fill"):
+        make_problem("inpaint", image32, mask=np.ones((32, 32), np.float32))
+    with pytest.raises(MaskError, match="whole photo"):
+        make_problem("inpaint", image32, mask=np.zeros((32, 32), np.float32))
+    with pytest.raises(MaskError, match="32x32"):
+        make_problem("inpaint", image32, mask=np.ones((30, 32), np.float32))
+    with pytest.raises(InvalidParameterError, match="flash photo"):
+        make_problem("flash", image32, guide=np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(InvalidParameterError, match="scale"):
+        make_problem("sr", image32, scale=3)
+
+
+def test_preset_validation(tiny_preset, image32):
+    for bad in (dict(iterations=0), dict(lr=-1.0), dict(ema=1.5), dict(reg_noise_std=-0.1)):
+        with pytest.raises(InvalidParameterError):
+            Session(make_problem("denoise", image32), replace(tiny_preset, **bad), device="cpu")
