@@ -1,0 +1,386 @@
+"""The main window: wiring only (docks, actions, menus, status bar); the work lives elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+)
+
+from dip_gui.core.errors import DipError
+from dip_gui.core.estimate import estimate_cost
+from dip_gui.core.imaging import LoadedImage, load_image
+from dip_gui.core.tasks import make_problem
+from dip_gui.ui import files
+from dip_gui.ui.canvas import ImageCanvas, sync_views
+from dip_gui.ui.file_actions import FileActionsMixin
+from dip_gui.ui.plot_panel import PlotPanel
+from dip_gui.ui.qimage import qimage_to_array
+from dip_gui.ui.run_control import RunControl
+from dip_gui.ui.task_panel import TaskPanel
+from dip_gui.ui.view_actions import ViewActionsMixin
+
+
+class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
+    def __init__(self, settings: QSettings | None = None, open_sample: bool = True) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("DIPStudio", "DIPStudio")
+        self.photo: LoadedImage | None = None
+        self.reference: np.ndarray | None = None
+        self.guide: np.ndarray | None = None
+        self.unsaved_result = False
+        self.run = RunControl(self)
+        self.input_view, self.result_view = ImageCanvas(), ImageCanvas()
+        sync_views(self.input_view, self.result_view)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.input_view)
+        self.splitter.addWidget(self.result_view)
+        self.setCentralWidget(self.splitter)
+        self.panel = TaskPanel()
+        self.plot = PlotPanel()
+        self._docks()
+        self._status_bar()
+        self._actions()
+        self._connect()
+        self._estimate_timer = QTimer(self, singleShot=True, interval=300)
+        self._estimate_timer.timeout.connect(self.update_estimate)
+        self.setAcceptDrops(True)
+        self._restore_settings()
+        self._update_title()
+        self._update_run_actions()
+        sample = files.sample_photo()
+        if open_sample and sample is not None:
+            self.open_path(sample)
+            self.make_test_image_from(("noise", 25.0, 0))
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _docks(self) -> None:
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        left = QDockWidget("Restoration", self)
+        left.setObjectName("restoration_dock")
+        left.setWidget(scroll)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
+        bottom = QDockWidget("Progress", self)
+        bottom.setObjectName("progress_dock")
+        bottom.setWidget(self.plot)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
+
+    def _status_bar(self) -> None:
+        self.status = QLabel("Open a photo (Ctrl+O), drop one here, or paste (Ctrl+V)")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(240)
+        self.statusBar().addWidget(self.status, 1)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _actions(self) -> None:
+        a = self._action
+        self.open_action = a("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.paste_action = a("&Paste image", self.paste_image, QKeySequence.StandardKey.Paste)
+        self.save_action = a("&Save result…", self.save_result_dialog, QKeySequence.StandardKey.Save)
+        self.save_mask_action = a("Save &mask…", self.save_mask_dialog)
+        self.sidecar_action = a("Write settings sidecar (JSON) when saving", lambda: None, checkable=True)
+        self.test_image_action = a(
+            "Make a &test image…",
+            self.make_test_image_dialog,
+            "Ctrl+T",
+            tip="Degrade this clean photo and keep it as the reference",
+        )
+        self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = a("&Undo mask stroke", lambda: self._mask_op("undo"), QKeySequence.StandardKey.Undo)
+        self.redo_action = a("&Redo mask stroke", lambda: self._mask_op("redo"), "Ctrl+Shift+Z")
+        self.start_action = a("&Start", self.start_run, "Ctrl+Return", tip="Start restoring (Ctrl+Return)")
+        self.pause_action = a("&Pause", self.run.toggle_pause, "Space", tip="Pause or resume (Space)")
+        self.stop_action = a("S&top", self.run.stop, "Esc", tip="Stop and keep the result (Esc)")
+        self.fit_action = a("&Fit", self.input_view.fit, "Ctrl+0")
+        self.actual_action = a("&100%", self.input_view.actual_size, "Ctrl+1")
+        self.side_action = a("Side by side", self._layout_changed, checkable=True)
+        self.side_action.setChecked(True)
+        self.toggle_action = a("Toggle input / result", self.toggle_compare, "T")
+        self._menus()
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.open_action, self.paste_action])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addActions([self.save_action, self.save_mask_action, self.sidecar_action, self.test_image_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.undo_action, self.redo_action])
+        view = bar.addMenu("&View")
+        view.addActions([self.fit_action, self.actual_action, self.side_action, self.toggle_action])
+        run = bar.addMenu("&Run")
+        run.addActions([self.start_action, self.pause_action, self.stop_action])
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.addActions(
+            [
+                self.open_action,
+                self.save_action,
+                self.start_action,
+                self.pause_action,
+                self.stop_action,
+                self.fit_action,
+                self.actual_action,
+                self.toggle_action,
+            ]
+        )
+        self._refresh_recent()
+
+    def _connect(self) -> None:
+        self.run.progress.connect(self._on_progress)
+        self.run.preview.connect(self._on_preview)
+        self.run.ended.connect(self._on_run_ended)
+        self.run.failed.connect(self.show_error)
+        self.run.state_changed.connect(self._update_run_actions)
+        self.panel.changed.connect(self._settings_changed)
+        self.panel.guide_requested.connect(self.choose_guide)
+        tools = self.panel.mask_tools
+        tools.size.valueChanged.connect(self.input_view.set_brush_radius)
+        self.input_view.brush_size_changed.connect(tools.size.setValue)
+        tools.erase.toggled.connect(lambda on: setattr(self.input_view, "erasing", on))
+        tools.clear_button.clicked.connect(lambda: self._mask_op("clear"))
+        tools.invert_button.clicked.connect(lambda: self._mask_op("invert"))
+        tools.load_button.clicked.connect(self.load_mask_dialog)
+        tools.save_button.clicked.connect(self.save_mask_dialog)
+        tools.color_button.clicked.connect(self._pick_overlay_color)
+        tools.opacity.valueChanged.connect(self._overlay_opacity)
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        folder = self.settings.value("last_folder", "")
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", folder, files.IMAGE_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> bool:
+        try:
+            photo = load_image(path)
+        except DipError as exc:
+            self.show_error(str(exc))
+            return False
+        self._set_photo(photo)
+        files.remember_file(self.settings, Path(path))
+        self._refresh_recent()
+        return True
+
+    def paste_image(self) -> None:
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.show_error("the clipboard holds no image")
+            return
+        self._set_photo(LoadedImage(qimage_to_array(image)))
+
+    def _set_photo(self, photo: LoadedImage) -> None:
+        if self.run.running:
+            self.run.shutdown()
+        self.photo, self.reference, self.guide = photo, None, None
+        self.input_view.set_image(photo.rgb)
+        self.input_view.mask = None
+        self.result_view.set_image(None)
+        self.unsaved_result = False
+        self.plot.clear()
+        self._settings_changed()
+        self._update_title()
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(Path(url.toLocalFile()))
+                break
+
+    def choose_guide(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Flash photo", self.settings.value("last_folder", ""), files.IMAGE_FILTER)
+        if path:
+            try:
+                self.guide = load_image(path).rgb
+                self.panel.guide_label.setText(Path(path).name)
+            except DipError as exc:
+                self.show_error(str(exc))
+
+    # -- running --------------------------------------------------------------------------------
+
+    def build_problem(self):
+        task = self.panel.current_task()
+        known = None
+        if task in ("inpaint", "restore"):
+            holes = self.input_view.mask.holes if self.input_view.mask is not None else None
+            known = None if holes is None else (~holes).astype(np.float32)
+        observed = self.photo.rgb
+        if known is not None:
+            observed = observed * known[:, :, None]
+        return make_problem(
+            task,
+            observed,
+            grey=self.photo.grey,
+            scale=self.panel.current_scale(),
+            mask=known,
+            guide=self.guide,
+            reference=self._reference_for(task),
+        )
+
+    def _reference_for(self, task: str) -> np.ndarray | None:
+        if self.reference is None:
+            return None
+        scale = self.panel.current_scale() or 1
+        wanted = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        return self.reference if self.reference.shape[:2] == wanted else None
+
+    def start_run(self) -> None:
+        if self.run.running:
+            return
+        if self.photo is None:
+            self.show_error("open a photo first")
+            return
+        try:
+            problem = self.build_problem()
+            preset = self.panel.current_preset()
+            self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText())
+        except DipError as exc:
+            self.show_error(str(exc))
+            return
+        self.plot.clear()
+        self.progress_bar.setRange(0, preset.iterations)
+        self.status.setText(f"Running {preset.name} on {self.run.session.device.type}…")
+
+    @Slot(object)
+    def _on_progress(self, results) -> None:
+        self.plot.add_results(results)
+        session, last = self.run.session, results[-1]
+        self.progress_bar.setValue(last.iteration)
+        rate = last.iteration / max(last.seconds, 1e-9)
+        left = (session.total_iterations - last.iteration) / max(rate, 1e-9)
+        text = (
+            f"iteration {last.iteration} / {session.total_iterations}   {rate:.2f} it/s   "
+            f"{last.seconds:.0f} s elapsed   ~{left:.0f} s left"
+        )
+        if last.psnr is not None:
+            text += f"   PSNR {last.psnr:.2f} dB"
+        self.status.setText(text + ("   (paused)" if self.run.paused else ""))
+
+    @Slot(object)
+    def _on_preview(self, result) -> None:
+        self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
+        self.unsaved_result = True
+
+    @Slot(str)
+    def _on_run_ended(self, reason: str) -> None:
+        image = self.run.result()
+        if image is not None:
+            self.result_view.set_image(image, keep_view=True)
+            self.unsaved_result = True
+        session = self.run.session
+        self.status.setText(f"{reason.capitalize()} after {session.iteration} iterations ({session.seconds:.0f} s).")
+
+    def _update_run_actions(self) -> None:
+        running = self.run.running
+        self.start_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.pause_action.setText("Resume" if self.run.paused else "Pause")
+        self.stop_action.setEnabled(running)
+        self.panel.setEnabled(not running)
+
+    def _settings_changed(self) -> None:
+        task = self.panel.current_task()
+        self.input_view.enable_mask(task in ("inpaint", "restore") and self.photo is not None)
+        self._estimate_timer.start()
+
+    def update_estimate(self) -> None:
+        if self.photo is None:
+            return
+        preset = self.panel.current_preset()
+        scale = self.panel.current_scale() or 1
+        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        try:
+            cost = estimate_cost(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
+            self.panel.estimate.setText("Estimate: " + cost.describe(preset.iterations))
+        except (DipError, RuntimeError) as exc:
+            self.panel.estimate.setText(f"Estimate unavailable: {exc}")
+
+    def _update_title(self) -> None:
+        name = "no photo"
+        if self.photo is not None:
+            name = self.photo.path.name if self.photo.path else "pasted image"
+            name += f" ({self.photo.size[1]}x{self.photo.size[0]})"
+        self.setWindowTitle(f"{name} — DIP Studio")
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in files.recent_files(self.settings):
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(Path(p)))
+
+    def show_error(self, message: str) -> None:
+        first = message.strip().splitlines()[-1] if "Traceback" in message else message
+        box = QMessageBox(QMessageBox.Icon.Critical, "DIP Studio", first, parent=self)
+        if "Traceback" in message:
+            box.setDetailedText(message)
+        self.last_error = message
+        box.open()  # not exec(): a modal loop would block the worker's signals and tests
+
+    # -- settings and closing -------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        self.panel.mask_tools.size.setValue(int(self.settings.value("brush_size", 12)))
+        device = self.settings.value("device", "auto")
+        if device in [self.panel.device.itemText(i) for i in range(self.panel.device.count())]:
+            self.panel.device.setCurrentText(device)
+        self.sidecar_action.setChecked(self.settings.value("sidecar", "false") == "true")
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("brush_size", self.panel.mask_tools.size.value())
+        self.settings.setValue("device", self.panel.device.currentText())
+        self.settings.setValue("sidecar", "true" if self.sidecar_action.isChecked() else "false")
+        self.settings.sync()
+
+    def confirm_discard(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "DIP Studio",
+            "The result is not saved. Close anyway?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event) -> None:
+        if self.unsaved_result and not self.confirm_discard():
+            event.ignore()
+            return
+        self.run.shutdown()
+        self._save_settings()
+        event.accept()

@@ -1,0 +1,90 @@
+"""Live loss (log scale) and PSNR curves, redrawn from buffers on a timer, not per signal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+REDRAW_MS = 100
+
+
+class PlotPanel(QWidget):
+    """Loss on the left axis (log), PSNR on the right when a clean reference is known."""
+
+    iteration_clicked = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(background="#1e1e1e")
+        self.plot.setLogMode(y=True)
+        self.plot.setLabel("bottom", "iteration")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.loss_curve = self.plot.plot(pen=pg.mkPen("#4fc3f7", width=1.5), name="loss")
+        self.psnr_view = pg.ViewBox()
+        self.plot.showAxis("right")
+        self.plot.getAxis("right").linkToView(self.psnr_view)
+        self.plot.getAxis("right").setLabel("PSNR (dB)", color="#ffb74d")
+        self.plot.scene().addItem(self.psnr_view)
+        self.psnr_view.setXLink(self.plot.getViewBox())
+        self.psnr_curve = pg.PlotCurveItem(pen=pg.mkPen("#ffb74d", width=1.5))
+        self.psnr_view.addItem(self.psnr_curve)
+        self.plot.getViewBox().sigResized.connect(self._sync_views)
+        self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#aaaaaa", style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.marker.setVisible(False)
+        self.plot.addItem(self.marker)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.clear()
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+
+    def clear(self) -> None:
+        self.iterations: list[int] = []
+        self.losses: list[float] = []
+        self.psnr_iterations: list[int] = []
+        self.psnrs: list[float] = []
+        self._dirty = True
+        self.marker.setVisible(False)
+        self.plot.getAxis("right").setStyle(showValues=False)
+
+    def add_results(self, results) -> None:
+        for result in results:
+            if result.loss > 0 and np.isfinite(result.loss):
+                self.iterations.append(result.iteration)
+                self.losses.append(result.loss)
+            if result.psnr is not None and np.isfinite(result.psnr):
+                self.psnr_iterations.append(result.iteration)
+                self.psnrs.append(result.psnr)
+        self._dirty = True
+
+    def set_marker(self, iteration: int | None) -> None:
+        self.marker.setVisible(iteration is not None)
+        if iteration is not None:
+            self.marker.setValue(iteration)
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.loss_curve.setData(np.asarray(self.iterations, float), np.asarray(self.losses, float))
+        has_psnr = bool(self.psnrs)
+        self.plot.getAxis("right").setStyle(showValues=has_psnr)
+        self.psnr_curve.setData(np.asarray(self.psnr_iterations, float), np.asarray(self.psnrs, float))
+        if has_psnr:
+            self.psnr_view.enableAutoRange(axis=pg.ViewBox.YAxis)
+
+    def _sync_views(self) -> None:
+        self.psnr_view.setGeometry(self.plot.getViewBox().sceneBoundingRect())
+        self.psnr_view.linkedViewChanged(self.plot.getViewBox(), self.psnr_view.XAxis)
+
+    def _clicked(self, event) -> None:
+        point = self.plot.getViewBox().mapSceneToView(event.scenePos())
+        if self.iterations and point.x() >= 0:
+            self.iteration_clicked.emit(round(point.x()))

@@ -1,0 +1,100 @@
+"""Owns the Session and its worker thread for the window: start, pause/resume, stop, results."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from dip_gui.core.presets import Preset
+from dip_gui.core.session import Session
+from dip_gui.core.tasks import Problem
+from dip_gui.ui.worker import RunWorker
+
+
+class RunControl(QObject):
+    """GUI-thread object; the worker's signals arrive here queued, so slots may touch widgets."""
+
+    progress = Signal(object)  # list[StepResult]
+    preview = Signal(object)  # StepResult with image
+    ended = Signal(str)  # done | stopped | failed
+    failed = Signal(str)
+    state_changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.session: Session | None = None
+        self.worker: RunWorker | None = None
+        self.latest_image: np.ndarray | None = None
+        self.started_at = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    @property
+    def paused(self) -> bool:
+        return self.running and self.worker.paused
+
+    def start(self, problem: Problem, preset: Preset, seed: int, device: str) -> Session:
+        """Build the session (DipError on bad input) and start the worker thread."""
+        if self.running:
+            raise RuntimeError("a run is already going")
+        self.session = Session(problem, preset, seed=seed, device=device)
+        self.latest_image = None
+        self.worker = RunWorker(self.session, preset.iterations, parent=self)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.preview.connect(self._on_preview)
+        self.worker.failed.connect(self.failed)
+        self.worker.run_ended.connect(self._on_ended)
+        self.started_at = time.monotonic()
+        self.worker.start()
+        self.state_changed.emit()
+        return self.session
+
+    def toggle_pause(self) -> None:
+        if not self.running:
+            return
+        if self.worker.paused:
+            self.worker.resume()
+        else:
+            self.worker.pause()
+        self.state_changed.emit()
+
+    def stop(self) -> None:
+        if self.running:
+            self.worker.stop()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop and wait for the thread (window closing). True when no thread is left running."""
+        if self.worker is None:
+            return True
+        self.worker.stop()
+        return self.worker.wait(timeout_ms)
+
+    def result(self) -> np.ndarray | None:
+        """The current result (after a run: computed from the session; during: the last preview)."""
+        if self.session is None:
+            return None
+        if self.running:
+            return self.latest_image
+        if self.session.average.value is None:
+            return self.latest_image
+        return self.session.result()
+
+    @Slot(object)
+    def _on_progress(self, results) -> None:
+        self.progress.emit(results)
+
+    @Slot(object)
+    def _on_preview(self, result) -> None:
+        self.latest_image = result.image
+        self.preview.emit(result)
+
+    @Slot(str)
+    def _on_ended(self, reason: str) -> None:
+        if self.worker is not None:
+            self.worker.wait()
+        self.ended.emit(reason)
+        self.state_changed.emit()

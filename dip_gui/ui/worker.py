@@ -1,0 +1,94 @@
+"""The QThread that drives Session.step() and streams results to the GUI thread.
+
+Signals carry plain objects. Progress is batched (one signal per ~50 ms) and preview images are
+asked for at most ``preview_interval`` apart, so the GUI thread never drowns in events.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QThread, Signal
+
+from dip_gui.core.errors import DipError
+from dip_gui.core.session import Session
+
+BATCH_SECONDS = 0.05
+
+
+class RunWorker(QThread):
+    """Runs ``session`` until ``until`` iterations, a stop request, or an error."""
+
+    progress = Signal(object)  # list[StepResult] without images
+    preview = Signal(object)  # StepResult with .image
+    failed = Signal(str)  # a message a person can read (traceback appended for bugs)
+    run_ended = Signal(str)  # "done" | "stopped" | "failed"
+
+    def __init__(self, session: Session, until: int, preview_interval: float = 0.1, parent=None) -> None:
+        super().__init__(parent)
+        self.session, self.until, self.preview_interval = session, until, preview_interval
+        self._running = threading.Event()
+        self._running.set()
+
+    # Called from the GUI thread.
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def stop(self) -> None:
+        self.requestInterruption()
+        self._running.set()  # wake a paused loop so it can see the request
+
+    def run(self) -> None:
+        reason = "done"
+        batch: list = []
+        last_emit = last_preview = 0.0
+        try:
+            while self.session.iteration < self.until:
+                if not self._wait_while_paused():
+                    reason = "stopped"
+                    break
+                now = time.monotonic()
+                want_image = now - last_preview >= self.preview_interval
+                result = self.session.step(want_image=want_image)
+                if want_image:
+                    last_preview = now
+                    self.preview.emit(result)
+                    result = _without_image(result)
+                batch.append(result)
+                if now - last_emit >= BATCH_SECONDS:
+                    self.progress.emit(batch)
+                    batch, last_emit = [], now
+            else:
+                reason = "done"
+        except DipError as exc:
+            reason = "failed"
+            self.failed.emit(str(exc))
+        except Exception:  # a bug: keep the app alive and show the traceback
+            reason = "failed"
+            self.failed.emit(traceback.format_exc())
+        finally:
+            if batch:
+                self.progress.emit(batch)
+            self.run_ended.emit(reason)
+
+    def _wait_while_paused(self) -> bool:
+        """False when a stop was requested (paused or not)."""
+        while not self._running.wait(0.05):
+            if self.isInterruptionRequested():
+                return False
+        return not self.isInterruptionRequested()
+
+
+def _without_image(result):
+    from dataclasses import replace
+
+    return replace(result, image=None)
