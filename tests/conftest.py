@@ -9,8 +9,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from dip_gui.core.networks import SkipSpec  # noqa: E402
-from dip_gui.core.presets import Preset  # noqa: E402
+from dip_gui.core.networks import SkipSpec
+from dip_gui.core.presets import Preset
 
 TINY_NET = SkipSpec(channels_down=(8, 8, 8), channels_up=(8, 8, 8), channels_skip=(2, 2, 2))
 

@@ -22,7 +22,7 @@ def test_formats_load_as_float_rgb(tmp_path, ext):
     Image.fromarray(gradient_rgb()).save(path)
     image = load_image(path)
     assert image.rgb.shape == (12, 20, 3) and image.rgb.dtype == np.float32
-    assert 0.0 <= image.rgb.min() and image.rgb.max() <= 1.0
+    assert image.rgb.min() >= 0.0 and image.rgb.max() <= 1.0
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

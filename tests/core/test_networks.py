@@ -31,7 +31,7 @@ def test_every_preset_network_maps_canvas_to_same_size(preset):
     with torch.no_grad():
         out = net(torch.rand(1, depth, side, side + preset.net.multiple))
     assert out.shape == (1, 3, side, side + preset.net.multiple)
-    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0  # sigmoid output
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0  # sigmoid output
 
 
 def test_hourglass_has_no_skip_branches():
@@ -59,4 +59,4 @@ def test_meshgrid_input_spans_zero_to_one():
 
 def test_noise_input_is_uniform_scaled():
     z = make_input("noise", 3, 20, 20, scale=0.1, generator=torch.Generator().manual_seed(0))
-    assert 0.0 <= float(z.min()) and float(z.max()) <= 0.1
+    assert float(z.min()) >= 0.0 and float(z.max()) <= 0.1

@@ -1,0 +1,59 @@
+import pytest
+from PySide6.QtCore import QSettings
+
+from dip_gui.core.imaging import save_image
+from dip_gui.ui.main_window import MainWindow
+from dip_gui.ui.worker import RunWorker
+from tests.conftest import smooth_image
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def photo_path(tmp_path):
+    path = tmp_path / "photo.png"
+    save_image(path, smooth_image(40, 48))
+    return path
+
+
+@pytest.fixture
+def window(qtbot, settings, monkeypatch):
+    win = MainWindow(settings=settings, open_sample=False)
+    monkeypatch.setattr(win, "confirm_discard", lambda: True)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.run.shutdown()
+    win.close()
+    win.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(qtbot):
+    """Like napari: a test that leaves a worker thread running fails."""
+    yield
+    for worker in list(_workers):
+        assert not worker.isRunning(), "a RunWorker is still running after the test"
+    _workers.clear()
+
+
+_workers: list = []
+_original_start = RunWorker.start
+
+
+def _tracking_start(self, *args):
+    _workers.append(self)
+    return _original_start(self, *args)
+
+
+RunWorker.start = _tracking_start
+
+
+def quick_settings(win, iterations=20):
+    """Small network and few iterations so a run takes a second or two."""
+    panel = win.panel
+    panel.width_box.setCurrentIndex(1)  # small
+    panel.iterations.setValue(iterations)
