@@ -167,7 +167,8 @@ def test_every_error_path_exits_cleanly(photo, tmp_path, capsys):
 
 def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "dip_gui", "run", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png"), "--task", "denoise"],
+        [sys.executable, "-m", "dip_gui", "run", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png"),
+         "--task", "denoise"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
