@@ -97,6 +97,7 @@ class ImageCanvas(QGraphicsView):
         self._panning = False
         self._space_down = False
         self._pan_origin = QPointF()
+        self._auto_fit = True  # keep fitting on resize until the user zooms
         self.horizontalScrollBar().valueChanged.connect(self.view_changed)
         self.verticalScrollBar().valueChanged.connect(self.view_changed)
 
@@ -137,17 +138,24 @@ class ImageCanvas(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, factor: float) -> None:
+        self._auto_fit = False
         factor = min(max(factor, 0.02), 64.0)
         self.setTransform(self.transform().fromScale(factor, factor))
         self.view_changed.emit()
 
     def fit(self) -> None:
+        self._auto_fit = True
         if not self._pixmap.pixmap().isNull():
             self.fitInView(self._pixmap, Qt.AspectRatioMode.KeepAspectRatio)
             self.view_changed.emit()
 
     def actual_size(self) -> None:
         self.set_zoom(1.0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # zoom around the cursor
         step = ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP

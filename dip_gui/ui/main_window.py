@@ -46,6 +46,8 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
         self.splitter = QSplitter()
         self.splitter.addWidget(self.input_view)
         self.splitter.addWidget(self.result_view)
+        self.splitter.setSizes([1, 1])
+        self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
         self.panel = TaskPanel()
         self.plot = PlotPanel()
@@ -70,6 +72,8 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.panel.sizeHint().width() + 20)
         left = QDockWidget("Restoration", self)
         left.setObjectName("restoration_dock")
         left.setWidget(scroll)
@@ -78,6 +82,8 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
         bottom.setObjectName("progress_dock")
         bottom.setWidget(self.plot)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
+        self.resizeDocks([bottom], [230], Qt.Orientation.Vertical)  # the photos get the room
+        self.resizeDocks([left], [330], Qt.Orientation.Horizontal)
 
     def _status_bar(self) -> None:
         self.status = QLabel("Open a photo (Ctrl+O), drop one here, or paste (Ctrl+V)")

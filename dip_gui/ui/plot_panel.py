@@ -25,12 +25,15 @@ class PlotPanel(QWidget):
         self.plot.setLogMode(y=True)
         self.plot.setLabel("bottom", "iteration")
         self.plot.setLabel("left", "loss")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.getViewBox().disableAutoRange()
         self.loss_curve = self.plot.plot(pen=pg.mkPen("#4fc3f7", width=1.5), name="loss")
         self.psnr_view = pg.ViewBox(enableMenu=False)
         self.psnr_view.disableAutoRange()
         self.plot.showAxis("right")
+        self.plot.getAxis("right").setLogMode(False, False)  # PSNR is linear though the loss is log
+        self.plot.getAxis("right").enableAutoSIPrefix(False)
         self.plot.getAxis("right").linkToView(self.psnr_view)
         self.plot.getAxis("right").setLabel("PSNR (dB)", color="#ffb74d")
         self.plot.scene().addItem(self.psnr_view)
@@ -63,6 +66,7 @@ class PlotPanel(QWidget):
         self._dirty = True
         self.marker.setVisible(False)
         self.plot.getAxis("right").setStyle(showValues=False)
+        self.plot.getAxis("right").showLabel(False)
 
     def add_results(self, results) -> None:
         for result in results:
@@ -86,6 +90,7 @@ class PlotPanel(QWidget):
         self.loss_curve.setData(np.asarray(self.iterations, float), np.asarray(self.losses, float))
         has_psnr = bool(self.psnrs)
         self.plot.getAxis("right").setStyle(showValues=has_psnr)
+        self.plot.getAxis("right").showLabel(has_psnr)
         self.psnr_curve.setData(np.asarray(self.psnr_iterations, float), np.asarray(self.psnrs, float))
         if self.losses:
             low, high = np.log10(min(self.losses)), np.log10(max(self.losses))

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -231,9 +232,9 @@ class MaskTools(QGroupBox):
         size_row.addWidget(self.size_label)
         layout.addRow(self.erase)
         layout.addRow("Brush", size_row)
-        buttons = QHBoxLayout()
-        for button in (self.clear_button, self.invert_button, self.load_button, self.save_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()
+        for index, button in enumerate((self.clear_button, self.invert_button, self.load_button, self.save_button)):
+            buttons.addWidget(button, index // 2, index % 2)
         layout.addRow(buttons)
         overlay = QHBoxLayout()
         overlay.addWidget(self.color_button)
