@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-json", help="write iteration history and final figures here")
     run.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality of the output")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument("--auto-stop", action="store_true", help="stop at the suggested iteration (ES-WMV) and save that result")
+    run.add_argument("--save-snapshots", metavar="DIR", help="write the run's kept snapshots into this folder")
 
     degrade = commands.add_parser("degrade", help="make test data with ground truth from a clean photo")
     degrade.add_argument("clean")
@@ -112,7 +114,7 @@ def degrade_command(args: argparse.Namespace) -> int:
         if target is not None and target.exists() and target.resolve() == Path(args.clean).resolve():
             raise ImageWriteError(f"{target.name}: refusing to overwrite the input file")
     clean = load_image(args.clean)
-    image = clean.rgb
+    image = clean.rgb[:, :, :1] if clean.grey else clean.rgb  # a grey photo gets grey noise, once
     if args.downscale:
         image = deg.downscale(image, args.downscale)
     if args.noise is not None:
@@ -140,8 +142,7 @@ def presets_command(args: argparse.Namespace) -> int:
     rows = []
     for preset in PRESETS:
         row = preset.to_dict()
-        depth = 3 if preset.input_kind == "image" else preset.input_depth
-        row["parameters"] = count_parameters(SkipNet(preset.net, depth, 3))
+        row["parameters"] = count_parameters(SkipNet(preset.net, preset.network_input_depth(), 3))
         rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -24,6 +24,7 @@ from dip_gui.core.metrics import psnr
 from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import make_problem
+from dip_gui.core.timeline import RunMonitor
 
 PROGRESS_EVERY_S = 1.0
 #: Iterations timed before a time budget fixes the learning-rate schedule's horizon.
@@ -39,9 +40,14 @@ def run_command(args: argparse.Namespace) -> int:
         f"{args.task} with preset {session.preset.name}: {session.parameters:,} parameters on {session.device.type}, "
         f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output"
     )
-    history, interrupted = _optimise(args, session, log)
-    output = _save_result(args, session, photo)
-    metrics = _metrics(args, session, history, output)
+    monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
+    history, interrupted = _optimise(args, session, monitor, log)
+    stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
+    image = monitor.suggested_image() if stopped_at else session.result()
+    output = _save_result(args, session, photo, image)
+    metrics = _metrics(args, session, history, output, monitor, stopped_at)
+    if args.save_snapshots:
+        _save_snapshots(Path(args.save_snapshots), monitor, photo, args)
     if args.metrics_json:
         write_json_atomic(Path(args.metrics_json), metrics)
     final = metrics["final"]
@@ -106,7 +112,7 @@ def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Nam
     return reference
 
 
-def _optimise(args: argparse.Namespace, session: Session, log) -> tuple[list[dict], bool]:
+def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, log) -> tuple[list[dict], bool]:
     history: list[dict] = []
     budget = args.max_seconds
     try:
@@ -121,6 +127,10 @@ def _optimise(args: argparse.Namespace, session: Session, log) -> tuple[list[dic
             if budget is not None and session.iteration == HORIZON_PROBE:
                 session.set_horizon(int(budget / (session.seconds / HORIZON_PROBE)))
             log(_progress_line(session, result, budget))
+            if monitor.observe(result.iteration) is not None:
+                log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
+                if args.auto_stop:
+                    break
     except KeyboardInterrupt:
         log(f"interrupted at iteration {session.iteration}; saving the result so far", force=True)
         return history, True
@@ -151,8 +161,7 @@ def _progress_printer(quiet: bool, session: Session):
     return log
 
 
-def _save_result(args: argparse.Namespace, session: Session, photo: LoadedImage) -> Path:
-    image = session.result()
+def _save_result(args: argparse.Namespace, session: Session, photo: LoadedImage, image: np.ndarray) -> Path:
     alpha = photo.alpha
     if alpha is not None and alpha.shape != image.shape[:2]:
         alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
@@ -162,8 +171,9 @@ def _save_result(args: argparse.Namespace, session: Session, photo: LoadedImage)
     )
 
 
-def _metrics(args: argparse.Namespace, session: Session, history: list[dict], output: Path) -> dict:
-    final: dict = {"iteration": session.iteration, "loss": session.last_loss}
+def _metrics(args: argparse.Namespace, session: Session, history: list[dict], output: Path, monitor: RunMonitor,
+             stopped_at: int | None) -> dict:
+    final: dict = {"iteration": stopped_at or session.iteration, "loss": session.last_loss}
     metrics = {
         "task": args.task,
         "preset": session.preset.name,
@@ -176,6 +186,8 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
         "history": history,
         "final": final,
     }
+    if monitor.suggestion is not None:
+        metrics["stop_suggestion"] = monitor.suggestion.to_dict()
     if session.problem.reference is not None:
         saved = load_image(output).rgb  # the PSNR of the file as written, quantisation included
         reference = session.problem.reference
@@ -187,6 +199,14 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
             best = max(scored, key=lambda h: h["psnr"])
             metrics["best"] = {"iteration": best["iteration"], "psnr": best["psnr"]}
     return _finite(metrics)
+
+
+def _save_snapshots(folder: Path, monitor: RunMonitor, photo: LoadedImage, args: argparse.Namespace) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
+    for snapshot in monitor.store.snapshots:
+        save_image(folder / f"snapshot_{snapshot.iteration:06d}.png", snapshot.image.astype(np.float32) / 255.0,
+                   grey=photo.grey, protected=protected)
 
 
 def _finite(value):

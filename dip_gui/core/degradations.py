@@ -85,7 +85,10 @@ def jpeg_compress(image: np.ndarray, quality: int) -> np.ndarray:
     """Round-trip through JPEG at ``quality`` (1-95) to make blocking artefacts."""
     if not 1 <= quality <= 100:
         raise InvalidParameterError(f"JPEG quality must be 1-100, not {quality}")
+    eight = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    grey = eight.ndim == 3 and eight.shape[2] == 1
     buffer = io.BytesIO()
-    Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
+    Image.fromarray(eight[:, :, 0] if grey else eight).save(buffer, "JPEG", quality=quality)
     buffer.seek(0)
-    return np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32) / 255.0
+    decoded = np.asarray(Image.open(buffer).convert("L" if grey else "RGB"), dtype=np.float32) / 255.0
+    return decoded[:, :, None] if grey else decoded

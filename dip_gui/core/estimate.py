@@ -35,7 +35,7 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     spec = preset.net
     probe = Canvas.around((64, 64), spec.multiple, spec.min_cells)
     full = Canvas.around(out_size, spec.multiple, spec.min_cells)
-    depth = 3 if preset.input_kind == "image" else preset.input_depth
+    depth = preset.network_input_depth(channels)
     net = SkipNet(spec, depth, channels).to(dev)
     z = torch.rand(1, depth, probe.height, probe.width, device=dev)
     saved = [0]

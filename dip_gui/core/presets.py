@@ -24,7 +24,7 @@ class Preset:
     name: str
     description: str
     net: SkipSpec
-    input_kind: str = "noise"  # noise | meshgrid | image
+    input_kind: str = "noise"  # noise | meshgrid | image (the guide photo) | base (the warm start)
     input_depth: int = 32
     input_scale: float = 0.1
     reg_noise_std: float = 1.0 / 30.0
@@ -36,7 +36,17 @@ class Preset:
     #: None = the paper's plain DIP, output = sigmoid(f(z)).
     base: str | None = None
     base_sigma: float = 1.5
+    #: Output = base + f(z) with f's last layer starting at zero (so a run starts at the base).
+    residual: bool = False
     extra: dict = field(default_factory=dict, compare=False)
+
+    def network_input_depth(self, channels: int = 3, guide_channels: int = 3) -> int:
+        """Channels of z: the guide photo's, the photo's own for a base input, else input_depth."""
+        if self.input_kind == "image":
+            return guide_channels
+        if self.input_kind == "base":
+            return channels
+        return self.input_depth
 
     def with_overrides(self, **changes) -> Preset:
         """A copy with some fields changed (e.g. iterations or lr from the command line)."""
@@ -75,202 +85,62 @@ def _skip(down, up=None, skip=4, **kw) -> SkipSpec:
 
 
 PAPER_NET = _skip((128,) * 5)  # denoise / SR / restoration: 2,217,831 parameters for RGB
+PAPER_FLASH_UPSAMPLE = ("nearest", "nearest", "bilinear", "bilinear", "bilinear")
 
-# Fast nets: narrower channels and a shallow input, found by measurement (docs/presets.md).
+# The fast presets, chosen by measurement on a 2-core CPU (docs/presets.md): a small network whose
+# input is a classical estimate and whose output starts at that estimate (a zero-initialised
+# residual), so the result is never worse than the start and DIP adds detail as time allows.
 FAST_NET = _skip((16, 32, 64, 64, 64), skip=4)
-FAST_INPAINT_NET = _skip((16, 32, 64, 64, 64), skip=4, upsample="bilinear")
+FAST = dict(input_kind="base", residual=True, ema=0.97, lr_floor=0.2)
 
+# fmt: off
 PRESETS: tuple[Preset, ...] = (
-    # -- denoise ------------------------------------------------------------------------------
-    Preset(
-        "denoise",
-        "fast",
-        "Small network refining a light blur: a good result within a minute on a CPU",
-        FAST_NET,
-        input_depth=8,
-        reg_noise_std=1 / 30,
-        lr=0.01,
-        iterations=1200,
-        ema=0.97,
-        lr_floor=0.2,
-        base="blur",
-        base_sigma=1.0,
-    ),
-    Preset(
-        "denoise",
-        "paper",
-        "The paper's F16 settings: skip 128x5, 3000 iterations",
-        PAPER_NET,
-        input_depth=32,
-        reg_noise_std=1 / 30,
-        lr=0.01,
-        iterations=3000,
-        ema=0.99,
-    ),
-    # -- JPEG artefacts (target = the JPEG itself) ---------------------------------------------
-    Preset(
-        "jpeg",
-        "fast",
-        "Small network for JPEG artefact removal on a CPU",
-        _skip((8, 16, 32, 64, 64), skip=(0, 0, 0, 4, 4)),
-        input_depth=3,
-        reg_noise_std=1 / 30,
-        lr=0.01,
-        iterations=1200,
-        ema=0.97,
-        lr_floor=0.2,
-        base="blur",
-        base_sigma=0.8,
-    ),
-    Preset(
-        "jpeg",
-        "paper",
-        "The paper's snail settings: 2400 iterations",
-        _skip((8, 16, 32, 64, 128), skip=(0, 0, 0, 4, 4)),
-        input_depth=3,
-        reg_noise_std=1 / 30,
-        lr=0.01,
-        iterations=2400,
-        ema=0.99,
-    ),
-    # -- super-resolution (iterations for x4; x8 doubles them, see scaled_for) ------------------
-    Preset(
-        "sr",
-        "fast",
-        "Small network refining a bicubic upscale on a CPU",
-        FAST_NET,
-        input_depth=8,
-        reg_noise_std=0.03,
-        lr=0.01,
-        iterations=1000,
-        ema=0.9,
-        lr_floor=0.2,
-        base="upsample",
-    ),
-    Preset(
-        "sr",
-        "paper",
-        "The paper's SR settings: skip 128x5, Lanczos-2 downsampler",
-        PAPER_NET,
-        input_depth=32,
-        reg_noise_std=0.03,
-        lr=0.01,
-        iterations=2000,
-        ema=None,
-        extra={"x8": {"iterations": 4000, "reg_noise_std": 0.05}},
-    ),
-    # -- inpainting ------------------------------------------------------------------------------
-    Preset(
-        "inpaint",
-        "fast",
-        "Small network refining a classical fill of the painted holes on a CPU",
-        FAST_INPAINT_NET,
-        input_depth=8,
-        reg_noise_std=0.03,
-        lr=0.01,
-        iterations=1500,
-        ema=0.97,
-        lr_floor=0.2,
-        base="fill",
-        base_sigma=0.8,
-    ),
-    Preset(
-        "inpaint",
-        "paper",
-        "The paper's text-removal settings (kate): skip 128x5 with 128 skips",
-        _skip((128,) * 5, skip=128, upsample="nearest"),
-        input_depth=32,
-        reg_noise_std=0.03,
-        lr=0.01,
-        iterations=6001,
-        ema=None,
-    ),
-    Preset(
-        "inpaint",
-        "paper-large-holes",
-        "The paper's large-hole settings (vase): hourglass, meshgrid input",
-        _skip((128,) * 5, skip=0, upsample="nearest"),
-        input_kind="meshgrid",
-        input_depth=2,
-        reg_noise_std=0.03,
-        lr=0.01,
-        iterations=5001,
-        ema=None,
-    ),
-    Preset(
-        "inpaint",
-        "paper-library",
-        "The paper's library settings: six levels, 5x5 filters, parameter noise",
-        _skip((16, 32, 64, 128, 128, 128), skip=0, upsample="nearest", filter_down=5, need1x1_up=False),
-        input_depth=1,
-        reg_noise_std=0.0,
-        lr=0.01,
-        iterations=3001,
-        ema=None,
-    ),
-    # -- restoration of randomly missing pixels ------------------------------------------------
-    Preset(
-        "restore",
-        "fast",
-        "Small network refining a classical fill of missing pixels on a CPU",
-        FAST_INPAINT_NET,
-        input_depth=8,
-        reg_noise_std=0.03,
-        lr=0.01,
-        iterations=1500,
-        ema=0.97,
-        lr_floor=0.2,
-        base="fill",
-        base_sigma=0.8,
-    ),
-    Preset(
-        "restore",
-        "paper",
-        "The paper's barbara settings: skip 128x5, 11000 iterations at lr 0.001",
-        PAPER_NET,
-        input_depth=32,
-        reg_noise_std=0.03,
-        lr=0.001,
-        iterations=11000,
-        ema=None,
-    ),
-    Preset(
-        "restore",
-        "paper-sparse",
-        "The paper's settings for 98% missing pixels (kate)",
-        _skip((16, 32, 64, 128, 128), skip=0, downsample="avg"),
-        input_depth=32,
-        reg_noise_std=0.0,
-        lr=0.01,
-        iterations=1000,
-        ema=None,
-    ),
-    # -- flash / no-flash: the flash photo is the network input -------------------------------
-    Preset(
-        "flash",
-        "fast",
-        "Small network guided by the flash photo",
-        _skip((32, 32, 64, 64, 64), skip=4, upsample=("nearest", "nearest", "bilinear", "bilinear", "bilinear")),
-        input_kind="image",
-        input_depth=3,
-        reg_noise_std=0.0,
-        lr=0.05,
-        iterations=400,
-        ema=None,
-    ),
-    Preset(
-        "flash",
-        "paper",
-        "The paper's flash/no-flash settings: 601 iterations at lr 0.1",
-        _skip((128,) * 5, skip=4, upsample=("nearest", "nearest", "bilinear", "bilinear", "bilinear")),
-        input_kind="image",
-        input_depth=3,
-        reg_noise_std=0.0,
-        lr=0.1,
-        iterations=601,
-        ema=None,
-    ),
+    # -- denoise --------------------------------------------------------------------------------
+    Preset("denoise", "fast", "Small network refining a light blur: a good result within a minute on a CPU",
+           FAST_NET, base="blur", base_sigma=1.0, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
+    Preset("denoise", "paper", "The paper's F16 settings: skip 128x5, 3000 iterations",
+           PAPER_NET, input_depth=32, reg_noise_std=1 / 30, lr=0.01, iterations=3000, ema=0.99),
+    # -- JPEG artefacts (target = the JPEG itself) -----------------------------------------------
+    Preset("jpeg", "fast", "Small network refining a light blur of the JPEG on a CPU",
+           FAST_NET, base="blur", base_sigma=0.8, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
+    Preset("jpeg", "paper", "The paper's snail settings: 2400 iterations",
+           _skip((8, 16, 32, 64, 128), skip=(0, 0, 0, 4, 4)), input_depth=3, reg_noise_std=1 / 30,
+           lr=0.01, iterations=2400, ema=0.99),
+    # -- super-resolution (the paper runs x8 longer with more jitter) ------------------------------
+    Preset("sr", "fast", "Small network refining a back-projected bicubic upscale on a CPU",
+           FAST_NET, base="upsample", reg_noise_std=0.03, lr=0.01, iterations=1000, **FAST),
+    Preset("sr", "paper", "The paper's SR settings: skip 128x5, Lanczos-2 downsampler",
+           PAPER_NET, input_depth=32, reg_noise_std=0.03, lr=0.01, iterations=2000, ema=None,
+           extra={"x8": {"iterations": 4000, "reg_noise_std": 0.05}}),
+    # -- inpainting -----------------------------------------------------------------------------
+    Preset("inpaint", "fast", "Small network refining a classical fill of the painted holes on a CPU",
+           FAST_NET, base="fill", base_sigma=0.8, reg_noise_std=0.03, lr=0.01, iterations=1500, **FAST),
+    Preset("inpaint", "paper", "The paper's text-removal settings (kate): skip 128x5 with 128 skips",
+           _skip((128,) * 5, skip=128, upsample="nearest"), input_depth=32, reg_noise_std=0.03,
+           lr=0.01, iterations=6001, ema=None),
+    Preset("inpaint", "paper-large-holes", "The paper's large-hole settings (vase): hourglass, meshgrid input",
+           _skip((128,) * 5, skip=0, upsample="nearest"), input_kind="meshgrid", input_depth=2,
+           reg_noise_std=0.03, lr=0.01, iterations=5001, ema=None),
+    Preset("inpaint", "paper-library", "The paper's library settings: six levels, 5x5 filters",
+           _skip((16, 32, 64, 128, 128, 128), skip=0, upsample="nearest", filter_down=5, need1x1_up=False),
+           input_depth=1, reg_noise_std=0.0, lr=0.01, iterations=3001, ema=None),
+    # -- restoration of randomly missing pixels --------------------------------------------------
+    Preset("restore", "fast", "Small network refining a classical fill of missing pixels on a CPU",
+           FAST_NET, base="fill", base_sigma=0.8, reg_noise_std=0.03, lr=0.01, iterations=1500, **FAST),
+    Preset("restore", "paper", "The paper's barbara settings: skip 128x5, 11000 iterations at lr 0.001",
+           PAPER_NET, input_depth=32, reg_noise_std=0.03, lr=0.001, iterations=11000, ema=None),
+    Preset("restore", "paper-sparse", "The paper's settings for 98% missing pixels (kate)",
+           _skip((16, 32, 64, 128, 128), skip=0, downsample="avg"), input_depth=32, reg_noise_std=0.0,
+           lr=0.01, iterations=1000, ema=None),
+    # -- flash / no-flash: the flash photo is the network input ---------------------------------
+    Preset("flash", "fast", "Small network guided by the flash photo",
+           _skip((32, 32, 64, 64, 64), skip=4, upsample=PAPER_FLASH_UPSAMPLE),
+           input_kind="image", input_depth=3, reg_noise_std=0.0, lr=0.05, iterations=400, ema=None),
+    Preset("flash", "paper", "The paper's flash/no-flash settings: 601 iterations at lr 0.1",
+           _skip((128,) * 5, skip=4, upsample=PAPER_FLASH_UPSAMPLE),
+           input_kind="image", input_depth=3, reg_noise_std=0.0, lr=0.1, iterations=601, ema=None),
 )
+# fmt: on
 
 
 def presets_for(task: str) -> list[Preset]:

@@ -90,12 +90,14 @@ class Session:
         self.horizon = preset.iterations
         self.lr_scale = 1.0
         self.last_loss = float("nan")
+        self.last_output: torch.Tensor | None = None  # raw network output of the last good step
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
-        depth = problem.guide.shape[2] if preset.input_kind == "image" else preset.input_depth
+        guide_channels = problem.guide.shape[2] if problem.guide is not None else 3
+        depth = preset.network_input_depth(problem.channels, guide_channels)
         self.base = None
-        if preset.base:
+        if preset.base and preset.residual:
             # Residual over a classical estimate: no sigmoid and a zero last layer, so x starts
             # exactly at the base and never strays far from it early on (see warmstart.py).
             self.net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels)
@@ -111,6 +113,9 @@ class Session:
             if problem.guide is None:
                 raise InvalidParameterError("this preset uses a guide image as input; give the flash photo")
             z = self.canvas.pad(to_tensor(problem.guide))
+        elif preset.input_kind == "base":
+            # The classical estimate is the network's input (as the flash photo is for flash/no-flash).
+            z = self.canvas.pad(to_tensor(warm_start(problem, preset.base, preset.base_sigma)))
         else:
             z = make_input(preset.input_kind, depth, self.canvas.height, self.canvas.width, preset.input_scale, generator)
         self.z = z.to(dev)
@@ -143,6 +148,7 @@ class Session:
             self.optimizer.step()
             self.average.update(output)
             self.last_loss = loss_value
+            self.last_output = output
         self.iteration += 1
         self.seconds += time.perf_counter() - start
         result = StepResult(self.iteration, loss_value, self.seconds, backtracked=backtracked)

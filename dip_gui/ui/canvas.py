@@ -10,7 +10,15 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPen, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+)
 
 from dip_gui.ui.qimage import array_to_qimage, mask_overlay
 
@@ -98,6 +106,7 @@ class ImageCanvas(QGraphicsView):
         self._space_down = False
         self._pan_origin = QPointF()
         self._auto_fit = True  # keep fitting on resize until the user zooms
+        self._build_compare()
         self.horizontalScrollBar().valueChanged.connect(self.view_changed)
         self.verticalScrollBar().valueChanged.connect(self.view_changed)
 
@@ -131,6 +140,49 @@ class ImageCanvas(QGraphicsView):
         self.brush_radius = float(min(max(radius, 1.0), 500.0))
         self.brush_size_changed.emit(int(self.brush_radius))
         self._update_cursor(self._cursor.rect().center() if self._cursor.isVisible() else None)
+
+    # -- split compare: another image left of a draggable divider --------------------------------
+
+    def _build_compare(self) -> None:
+        self._clip = QGraphicsRectItem()
+        self._clip.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+        self._clip.setPen(QPen(Qt.PenStyle.NoPen))
+        self._compare = QGraphicsPixmapItem(self._clip)
+        self._divider = QGraphicsLineItem()
+        pen = QPen(QColor(255, 255, 255), 2)
+        pen.setCosmetic(True)
+        self._divider.setPen(pen)
+        for z, item in ((3, self._clip), (4, self._divider)):
+            item.setZValue(z)
+            item.setVisible(False)
+            self.scene().addItem(item)
+        self.split = 0.5
+        self._dragging_divider = False
+
+    @property
+    def comparing(self) -> bool:
+        return self._clip.isVisible()
+
+    def set_compare_image(self, image: np.ndarray | None) -> None:
+        """Show ``image`` (scaled to this view's image) left of the divider; None turns it off."""
+        on = image is not None and not self._pixmap.pixmap().isNull()
+        self._clip.setVisible(on)
+        self._divider.setVisible(on)
+        if on:
+            self._compare.setPixmap(QPixmap.fromImage(array_to_qimage(image)))
+            self._compare.setScale(self._pixmap.pixmap().width() / image.shape[1])
+            self.set_split(self.split)
+
+    def set_split(self, fraction: float) -> None:
+        self.split = min(max(fraction, 0.0), 1.0)
+        size = self._pixmap.pixmap().size()
+        x = self.split * size.width()
+        self._clip.setRect(QRectF(0, 0, x, size.height()))
+        self._divider.setLine(x, 0, x, size.height())
+
+    def _near_divider(self, point: QPointF) -> bool:
+        tolerance = 8 / max(self.zoom_factor(), 1e-6)
+        return self.comparing and abs(point.x() - self._divider.line().x1()) <= tolerance
 
     # -- zoom and pan ---------------------------------------------------------------------------
 
@@ -168,6 +220,9 @@ class ImageCanvas(QGraphicsView):
             self._panning, self._pan_origin = True, event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
+        if event.button() == Qt.MouseButton.LeftButton and self._near_divider(self.mapToScene(event.position().toPoint())):
+            self._dragging_divider = True
+            return
         if (
             self.painting_enabled
             and self.mask is not None
@@ -182,6 +237,9 @@ class ImageCanvas(QGraphicsView):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         point = self.mapToScene(event.position().toPoint())
         self._update_cursor(point if self.painting_enabled else None)
+        if self._dragging_divider:
+            self.set_split(point.x() / max(self._pixmap.pixmap().width(), 1))
+            return
         if self._panning:
             delta = event.position() - self._pan_origin
             self._pan_origin = event.position()
@@ -195,6 +253,7 @@ class ImageCanvas(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._dragging_divider = False
         if self._panning:
             self._panning = False
             self.viewport().unsetCursor()

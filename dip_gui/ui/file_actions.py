@@ -51,7 +51,7 @@ class FileActionsMixin:
     # -- saving ---------------------------------------------------------------------------------
 
     def save_result_dialog(self) -> None:
-        image = self.run.result()
+        image = self.displayed_result()
         if image is None:
             self.show_error("there is no result to save yet")
             return
@@ -72,7 +72,7 @@ class FileActionsMixin:
         self.save_result(Path(path), quality)
 
     def save_result(self, path: Path, quality: int = 95) -> bool:
-        image = self.run.result()
+        image = self.displayed_result()
         photo = self.photo
         try:
             alpha = photo.alpha if photo.alpha is not None and photo.alpha.shape == image.shape[:2] else None

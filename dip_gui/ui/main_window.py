@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QScrollArea,
     QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from dip_gui.core.errors import DipError
@@ -29,10 +31,11 @@ from dip_gui.ui.plot_panel import PlotPanel
 from dip_gui.ui.qimage import qimage_to_array
 from dip_gui.ui.run_control import RunControl
 from dip_gui.ui.task_panel import TaskPanel
+from dip_gui.ui.timeline_actions import TimelineActionsMixin
 from dip_gui.ui.view_actions import ViewActionsMixin
 
 
-class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
+class MainWindow(FileActionsMixin, ViewActionsMixin, TimelineActionsMixin, QMainWindow):
     def __init__(self, settings: QSettings | None = None, open_sample: bool = True) -> None:
         super().__init__()
         self.settings = settings or QSettings("DIPStudio", "DIPStudio")
@@ -48,9 +51,14 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
         self.splitter.addWidget(self.result_view)
         self.splitter.setSizes([1, 1])
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
         self.panel = TaskPanel()
         self.plot = PlotPanel()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.splitter, 1)
+        column.addWidget(self._setup_timeline())
+        self.setCentralWidget(central)
         self._docks()
         self._status_bar()
         self._actions()
@@ -126,6 +134,8 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
         self.side_action = a("Side by side", self._layout_changed, checkable=True)
         self.side_action.setChecked(True)
         self.toggle_action = a("Toggle input / result", self.toggle_compare, "T")
+        self.split_action = a("Split compare", self.split_compare, "S", checkable=True,
+                              tip="Input left of a divider you drag, result right of it (S)")
         self._menus()
 
     def _menus(self) -> None:
@@ -139,7 +149,7 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
         edit = bar.addMenu("&Edit")
         edit.addActions([self.undo_action, self.redo_action])
         view = bar.addMenu("&View")
-        view.addActions([self.fit_action, self.actual_action, self.side_action, self.toggle_action])
+        view.addActions([self.fit_action, self.actual_action, self.side_action, self.toggle_action, self.split_action])
         run = bar.addMenu("&Run")
         run.addActions([self.start_action, self.pause_action, self.stop_action])
         toolbar = self.addToolBar("Main")
@@ -278,6 +288,7 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
             return
         self.plot.clear()
         self.plot.set_total(preset.iterations)
+        self._timeline_run_started()
         self.progress_bar.setRange(0, preset.iterations)
         self.status.setText(f"Running {preset.name} on {self.run.session.device.type}…")
 
@@ -298,13 +309,15 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, QMainWindow):
 
     @Slot(object)
     def _on_preview(self, result) -> None:
-        self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
         self.unsaved_result = True
+        if not self.following_live:
+            return  # the user is looking at a snapshot: do not pull the view away
+        self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
 
     @Slot(str)
     def _on_run_ended(self, reason: str) -> None:
         image = self.run.result()
-        if image is not None:
+        if image is not None and self.following_live:
             self.result_view.set_image(image, keep_view=True)
             self.unsaved_result = True
         session = self.run.session

@@ -44,6 +44,10 @@ class PlotPanel(QWidget):
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#aaaaaa", style=pg.QtCore.Qt.PenStyle.DashLine))
         self.marker.setVisible(False)
         self.plot.addItem(self.marker)
+        self.suggestion_marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#81c784", width=2), label="suggested stop",
+                                                 labelOpts={"position": 0.9, "color": "#81c784"})
+        self.suggestion_marker.setVisible(False)
+        self.plot.addItem(self.suggestion_marker)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -65,6 +69,7 @@ class PlotPanel(QWidget):
         self.psnrs: list[float] = []
         self._dirty = True
         self.marker.setVisible(False)
+        self.suggestion_marker.setVisible(False)
         self.plot.getAxis("right").setStyle(showValues=False)
         self.plot.getAxis("right").showLabel(False)
 
@@ -77,6 +82,11 @@ class PlotPanel(QWidget):
                 self.psnr_iterations.append(result.iteration)
                 self.psnrs.append(result.psnr)
         self._dirty = True
+
+    def set_suggestion(self, iteration: int | None) -> None:
+        self.suggestion_marker.setVisible(iteration is not None)
+        if iteration is not None:
+            self.suggestion_marker.setValue(iteration)
 
     def set_marker(self, iteration: int | None) -> None:
         self.marker.setVisible(iteration is not None)

@@ -21,6 +21,7 @@ class RunControl(QObject):
     ended = Signal(str)  # done | stopped | failed
     failed = Signal(str)
     state_changed = Signal()
+    suggested = Signal(object)  # StopSuggestion
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -28,6 +29,8 @@ class RunControl(QObject):
         self.worker: RunWorker | None = None
         self.latest_image: np.ndarray | None = None
         self.started_at = 0.0
+        self.raw = False  # results from the raw network output instead of the averaged one
+        self.auto_stop = False
 
     @property
     def running(self) -> bool:
@@ -44,6 +47,8 @@ class RunControl(QObject):
         self.session = Session(problem, preset, seed=seed, device=device)
         self.latest_image = None
         self.worker = RunWorker(self.session, preset.iterations, parent=self)
+        self.worker.raw_preview, self.worker.auto_stop = self.raw, self.auto_stop
+        self.worker.suggested.connect(self.suggested)
         self.worker.progress.connect(self._on_progress)
         self.worker.preview.connect(self._on_preview)
         self.worker.failed.connect(self.failed)
@@ -52,6 +57,20 @@ class RunControl(QObject):
         self.worker.start()
         self.state_changed.emit()
         return self.session
+
+    @property
+    def monitor(self):
+        return None if self.worker is None else self.worker.monitor
+
+    def set_raw(self, raw: bool) -> None:
+        self.raw = raw
+        if self.worker is not None:
+            self.worker.raw_preview = raw
+
+    def set_auto_stop(self, on: bool) -> None:
+        self.auto_stop = on
+        if self.worker is not None:
+            self.worker.auto_stop = on
 
     def toggle_pause(self) -> None:
         if not self.running:
@@ -81,7 +100,9 @@ class RunControl(QObject):
             return self.latest_image
         if self.session.average.value is None:
             return self.latest_image
-        return self.session.result()
+        if self.worker is not None and self.worker.auto_stop and self.monitor.suggested_image() is not None:
+            return self.monitor.suggested_image()  # an auto-stopped run keeps the suggested result
+        return self.session.result(raw=self.raw)
 
     @Slot(object)
     def _on_progress(self, results) -> None:

@@ -46,3 +46,12 @@ class ViewActionsMixin:
         self.input_view.setVisible(True)
         self.result_view.setVisible(side)
 
+
+    def split_compare(self, on: bool) -> None:
+        """Input over the result, left of a draggable divider (the input scaled to the result's size)."""
+        image = self.photo.rgb if (on and self.photo is not None) else None
+        if on:
+            self.side_action.setChecked(False)
+            self.input_view.setVisible(False)
+            self.result_view.setVisible(True)
+        self.result_view.set_compare_image(image)

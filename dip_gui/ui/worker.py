@@ -16,6 +16,7 @@ from PySide6.QtCore import QThread, Signal
 
 from dip_gui.core.errors import DipError
 from dip_gui.core.session import Session
+from dip_gui.core.timeline import RunMonitor
 
 BATCH_SECONDS = 0.05
 
@@ -32,11 +33,15 @@ class RunWorker(QThread):
     progress = Signal(object)  # list[StepResult] without images
     preview = Signal(object)  # StepResult with .image
     failed = Signal(str)  # a message a person can read (traceback appended for bugs)
-    run_ended = Signal(str)  # "done" | "stopped" | "failed"
+    run_ended = Signal(str)  # "done" | "stopped" | "auto-stopped" | "failed"
+    suggested = Signal(object)  # StopSuggestion, once
 
     def __init__(self, session: Session, until: int, preview_interval: float = 0.1, parent=None) -> None:
         super().__init__(parent)
         self.session, self.until, self.preview_interval = session, until, preview_interval
+        self.monitor = RunMonitor(session)
+        self.auto_stop = False  # stop at the detector's suggestion (set from the GUI thread)
+        self.raw_preview = False  # preview the raw network output instead of the average
         self._running = threading.Event()
         self._running.set()
 
@@ -67,17 +72,22 @@ class RunWorker(QThread):
                     break
                 now = time.monotonic()
                 want_image = now - last_preview >= self.preview_interval
-                result = self.session.step(want_image=want_image)
+                result = self.session.step()
                 if want_image:
+                    result.image = self.session.result(raw=self.raw_preview)
                     last_preview = now
                     self.preview.emit(result)
                     result = _without_image(result)
                 batch.append(result)
+                suggestion = self.monitor.observe(result.iteration)
+                if suggestion is not None:
+                    self.suggested.emit(suggestion)
+                    if self.auto_stop:
+                        reason = "auto-stopped"
+                        break
                 if now - last_emit >= BATCH_SECONDS:
                     self.progress.emit(batch)
                     batch, last_emit = [], now
-            else:
-                reason = "done"
         except DipError as exc:
             reason = "failed"
             self.failed.emit(str(exc))

@@ -179,3 +179,37 @@ def test_scale_three_is_refused_by_the_parser(photo, tmp_path):
     with pytest.raises(SystemExit) as exc:
         run_cli("run", photo, "-o", tmp_path / "o.png", "--task", "sr", "--scale", "3")
     assert exc.value.code == 2
+
+
+def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, monkeypatch):
+    from dip_gui.core import timeline
+
+    # A tiny run cannot overfit for real: make the detector fire after a short patience.
+    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(lambda cls, n: cls(window=3, patience=4)))
+    out, metrics, snaps = tmp_path / "o.png", tmp_path / "m.json", tmp_path / "snaps"
+    args = ("run", photo, "-o", out, "--task", "denoise", "--iters", "60", "--reference", photo, "--metrics-json", metrics,
+            "--auto-stop", "--save-snapshots", snaps, "--quiet")
+    assert run_cli(*args) == 0
+    data = json.loads(metrics.read_text())
+    suggestion = data["stop_suggestion"]
+    assert {"iteration", "variance", "window", "patience"} <= set(suggestion)
+    assert data["iterations"] < 60 and data["final"]["iteration"] == suggestion["iteration"]
+    from dip_gui.core.metrics import psnr
+
+    assert data["final"]["psnr"] == pytest.approx(psnr(load_image(out).rgb, load_image(photo).rgb), abs=1e-6)
+    files = sorted(p.name for p in snaps.iterdir())
+    assert files and f"snapshot_{suggestion['iteration']:06d}.png" in files
+
+
+@pytest.mark.parametrize("kind", [["--noise", "25"], ["--jpeg", "30"], ["--downscale", "2"], ["--drop", "0.5"]])
+def test_degrading_a_grey_photo_degrades_its_one_channel(tmp_path, kind):
+    grey = tmp_path / "grey.png"
+    Image.fromarray((64 + smooth_image(40, 40)[:, :, 0] * 128).astype(np.uint8)).save(grey)  # no clipping
+    out = tmp_path / "out.png"
+    assert run_cli("degrade", grey, "-o", out, *kind, "--seed", "4") == 0
+    assert load_image(out).grey
+    if kind[0] == "--noise":
+        from dip_gui.core.metrics import psnr
+
+        clean, noisy = load_image(grey).rgb, load_image(out).rgb
+        assert psnr(noisy, clean) == pytest.approx(20.2, abs=0.5)  # sigma 25 (25/sqrt(3) would give 25 dB)

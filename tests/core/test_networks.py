@@ -25,7 +25,7 @@ def test_paper_presets_have_the_authors_parameter_counts(task, name, depth, out,
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"{p.task}-{p.name}")
 def test_every_preset_network_maps_canvas_to_same_size(preset):
-    depth = 3 if preset.input_kind == "image" else preset.input_depth
+    depth = preset.network_input_depth()
     net = SkipNet(preset.net, depth, 3)
     side = preset.net.multiple * preset.net.min_cells
     with torch.no_grad():

@@ -58,12 +58,31 @@ def test_small_denoise_gains_several_db(tiny_preset):
 def test_warm_start_begins_at_the_base_and_improves_on_noise(tiny_preset):
     clean = smooth_image(48, 48, seed=4)
     noisy = add_gaussian_noise(clean, 25, seed=1)
-    preset = replace(tiny_preset, base="blur", base_sigma=1.0, iterations=60, ema=0.9)
+    preset = replace(tiny_preset, input_kind="base", base="blur", base_sigma=1.0, residual=True, iterations=60, ema=0.9)
     session = Session(make_problem("denoise", noisy, reference=clean), preset, device="cpu")
+    assert session.z.shape[1] == 3  # the blurred photo is the network input
     first = session.step()
-    assert first.psnr > psnr(noisy, clean) + 3.0
+    assert first.psnr > psnr(noisy, clean) + 3.0  # the first result is already the classical estimate
     run(session, 59)
-    assert psnr(session.result(), clean) > psnr(noisy, clean) + 3.0
+    assert psnr(session.result(), clean) > first.psnr - 0.5
+
+
+def test_back_projected_upscale_explains_the_observation_better_than_bicubic():
+    import cv2
+
+    from dip_gui.core.warmstart import warm_start
+
+    low = smooth_image(12, 16, seed=5)
+    problem = make_problem("sr", low, scale=4)
+    base = warm_start(problem, "upsample", 0.0)
+    bicubic = cv2.resize(low, (64, 48), interpolation=cv2.INTER_CUBIC)
+
+    def residual(image):
+        with torch.no_grad():
+            return float(((problem.operator(to_tensor(image)) - to_tensor(low)) ** 2).mean())
+
+    assert base.shape == (48, 64, 3)
+    assert residual(base) < 0.5 * residual(bicubic)
 
 
 @pytest.mark.parametrize("scale", [2, 4, 8])

@@ -1,0 +1,128 @@
+"""``python -m dip_gui bench``: time whole iterations (jitter, forward, loss, backward, Adam, EMA).
+
+With ``--task/--preset/--size`` it measures one configuration and prints ``seconds_per_iter``,
+``iterations_per_second``, ``peak_memory_mb``, ``device`` and ``parameters``. Without them it
+prints a table over tasks, presets and sizes, each row measured in a fresh process so that peak
+memory belongs to that row alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from dip_gui.core.degradations import random_known_mask
+from dip_gui.core.estimate import estimate_cost
+from dip_gui.core.presets import get_preset, scaled_for
+from dip_gui.core.session import Session
+from dip_gui.core.tasks import make_problem
+
+TABLE_TASKS = (("denoise", "fast"), ("denoise", "paper"), ("sr", "fast"), ("sr", "paper"), ("inpaint", "fast"),
+               ("inpaint", "paper"))
+TABLE_SIZES = (128, 256, 512, 1024)
+#: Rows whose estimated iteration takes longer than this are skipped in the table (noted as such).
+TABLE_MAX_SECONDS = 20.0
+SR_SCALE = 4
+
+
+def synthetic_photo(size: int, seed: int = 0) -> np.ndarray:
+    """A smooth test photo (speed does not depend on content)."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    image = np.stack([xs, ys, 0.5 + 0.3 * np.sin(6 * xs * ys)], axis=2) + rng.normal(0, 0.05, (size, size, 3))
+    return np.clip(image, 0, 1).astype(np.float32)
+
+
+def make_session(task: str, preset_name: str, size: int, device: str) -> Session:
+    """A session whose OUTPUT is size x size (SR gets a size/4 input)."""
+    preset = scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None)
+    photo = synthetic_photo(size)
+    kwargs: dict = {}
+    if task == "sr":
+        photo, kwargs["scale"] = photo[: size // SR_SCALE, : size // SR_SCALE], SR_SCALE
+    elif task in ("inpaint", "restore"):
+        kwargs["mask"] = random_known_mask((size, size), 0.5)
+    elif task == "flash":
+        kwargs["guide"] = photo
+    return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device)
+
+
+def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str) -> dict:
+    """Time ``iters`` iterations after ``warmup``; peak memory of the whole run."""
+    rss_before = _rss_mb()
+    session = make_session(task, preset_name, size, device)
+    cuda = session.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    for _ in range(warmup):
+        session.step()
+    _sync(session)
+    start = time.perf_counter()
+    for _ in range(iters):
+        session.step()
+    _sync(session)
+    elapsed = (time.perf_counter() - start) / iters
+    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else _rss_mb() - rss_before
+    return {
+        "seconds_per_iter": round(elapsed, 5),
+        "iterations_per_second": round(1.0 / elapsed, 4),
+        "peak_memory_mb": round(peak, 1),
+        "device": session.device.type,
+        "parameters": session.parameters,
+    }
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    if args.task or args.preset or args.size:
+        result = measure(args.task or "denoise", args.preset or "fast", args.size or 256, args.iters, args.warmup, args.device)
+        print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items()))
+        return 0
+    return _table(args)
+
+
+def _table(args: argparse.Namespace) -> int:
+    rows = []
+    print(f"{'task':8s} {'preset':7s} {'size':>5s} {'s/iter':>8s} {'it/s':>8s} {'peak MB':>8s} {'x pixels':>8s} {'x time':>7s}")
+    for task, preset_name in TABLE_TASKS:
+        base = None
+        for size in TABLE_SIZES:
+            estimate = estimate_cost(scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None),
+                                     (size, size), device=args.device)
+            if estimate.seconds_per_iteration > TABLE_MAX_SECONDS:
+                print(f"{task:8s} {preset_name:7s} {size:5d}  skipped: estimated {estimate.seconds_per_iteration:.0f} s/iter")
+                continue
+            row = _measure_in_subprocess(task, preset_name, size, args)
+            base = base or (size, row["seconds_per_iter"])
+            pixels, slower = (size / base[0]) ** 2, row["seconds_per_iter"] / base[1]
+            print(f"{task:8s} {preset_name:7s} {size:5d} {row['seconds_per_iter']:8.3f} {row['iterations_per_second']:8.2f} "
+                  f"{row['peak_memory_mb']:8.0f} {pixels:8.0f} {slower:7.1f}", flush=True)
+            rows.append({"task": task, "preset": preset_name, "size": size, **row})
+    if args.json:
+        print(json.dumps(rows))
+    return 0
+
+
+def _measure_in_subprocess(task: str, preset_name: str, size: int, args: argparse.Namespace) -> dict:
+    iters = max(2, min(args.iters, 10 if size <= 256 else 4))
+    command = [sys.executable, "-m", "dip_gui", "bench", "--task", task, "--preset", preset_name, "--size", str(size),
+               "--iters", str(iters), "--warmup", "1", "--device", args.device, "--json"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 if sys.platform != "darwin" else peak / 2**20
+
+
+def _sync(session: Session) -> None:
+    if session.device.type == "cuda":
+        torch.cuda.synchronize()

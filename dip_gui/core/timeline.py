@@ -1,0 +1,177 @@
+"""Snapshots of a run and the automatic stop suggestion (ES-WMV), without the clean image.
+
+ES-WMV (Wang, Li, Zhuang, Chen, Liang, Sun, "Early Stopping for Deep Image Prior", TMLR 2023):
+the variance of the last W raw outputs falls while the network fits the image and rises once it
+starts fitting noise; the suggested stop is where that variance reached its minimum, declared once
+no new minimum came for ``patience`` iterations. Outputs are compared on a small copy (at most
+``DETECTOR_SIDE`` pixels a side), so the detector costs little time and memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DETECTOR_SIDE = 96
+DEFAULT_BUDGET_BYTES = 300 * 2**20
+
+
+@dataclass
+class StopSuggestion:
+    iteration: int
+    variance: float
+    window: int
+    patience: int
+
+    def to_dict(self) -> dict:
+        return {"iteration": self.iteration, "variance": self.variance, "window": self.window, "patience": self.patience}
+
+
+class VarianceStopDetector:
+    """Windowed moving variance of the network output; ``update`` once per iteration."""
+
+    def __init__(self, window: int = 50, patience: int = 200) -> None:
+        self.window, self.patience = window, patience
+        self._recent: deque[torch.Tensor] = deque(maxlen=window)
+        self._sum: torch.Tensor | None = None
+        self._sum_sq: torch.Tensor | None = None
+        self.best_variance = float("inf")
+        self.best_iteration = 0
+        self.variances: list[tuple[int, float]] = []
+        self.suggestion: StopSuggestion | None = None
+
+    @classmethod
+    def for_run(cls, iterations: int) -> VarianceStopDetector:
+        """Window and patience scaled to the run length (the paper's 100 / 1000 at 3000-10000)."""
+        return cls(window=int(np.clip(iterations // 30, 20, 100)), patience=int(np.clip(iterations // 6, 100, 1000)))
+
+    def update(self, iteration: int, output: torch.Tensor) -> StopSuggestion | None:
+        """Feed the raw output (1 x C x H x W); returns the suggestion the first time it is made."""
+        small = _shrink(output.detach()).double()
+        if len(self._recent) == self.window:
+            old = self._recent[0]
+            self._sum -= old
+            self._sum_sq -= old * old
+        self._recent.append(small)
+        self._sum = small.clone() if self._sum is None else self._sum + small
+        self._sum_sq = small * small if self._sum_sq is None else self._sum_sq + small * small
+        if len(self._recent) < self.window:
+            return None
+        mean = self._sum / self.window
+        variance = float((self._sum_sq / self.window - mean * mean).clamp_min(0).mean())
+        self.variances.append((iteration, variance))
+        if variance < self.best_variance:
+            self.best_variance, self.best_iteration = variance, iteration
+        elif self.suggestion is None and iteration - self.best_iteration >= self.patience:
+            self.suggestion = StopSuggestion(self.best_iteration, self.best_variance, self.window, self.patience)
+            return self.suggestion
+        return None
+
+
+def _shrink(output: torch.Tensor) -> torch.Tensor:
+    height, width = output.shape[-2:]
+    factor = max(1, int(np.ceil(max(height, width) / DETECTOR_SIDE)))
+    small = F.avg_pool2d(output, factor, ceil_mode=True) if factor > 1 else output
+    return small.float().cpu()
+
+
+@dataclass
+class Snapshot:
+    iteration: int
+    image: np.ndarray  # HxWx3 uint8 (what would be saved at that moment, at 8 bits)
+
+
+class SnapshotStore:
+    """Result snapshots every ``every`` iterations within a memory budget.
+
+    When the budget is reached every other old snapshot is dropped and the interval doubles, so
+    the whole run stays covered, more coarsely, instead of losing its beginning. Snapshots named
+    in ``keep`` (the suggested stop) survive thinning.
+    """
+
+    def __init__(self, every: int = 10, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        self.every, self.budget = max(1, every), budget_bytes
+        self.snapshots: list[Snapshot] = []
+        self.keep: set[int] = set()
+
+    @classmethod
+    def for_run(cls, iterations: int, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> SnapshotStore:
+        return cls(every=max(1, iterations // 300), budget_bytes=budget_bytes)
+
+    def wants(self, iteration: int) -> bool:
+        return iteration % self.every == 0 or iteration == 1
+
+    def add(self, iteration: int, image: np.ndarray) -> None:
+        from dip_gui.core.imaging import to_uint8
+
+        self.snapshots.append(Snapshot(iteration, to_uint8(image)))
+        while self.nbytes > self.budget and len(self.snapshots) > 2:
+            self._thin()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.image.nbytes for s in self.snapshots)
+
+    def nearest(self, iteration: int) -> Snapshot | None:
+        if not self.snapshots:
+            return None
+        return min(self.snapshots, key=lambda s: abs(s.iteration - iteration))
+
+    def _thin(self) -> None:
+        newest = self.snapshots[-1]
+        kept = [s for i, s in enumerate(self.snapshots[:-1]) if i % 2 == 0 or s.iteration in self.keep]
+        if len(kept) + 1 == len(self.snapshots):  # nothing could go (all kept): drop the oldest
+            kept = kept[1:]
+        self.snapshots = [*kept, newest]
+        self.every *= 2
+
+
+class RunMonitor:
+    """Watches a session after each step: stop detector, snapshots, the image at the best variance.
+
+    The image at the detector's current minimum is kept (one copy) so that the suggested stop can
+    be shown and saved exactly, whichever snapshot interval is in force.
+    """
+
+    def __init__(self, session, *, snapshots: bool = True, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        self.session = session
+        self.detector = VarianceStopDetector.for_run(session.total_iterations)
+        self.store = SnapshotStore.for_run(session.total_iterations, budget_bytes) if snapshots else None
+        self.candidate: Snapshot | None = None
+
+    def observe(self, iteration: int) -> StopSuggestion | None:
+        output = self.session.last_output
+        if output is None:
+            return None
+        before = self.detector.best_iteration
+        suggestion = self.detector.update(iteration, output)
+        if self.detector.best_iteration != before or self.candidate is None:
+            self.candidate = Snapshot(self.detector.best_iteration, self.session.result())
+        if self.store is not None and self.store.wants(iteration):
+            self.store.add(iteration, self.session.result())
+        if suggestion is not None and self.store is not None and self.candidate is not None:
+            self.store.keep.add(self.candidate.iteration)
+            if all(s.iteration != self.candidate.iteration for s in self.store.snapshots):
+                self.store.snapshots.append(Snapshot(self.candidate.iteration, _as_uint8(self.candidate.image)))
+                self.store.snapshots.sort(key=lambda s: s.iteration)
+        return suggestion
+
+    @property
+    def suggestion(self) -> StopSuggestion | None:
+        return self.detector.suggestion
+
+    def suggested_image(self) -> np.ndarray | None:
+        """HxWx3 float image at the suggested stop (None before the detector fired)."""
+        if self.suggestion is None or self.candidate is None:
+            return None
+        return self.candidate.image
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    from dip_gui.core.imaging import to_uint8
+
+    return image if image.dtype == np.uint8 else to_uint8(image)

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from dip_gui.core import timeline
+from dip_gui.core.imaging import load_image
+from tests.ui.conftest import quick_settings
+
+
+@pytest.fixture
+def eager_detector(monkeypatch):
+    """Tiny runs do not overfit: let the detector fire after a short patience."""
+    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(lambda cls, n: cls(window=3, patience=5)))
+
+
+def test_suggested_stop_is_marked_and_one_click_away(window, photo_path, qtbot, eager_detector, tmp_path):
+    window.open_path(photo_path)
+    quick_settings(window, 40)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    qtbot.wait(300)
+    suggestion = window.run.monitor.suggestion
+    assert suggestion is not None
+    assert window.plot.suggestion_marker.isVisible() and window.plot.suggestion_marker.value() == suggestion.iteration
+    assert window.timeline.suggested_button.isEnabled()
+    window.timeline.suggested_button.click()
+    chosen = window.timeline.selected
+    assert chosen.iteration == suggestion.iteration
+    assert window.plot.marker.isVisible() and window.plot.marker.value() == suggestion.iteration
+    out = tmp_path / "chosen.png"
+    assert window.save_result(out)
+    np.testing.assert_array_equal(np.round(load_image(out).rgb * 255).astype(np.uint8), chosen.image)
+
+
+def test_scrubbing_the_timeline_shows_older_snapshots_and_live_returns(window, photo_path, qtbot):
+    window.open_path(photo_path)
+    quick_settings(window, 30)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    qtbot.wait(300)
+    store = window.run.monitor.store
+    assert len(store.snapshots) >= 3 and store.snapshots[0].iteration == 1
+    window.timeline.slider.setValue(0)
+    assert window.timeline.selected.iteration == 1
+    window.plot.iteration_clicked.emit(store.snapshots[-1].iteration)
+    assert window.timeline.selected is store.snapshots[-1]
+    window.timeline.live_button.click()
+    assert window.timeline.selected is None and not window.plot.marker.isVisible()
+
+
+def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eager_detector):
+    window.open_path(photo_path)
+    quick_settings(window, 100000)
+    window.timeline.auto_stop.setChecked(True)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    qtbot.wait(100)
+    assert "Auto-stopped" in window.status.text()
+    assert window.run.session.iteration < 1000
+    np.testing.assert_array_equal(window.run.result(), window.run.monitor.suggested_image())
+
+
+def test_raw_and_averaged_outputs_differ(window, photo_path, qtbot):
+    window.open_path(photo_path)
+    quick_settings(window, 10)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    averaged = window.run.result()
+    window.timeline.averaged.setChecked(False)
+    assert np.abs(window.run.result() - averaged).max() > 1e-4
+
+
+def test_split_compare_divider_follows_the_mouse(window, photo_path, qtbot):
+    window.open_path(photo_path)
+    quick_settings(window, 3)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    window.split_action.trigger()
+    view = window.result_view
+    assert view.comparing and not window.input_view.isVisible()
+    view.actual_size()
+    start, end = view.mapFromScene(QPointF(24, 20)), view.mapFromScene(QPointF(12, 20))
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), pos=end)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    assert view.split == pytest.approx(12 / 48, abs=0.05)
+    window.split_action.trigger()
+    assert not view.comparing
