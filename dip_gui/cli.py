@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("--jpeg", type=int, help="JPEG quality (1-100)")
     degrade.add_argument("--seed", type=int, default=0)
 
+    evaluate = commands.add_parser("evaluate-stopping", help="measure the stop suggestion against the PSNR peak")
+    evaluate.add_argument("photos", nargs="*", help="clean photos (default: the bundled samples)")
+    evaluate.add_argument("--size", type=int, default=128, help="centre crop side in pixels")
+    evaluate.add_argument("--iters", type=int, default=2000, help="iterations per case (past the peak)")
+    evaluate.add_argument("--json", help="write per-case figures here")
+
     presets = commands.add_parser("presets", help="list the presets of every task")
     presets.add_argument("--json", action="store_true")
 
@@ -86,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_command(args)
         if command == "degrade":
             return degrade_command(args)
+        if command == "evaluate-stopping":
+            from dip_gui.core.evaluate_stopping import evaluate_command
+
+            return evaluate_command(args)
         if command == "presets":
             return presets_command(args)
         if command == "bench":
