@@ -40,7 +40,8 @@ def run(noisy: Path, out: Path, task: str, seconds: float, reference: Path, *ext
 
 
 def denoise_rows(data: Path, work: Path) -> list[str]:
-    rows = ["| photo | size | noisy | paper recipe, 40 s | default, 40 s (iterations) | gain over noisy |", "|---|---|---|---|---|---|"]
+    rows = ["| photo | size | noisy | paper recipe, 40 s | default, 40 s (iterations) | gain over noisy |",
+            "|---|---|---|---|---|---|"]
     for name in DENOISE:
         clean = data / name
         noisy = work / f"{clean.stem}_noisy.png"

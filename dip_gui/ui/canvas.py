@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -260,6 +260,14 @@ class ImageCanvas(QGraphicsView):
             return
         self._last_point = None
         super().mouseReleaseEvent(event)
+
+    def event(self, event) -> bool:
+        # While painting a mask, Space means "pan" here, not the window's Pause shortcut.
+        if (event.type() == QEvent.Type.ShortcutOverride and self.painting_enabled
+                and event.key() == Qt.Key.Key_Space):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

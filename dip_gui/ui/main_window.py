@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -21,21 +21,21 @@ from PySide6.QtWidgets import (
 )
 
 from dip_gui.core.errors import DipError
-from dip_gui.core.estimate import estimate_cost
 from dip_gui.core.imaging import LoadedImage, load_image
-from dip_gui.core.tasks import make_problem
+from dip_gui.core.presets import TASKS
 from dip_gui.ui import files
 from dip_gui.ui.canvas import ImageCanvas, sync_views
 from dip_gui.ui.file_actions import FileActionsMixin
 from dip_gui.ui.plot_panel import PlotPanel
 from dip_gui.ui.qimage import qimage_to_array
+from dip_gui.ui.run_actions import RunActionsMixin
 from dip_gui.ui.run_control import RunControl
 from dip_gui.ui.task_panel import TaskPanel
 from dip_gui.ui.timeline_actions import TimelineActionsMixin
 from dip_gui.ui.view_actions import ViewActionsMixin
 
 
-class MainWindow(FileActionsMixin, ViewActionsMixin, TimelineActionsMixin, QMainWindow):
+class MainWindow(FileActionsMixin, RunActionsMixin, ViewActionsMixin, TimelineActionsMixin, QMainWindow):
     def __init__(self, settings: QSettings | None = None, open_sample: bool = True) -> None:
         super().__init__()
         self.settings = settings or QSettings("DIPStudio", "DIPStudio")
@@ -244,110 +244,10 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, TimelineActionsMixin, QMain
             except DipError as exc:
                 self.show_error(str(exc))
 
-    # -- running --------------------------------------------------------------------------------
-
-    def build_problem(self):
-        task = self.panel.current_task()
-        known = None
-        if task in ("inpaint", "restore"):
-            holes = self.input_view.mask.holes if self.input_view.mask is not None else None
-            known = None if holes is None else (~holes).astype(np.float32)
-        observed = self.photo.rgb
-        if known is not None:
-            observed = observed * known[:, :, None]
-        return make_problem(
-            task,
-            observed,
-            grey=self.photo.grey,
-            scale=self.panel.current_scale(),
-            mask=known,
-            guide=self.guide,
-            reference=self._reference_for(task),
-        )
-
-    def _reference_for(self, task: str) -> np.ndarray | None:
-        if self.reference is None:
-            return None
-        scale = self.panel.current_scale() or 1
-        wanted = (self.photo.size[0] * scale, self.photo.size[1] * scale)
-        return self.reference if self.reference.shape[:2] == wanted else None
-
-    def start_run(self) -> None:
-        if self.run.running:
-            return
-        if self.photo is None:
-            self.show_error("open a photo first")
-            return
-        self._estimate_timer.stop()
-        try:
-            problem = self.build_problem()
-            preset = self.panel.current_preset()
-            self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText())
-        except DipError as exc:
-            self.show_error(str(exc))
-            return
-        self.plot.clear()
-        self.plot.set_total(preset.iterations)
-        self._timeline_run_started()
-        self.progress_bar.setRange(0, preset.iterations)
-        self.status.setText(f"Running {preset.name} on {self.run.session.device.type}…")
-
-    @Slot(object)
-    def _on_progress(self, results) -> None:
-        self.plot.add_results(results)
-        session, last = self.run.session, results[-1]
-        self.progress_bar.setValue(last.iteration)
-        rate = last.iteration / max(last.seconds, 1e-9)
-        left = (session.total_iterations - last.iteration) / max(rate, 1e-9)
-        text = (
-            f"iteration {last.iteration} / {session.total_iterations}   {rate:.2f} it/s   "
-            f"{last.seconds:.0f} s elapsed   ~{left:.0f} s left"
-        )
-        if last.psnr is not None:
-            text += f"   PSNR {last.psnr:.2f} dB"
-        self.status.setText(text + ("   (paused)" if self.run.paused else ""))
-
-    @Slot(object)
-    def _on_preview(self, result) -> None:
-        self.unsaved_result = True
-        if not self.following_live:
-            return  # the user is looking at a snapshot: do not pull the view away
-        self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
-
-    @Slot(str)
-    def _on_run_ended(self, reason: str) -> None:
-        image = self.run.result()
-        if image is not None and self.following_live:
-            self.result_view.set_image(image, keep_view=True)
-            self.unsaved_result = True
-        session = self.run.session
-        self.status.setText(f"{reason.capitalize()} after {session.iteration} iterations ({session.seconds:.0f} s).")
-
-    def _update_run_actions(self) -> None:
-        running = self.run.running
-        self.start_action.setEnabled(not running)
-        self.pause_action.setEnabled(running)
-        self.pause_action.setText("Resume" if self.run.paused else "Pause")
-        self.stop_action.setEnabled(running)
-        self.panel.setEnabled(not running)
-
     def _settings_changed(self) -> None:
         task = self.panel.current_task()
         self.input_view.enable_mask(task in ("inpaint", "restore") and self.photo is not None)
         self._estimate_timer.start()
-
-    def update_estimate(self) -> None:
-        # The estimate runs a real iteration on a small crop (~0.1-0.3 s): never during a run.
-        if self.photo is None or self.run.running:
-            return
-        preset = self.panel.current_preset()
-        scale = self.panel.current_scale() or 1
-        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
-        try:
-            cost = estimate_cost(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
-            self.panel.estimate.setText("Estimate: " + cost.describe(preset.iterations))
-        except (DipError, RuntimeError) as exc:
-            self.panel.estimate.setText(f"Estimate unavailable: {exc}")
 
     def _update_title(self) -> None:
         name = "no photo"
@@ -382,12 +282,18 @@ class MainWindow(FileActionsMixin, ViewActionsMixin, TimelineActionsMixin, QMain
         if device in [self.panel.device.itemText(i) for i in range(self.panel.device.count())]:
             self.panel.device.setCurrentText(device)
         self.sidecar_action.setChecked(self.settings.value("sidecar", "false") == "true")
+        task = self.settings.value("task")
+        if task in TASKS:
+            self.panel.select_task(task)
+            self.panel.preset.setCurrentText(self.settings.value("preset", "fast"))
 
     def _save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("brush_size", self.panel.mask_tools.size.value())
         self.settings.setValue("device", self.panel.device.currentText())
         self.settings.setValue("sidecar", "true" if self.sidecar_action.isChecked() else "false")
+        self.settings.setValue("task", self.panel.current_task())
+        self.settings.setValue("preset", self.panel.preset.currentText())
         self.settings.sync()
 
     def confirm_discard(self) -> bool:

@@ -51,3 +51,13 @@ def test_detector_handles_any_image_size(side):
     for t in range(6):
         detector.update(t, torch.rand(1, 3, side, side))
     assert len(detector.variances) == 4
+
+
+def test_evaluate_case_reports_peak_and_suggestion():
+    from dip_gui.core.evaluate_stopping import centre_crop, evaluate_case
+    from tests.conftest import smooth_image
+
+    clean = centre_crop(smooth_image(40, 40), 32)
+    result = evaluate_case(clean, "test", "denoise", "noise", 25, iterations=30)
+    assert 1 <= result.peak_iteration <= 30
+    assert result.peak_psnr >= result.suggested_psnr and result.gap >= 0

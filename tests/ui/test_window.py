@@ -65,6 +65,20 @@ def test_mask_model_eraser_clear_and_invert():
     assert mask.undo() and not mask.holes[15, 15]
 
 
+def test_space_pans_while_painting_and_pauses_otherwise(window, photo_path, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+
+    window.open_path(photo_path)
+    window.panel.select_task("inpaint")
+    override = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, " ")
+    assert window.input_view.event(override) and override.isAccepted()
+    window.panel.select_task("denoise")
+    override = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, " ")
+    window.input_view.event(override)
+    assert not override.isAccepted()
+
+
 def test_brush_keys_change_the_size(window, photo_path, qtbot):
     window.open_path(photo_path)
     view = window.input_view
@@ -207,11 +221,19 @@ def test_event_loop_keeps_serving_timers_during_a_run(window, qtbot, tmp_path):
 
 
 def test_preferences_persist(window, settings, photo_path, qtbot):
+    from dip_gui.ui.main_window import MainWindow
+
     window.open_path(photo_path)
     window.panel.mask_tools.size.setValue(33)
+    window.panel.select_task("sr")
+    window.panel.preset.setCurrentText("paper")
     window.close()
     settings.sync()
     assert int(settings.value("brush_size")) == 33
+    again = MainWindow(settings=settings, open_sample=False)
+    qtbot.addWidget(again)
+    assert again.panel.current_task() == "sr" and again.panel.preset.currentText() == "paper"
+    assert again.panel.mask_tools.size.value() == 33
     assert settings.value("last_folder") == str(photo_path.parent)
     assert str(photo_path) in settings.value("recent_files")
 

@@ -1,0 +1,113 @@
+"""Window actions around a run: build the problem, start, progress, previews, the end, estimates."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Slot
+
+from dip_gui.core.errors import DipError
+from dip_gui.core.estimate import estimate_cost
+from dip_gui.core.tasks import make_problem
+
+
+class RunActionsMixin:
+    """Mixed into MainWindow; uses its photo, reference, guide, panel, views, run, plot and status."""
+
+    def build_problem(self):
+        task = self.panel.current_task()
+        known = None
+        if task in ("inpaint", "restore"):
+            holes = self.input_view.mask.holes if self.input_view.mask is not None else None
+            known = None if holes is None else (~holes).astype(np.float32)
+        observed = self.photo.rgb
+        if known is not None:
+            observed = observed * known[:, :, None]
+        return make_problem(
+            task,
+            observed,
+            grey=self.photo.grey,
+            scale=self.panel.current_scale(),
+            mask=known,
+            guide=self.guide,
+            reference=self._reference_for(task),
+        )
+
+    def _reference_for(self, task: str) -> np.ndarray | None:
+        if self.reference is None:
+            return None
+        scale = self.panel.current_scale() or 1
+        wanted = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        return self.reference if self.reference.shape[:2] == wanted else None
+
+    def start_run(self) -> None:
+        if self.run.running:
+            return
+        if self.photo is None:
+            self.show_error("open a photo first")
+            return
+        self._estimate_timer.stop()
+        try:
+            problem = self.build_problem()
+            preset = self.panel.current_preset()
+            self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText())
+        except DipError as exc:
+            self.show_error(str(exc))
+            return
+        self.plot.clear()
+        self.plot.set_total(preset.iterations)
+        self._timeline_run_started()
+        self.progress_bar.setRange(0, preset.iterations)
+        self.status.setText(f"Running {preset.name} on {self.run.session.device.type}…")
+
+    @Slot(object)
+    def _on_progress(self, results) -> None:
+        self.plot.add_results(results)
+        session, last = self.run.session, results[-1]
+        self.progress_bar.setValue(last.iteration)
+        rate = last.iteration / max(last.seconds, 1e-9)
+        left = (session.total_iterations - last.iteration) / max(rate, 1e-9)
+        text = (
+            f"iteration {last.iteration} / {session.total_iterations}   {rate:.2f} it/s   "
+            f"{last.seconds:.0f} s elapsed   ~{left:.0f} s left"
+        )
+        if last.psnr is not None:
+            text += f"   PSNR {last.psnr:.2f} dB"
+        self.status.setText(text + ("   (paused)" if self.run.paused else ""))
+
+    @Slot(object)
+    def _on_preview(self, result) -> None:
+        self.unsaved_result = True
+        if not self.following_live:
+            return  # the user is looking at a snapshot: do not pull the view away
+        self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
+
+    @Slot(str)
+    def _on_run_ended(self, reason: str) -> None:
+        image = self.run.result()
+        if image is not None and self.following_live:
+            self.result_view.set_image(image, keep_view=True)
+            self.unsaved_result = True
+        session = self.run.session
+        self.status.setText(f"{reason.capitalize()} after {session.iteration} iterations ({session.seconds:.0f} s).")
+
+    def _update_run_actions(self) -> None:
+        running = self.run.running
+        self.start_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.pause_action.setText("Resume" if self.run.paused else "Pause")
+        self.stop_action.setEnabled(running)
+        self.panel.setEnabled(not running)
+
+    def update_estimate(self) -> None:
+        # The estimate runs a real iteration on a small crop (~0.1-0.3 s): never during a run.
+        if self.photo is None or self.run.running:
+            return
+        preset = self.panel.current_preset()
+        scale = self.panel.current_scale() or 1
+        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        try:
+            cost = estimate_cost(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
+            self.panel.estimate.setText("Estimate: " + cost.describe(preset.iterations))
+        except (DipError, RuntimeError) as exc:
+            self.panel.estimate.setText(f"Estimate unavailable: {exc}")
+
