@@ -64,6 +64,8 @@ class Preset:
             raise InvalidParameterError(f"input jitter must be >= 0, not {self.reg_noise_std}")
         if self.ema is not None and not 0.0 <= self.ema < 1.0:
             raise InvalidParameterError(f"output averaging weight must be in [0, 1), not {self.ema}")
+        if (self.input_kind == "base" or self.residual) and not self.base:
+            raise InvalidParameterError("a base input or residual needs a warm start (base = blur, upsample or fill)")
         if not 0.0 < self.lr_floor <= 1.0:
             raise InvalidParameterError(f"lr_floor must be in (0, 1], not {self.lr_floor}")
 

@@ -94,30 +94,10 @@ class Session:
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
-        guide_channels = problem.guide.shape[2] if problem.guide is not None else 3
-        depth = preset.network_input_depth(problem.channels, guide_channels)
-        self.base = None
-        if preset.base and preset.residual:
-            # Residual over a classical estimate: no sigmoid and a zero last layer, so x starts
-            # exactly at the base and never strays far from it early on (see warmstart.py).
-            self.net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels)
-            torch.nn.init.zeros_(self.net.head[-1].weight)
-            torch.nn.init.zeros_(self.net.head[-1].bias)
-            self.base = to_tensor(warm_start(problem, preset.base, preset.base_sigma))
-        else:
-            self.net = SkipNet(preset.net, depth, problem.channels)
-        self.net = self.net.to(dev)
-        if self.base is not None:
-            self.base = self.base.to(dev)
-        if preset.input_kind == "image":
-            if problem.guide is None:
-                raise InvalidParameterError("this preset uses a guide image as input; give the flash photo")
-            z = self.canvas.pad(to_tensor(problem.guide))
-        elif preset.input_kind == "base":
-            # The classical estimate is the network's input (as the flash photo is for flash/no-flash).
-            z = self.canvas.pad(to_tensor(warm_start(problem, preset.base, preset.base_sigma)))
-        else:
-            z = make_input(preset.input_kind, depth, self.canvas.height, self.canvas.width, preset.input_scale, generator)
+        estimate = to_tensor(warm_start(problem, preset.base, preset.base_sigma)) if preset.base else None
+        self.net = self._make_network().to(dev)
+        self.base = estimate.to(dev) if (estimate is not None and preset.residual) else None
+        z = self._make_input(estimate, generator)
         self.z = z.to(dev)
         self.observed = problem.observed_tensor().to(dev)
         self.operator = problem.operator.to(dev)
@@ -130,6 +110,31 @@ class Session:
         self.guard = DivergenceGuard(self.net, self.optimizer)
         self.jitter = torch.Generator(device=dev).manual_seed(self.seed + 1)
         self.parameters = count_parameters(self.net)
+
+    def _make_network(self) -> SkipNet:
+        problem, preset = self.problem, self.preset
+        guide_channels = problem.guide.shape[2] if problem.guide is not None else 3
+        depth = preset.network_input_depth(problem.channels, guide_channels)
+        if not (preset.base and preset.residual):
+            return SkipNet(preset.net, depth, problem.channels)
+        # Residual over the classical estimate: no sigmoid and a zero last layer, so x starts
+        # exactly at the estimate and never strays far from it early on (see warmstart.py).
+        net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels)
+        torch.nn.init.zeros_(net.head[-1].weight)
+        torch.nn.init.zeros_(net.head[-1].bias)
+        return net
+
+    def _make_input(self, estimate: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+        problem, preset = self.problem, self.preset
+        if preset.input_kind == "image":
+            if problem.guide is None:
+                raise InvalidParameterError("this preset uses a guide image as input; give the flash photo")
+            return self.canvas.pad(to_tensor(problem.guide))
+        if preset.input_kind == "base":
+            # The classical estimate is the input, as the flash photo is for flash/no-flash.
+            return self.canvas.pad(estimate)
+        depth = preset.network_input_depth(problem.channels)
+        return make_input(preset.input_kind, depth, self.canvas.height, self.canvas.width, preset.input_scale, generator)
 
     # -- the loop ---------------------------------------------------------------------------
 
