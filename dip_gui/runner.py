@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dip_gui.core.errors import ImageWriteError
+from dip_gui.core.errors import DivergenceError, ImageWriteError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.presets import get_preset, scaled_for
@@ -134,6 +134,9 @@ def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, l
     except KeyboardInterrupt:
         log(f"interrupted at iteration {session.iteration}; saving the result so far", force=True)
         return history, True
+    except DivergenceError as exc:  # keep the last good result rather than losing the run
+        log(f"warning: {exc}", force=True)
+        session.stopped_early = "diverged"
     return history, False
 
 
@@ -188,6 +191,8 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
     }
     if monitor.suggestion is not None:
         metrics["stop_suggestion"] = monitor.suggestion.to_dict()
+    if getattr(session, "stopped_early", None):
+        metrics["stopped_early"] = session.stopped_early
     if session.problem.reference is not None:
         saved = load_image(output).rgb  # the PSNR of the file as written, quantisation included
         reference = session.problem.reference

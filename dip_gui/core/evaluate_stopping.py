@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dip_gui.core import degradations as deg
+from dip_gui.core.errors import DipError
 from dip_gui.core.imaging import load_image
 from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.session import Session
@@ -79,7 +80,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
     for photo in photos:
         clean = centre_crop(load_image(photo).rgb, args.size)
         for task, kind, amount in CASES:
-            result = evaluate_case(clean, photo.stem, task, kind, amount, args.iters)
+            try:
+                result = evaluate_case(clean, photo.stem, task, kind, amount, args.iters)
+            except DipError as exc:
+                print(f"| {photo.stem} | {task} {kind} {amount:g} | failed: {exc} |", flush=True)
+                continue
             results.append(result)
             print(_row(result), flush=True)
     gaps = np.array([r.gap for r in results])

@@ -32,6 +32,9 @@ class Preset:
     iterations: int = 3000
     ema: float | None = 0.99
     lr_floor: float = 1.0  # final LR as a fraction of ``lr`` (cosine decay); 1.0 keeps it constant
+    #: Linear LR warm-up over this many iterations: Adam's first steps move every weight by ~lr,
+    #: which throws a warm-started output far from its start (and trips the divergence guard).
+    warmup: int = 0
     #: Warm start: the network fits a residual over a classical estimate (see tasks.warm_start).
     #: None = the paper's plain DIP, output = sigmoid(f(z)).
     base: str | None = None
@@ -93,7 +96,7 @@ PAPER_FLASH_UPSAMPLE = ("nearest", "nearest", "bilinear", "bilinear", "bilinear"
 # input is a classical estimate and whose output starts at that estimate (a zero-initialised
 # residual), so the result is never worse than the start and DIP adds detail as time allows.
 FAST_NET = _skip((16, 32, 64, 64, 64), skip=4)
-FAST = dict(input_kind="base", residual=True, ema=0.97, lr_floor=0.2)
+FAST = dict(input_kind="base", residual=True, ema=0.97, lr_floor=0.2, warmup=30)
 
 # fmt: off
 PRESETS: tuple[Preset, ...] = (

@@ -185,11 +185,13 @@ class Session:
         return output if self.base is None else output + self.base
 
     def current_lr(self) -> float:
-        """Cosine decay from lr to lr * lr_floor over the horizon, times the backtracking scale."""
+        """Linear warm-up, then cosine decay from lr to lr * lr_floor, times the backtracking scale."""
         preset = self.preset
         progress = min(self.iteration / max(self.horizon, 1), 1.0)
         floor = preset.lr_floor
         factor = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        if preset.warmup:
+            factor *= min(1.0, (self.iteration + 1) / preset.warmup)
         return preset.lr * factor * self.lr_scale
 
     def set_horizon(self, iterations: int) -> None:

@@ -11,6 +11,9 @@ from dip_gui.core.errors import DivergenceError
 
 #: A loss this many times above its recent level is a divergence (the paper's 5 dB PSNR drop).
 JUMP_RATIO = 10**0.5
+#: Levels below this (30 dB agreement with the observation) count as this: a warm start can begin
+#: with a tiny loss, and Adam wiggles from 1e-5 to 1e-4 are not divergences; explosions reach 0.1 or NaN.
+LOSS_FLOOR = 1e-3
 
 
 class OutputAverage:
@@ -47,7 +50,7 @@ class DivergenceGuard:
         self._since_save = save_every
 
     def check(self, loss: float) -> bool:
-        diverged = not math.isfinite(loss) or (self.level is not None and loss > self.level * JUMP_RATIO)
+        diverged = not math.isfinite(loss) or (self.level is not None and loss > max(self.level, LOSS_FLOOR) * JUMP_RATIO)
         if diverged:
             self._backtrack()
             return False

@@ -213,3 +213,22 @@ def test_degrading_a_grey_photo_degrades_its_one_channel(tmp_path, kind):
 
         clean, noisy = load_image(grey).rgb, load_image(out).rgb
         assert psnr(noisy, clean) == pytest.approx(20.2, abs=0.5)  # sigma 25 (25/sqrt(3) would give 25 dB)
+
+
+def test_a_run_that_keeps_diverging_still_saves_the_last_good_result(photo, tmp_path, monkeypatch):
+    from dip_gui.core import session as session_module
+    from dip_gui.core.errors import DivergenceError
+
+    original = session_module.Session.step
+
+    def step(self, want_image=False):
+        if self.iteration >= 4:
+            raise DivergenceError("the optimisation diverged 7 times; stopped and kept the last good result")
+        return original(self, want_image)
+
+    monkeypatch.setattr(session_module.Session, "step", step)
+    out, metrics = tmp_path / "o.png", tmp_path / "m.json"
+    assert run_cli("run", photo, "-o", out, "--task", "denoise", "--iters", "50", "--metrics-json", metrics, "--quiet") == 0
+    assert load_image(out).size == (24, 20)
+    data = json.loads(metrics.read_text())
+    assert data["stopped_early"] == "diverged" and data["iterations"] == 4
