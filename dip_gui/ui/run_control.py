@@ -29,12 +29,14 @@ class RunControl(QObject):
         self.worker: RunWorker | None = None
         self.latest_image: np.ndarray | None = None
         self.started_at = 0.0
+        self._active = False
         self.raw = False  # results from the raw network output instead of the averaged one
         self.auto_stop = False
 
     @property
     def running(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
+        """True from start until the GUI thread has handled the run's end (not just the thread's)."""
+        return self._active
 
     @property
     def paused(self) -> bool:
@@ -54,6 +56,7 @@ class RunControl(QObject):
         self.worker.failed.connect(self.failed)
         self.worker.run_ended.connect(self._on_ended)
         self.started_at = time.monotonic()
+        self._active = True
         self.worker.start()
         self.state_changed.emit()
         return self.session
@@ -90,7 +93,9 @@ class RunControl(QObject):
         if self.worker is None:
             return True
         self.worker.stop()
-        return self.worker.wait(timeout_ms)
+        finished = self.worker.wait(timeout_ms)
+        self._active = self._active and not finished
+        return finished
 
     def result(self) -> np.ndarray | None:
         """The current result (after a run: computed from the session; during: the last preview)."""
@@ -106,10 +111,13 @@ class RunControl(QObject):
 
     @Slot(object)
     def _on_progress(self, results) -> None:
-        self.progress.emit(results)
+        if self._active:  # signals still queued from a run that was shut down are dropped
+            self.progress.emit(results)
 
     @Slot(object)
     def _on_preview(self, result) -> None:
+        if not self._active:
+            return
         self.latest_image = result.image
         self.preview.emit(result)
 
@@ -117,5 +125,8 @@ class RunControl(QObject):
     def _on_ended(self, reason: str) -> None:
         if self.worker is not None:
             self.worker.wait()
+        if not self._active:
+            return  # shut down already (new photo, closing): its end is old news
+        self._active = False
         self.ended.emit(reason)
         self.state_changed.emit()

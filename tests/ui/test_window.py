@@ -287,3 +287,19 @@ def test_paste_loads_a_clipboard_image(window, qtbot):
     window.paste_image()
     assert window.photo.size == (12, 16) and "pasted" in window.windowTitle()
     _ = QPoint
+
+
+def test_opening_another_photo_mid_run_stops_it_and_keeps_the_new_photo(window, photo_path, qtbot, tmp_path):
+    from dip_gui.core.imaging import save_image
+    from tests.conftest import smooth_image
+
+    window.open_path(photo_path)
+    quick_settings(window, 100000)
+    window.start_run()
+    qtbot.waitUntil(lambda: window.run.session.iteration >= 2, timeout=30000)
+    other = tmp_path / "other.png"
+    save_image(other, smooth_image(30, 30))
+    window.open_path(other)
+    qtbot.wait(300)  # let any queued signal of the old run arrive
+    assert not window.run.running and window.photo.size == (30, 30)
+    assert window.result_view._pixmap.pixmap().isNull()  # the old result did not come back
