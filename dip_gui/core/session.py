@@ -215,8 +215,11 @@ class Session:
         return output
 
     def result(self, raw: bool = False) -> np.ndarray:
-        """The restored photo as HxWx3 float32 (averaged output unless ``raw``; known pixels kept)."""
-        image = to_numpy(self._result_tensor(raw))
+        """The restored photo as HxWx3 float32 (averaged output unless ``raw``; known pixels kept).
+
+        For inpainting of small holes only a region around them is optimised; it is pasted back here.
+        """
+        image = self.problem.paste(to_numpy(self._result_tensor(raw)))
         return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
 
 

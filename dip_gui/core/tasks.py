@@ -41,6 +41,19 @@ class Problem:
     reference: np.ndarray | None = None
     keep_known: bool = True
     scale: int | None = None
+    #: Inpainting of small holes: (top, left, height, width) of the optimised region in ``full``,
+    #: the whole observed photo into which the region's result is pasted back.
+    region: tuple[int, int, int, int] | None = None
+    full: np.ndarray | None = None
+
+    def paste(self, result: np.ndarray) -> np.ndarray:
+        """The region's result placed into the full photo (identity without a region)."""
+        if self.region is None:
+            return result
+        top, left, height, width = self.region
+        full = np.repeat(self.full, 3, axis=2) if self.full.shape[2] == 1 and result.shape[2] == 3 else self.full.copy()
+        full[top : top + height, left : left + width] = result
+        return full
 
     def observed_tensor(self) -> torch.Tensor:
         return to_tensor(self.observed[:, :, : self.channels])
@@ -85,6 +98,11 @@ def make_problem(
         operator = sr_downsampler(scale)
     elif task in ("inpaint", "restore"):
         mask = _check_mask(mask, (height, width))
+        region = hole_region(mask) if task == "inpaint" else None
+        if region is not None:
+            if reference is not None:
+                reference = _check_reference(reference, (height, width), channels)
+            return _region_problem(task, observed, channels, mask, region, reference, keep_known)
         operator = MaskOperator(torch.from_numpy(mask)[None, None])
     elif task == "flash":
         guide = _check_guide(guide, (height, width))
@@ -102,6 +120,34 @@ def make_problem(
         keep_known,
         scale if task == "sr" else None,
     )
+
+
+#: Context kept around the holes: several receptive fields of the networks (~100 px each).
+REGION_CONTEXT = 160
+#: Optimise a region only when it saves at least this share of the pixels.
+REGION_MAX_SHARE = 0.6
+
+
+def hole_region(known: np.ndarray, context: int = REGION_CONTEXT) -> tuple[int, int, int, int] | None:
+    """Bounding box of the holes plus context, or None when it would cover most of the photo."""
+    rows, cols = np.nonzero(known < 0.5)
+    height, width = known.shape
+    margin = max(context, (max(np.ptp(rows), np.ptp(cols)) + 1) // 2)
+    top, bottom = max(0, rows.min() - margin), min(height, rows.max() + 1 + margin)
+    left, right = max(0, cols.min() - margin), min(width, cols.max() + 1 + margin)
+    if (bottom - top) * (right - left) > REGION_MAX_SHARE * height * width:
+        return None
+    return int(top), int(left), int(bottom - top), int(right - left)
+
+
+def _region_problem(task, observed, channels, mask, region, reference, keep_known) -> Problem:
+    top, left, height, width = region
+    window = (slice(top, top + height), slice(left, left + width))
+    crop_mask = np.ascontiguousarray(mask[window])
+    crop_reference = None if reference is None else np.ascontiguousarray(reference[window][:, :, :channels])
+    return Problem(task, np.ascontiguousarray(observed[window]), (height, width), channels,
+                   MaskOperator(torch.from_numpy(crop_mask)[None, None]), crop_mask, None, crop_reference, keep_known,
+                   None, region, np.ascontiguousarray(observed))
 
 
 def _check_mask(mask: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:

@@ -195,3 +195,22 @@ def test_fast_presets_run_long_without_false_divergence(task):
     session = Session(make_problem(task, observed, **kwargs), get_preset(task).with_overrides(iterations=150), device="cpu")
     backtracks = sum(session.step().backtracked for _ in range(150))
     assert backtracks <= 1
+
+
+def test_small_holes_optimise_a_region_and_paste_it_back(tiny_preset):
+    from dip_gui.core.tasks import hole_region
+
+    photo = smooth_image(600, 500, seed=3)
+    known = np.ones((600, 500), np.float32)
+    known[300:310, 240:260] = 0.0  # a small scratch
+    problem = make_problem("inpaint", photo * known[:, :, None], mask=known, reference=photo)
+    top, left, height, width = problem.region
+    assert height * width < 0.5 * 600 * 500 and problem.out_size == (height, width)
+    assert top <= 300 - 160 and left <= 240 - 160 and top + height >= 310 + 160
+    session = Session(problem, replace(tiny_preset, task="inpaint"), device="cpu")
+    run(session, 2)
+    result = session.result()
+    assert result.shape == (600, 500, 3)
+    outside = known.astype(bool)
+    np.testing.assert_array_equal(result[outside], photo[outside])  # seamless: only the holes change
+    assert hole_region(np.zeros((50, 50), np.float32) + (np.arange(50) > 5)[None, :]) is None  # big holes: whole photo
