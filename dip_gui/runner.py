@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dip_gui.core.errors import DivergenceError, ImageWriteError
-from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, save_image
+from dip_gui.core.errors import DivergenceError, ImageWriteError, InvalidParameterError
+from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.session import Session
@@ -52,6 +52,8 @@ def run_command(args: argparse.Namespace) -> int:
         write_json_atomic(Path(args.metrics_json), metrics)
     final = metrics["final"]
     summary = f"saved {output} after {session.iteration} iterations ({session.seconds:.1f} s)"
+    if stopped_at:
+        summary = f"saved {output}: the result of iteration {stopped_at}, the suggested stop ({session.iteration} run)"
     if "psnr" in final:
         summary += f", PSNR {final['psnr']:.2f} dB"
     log(summary, force=True)
@@ -68,9 +70,7 @@ def _check_output(args: argparse.Namespace) -> None:
         raise ImageWriteError(f"{output.parent}: output folder does not exist")
     for name in ("input", "mask", "guide", "reference"):
         other = getattr(args, name, None)
-        if other and Path(other).exists() and output.exists() and os.path.samefile(output, other):
-            raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
-        if other and output.resolve() == Path(other).resolve():
+        if other and same_file(output, Path(other)):
             raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
     if args.metrics_json and Path(args.metrics_json).resolve() in {Path(p).resolve() for p in (args.input, args.output) if p}:
         raise ImageWriteError("--metrics-json must not name the input or output image")
@@ -97,8 +97,6 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
     preset = scaled_for(get_preset(args.task, args.preset), args.scale)
     preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
     if args.max_seconds is not None and not args.max_seconds > 0:
-        from dip_gui.core.errors import InvalidParameterError
-
         raise InvalidParameterError(f"--max-seconds must be positive, not {args.max_seconds}")
     return Session(problem, preset, seed=args.seed, device=args.device)
 

@@ -98,7 +98,7 @@ def save_image(
     if ext not in WRITABLE_FORMATS:
         raise ImageWriteError(f"{path.name}: cannot write '{ext or 'no extension'}' files; use PNG, TIFF, JPEG, WebP or BMP")
     for other in protected:
-        if other and _same_file(path, Path(other)):
+        if other and same_file(path, Path(other)):
             raise ImageWriteError(f"{path.name}: refusing to overwrite an input file; choose another output name")
     if not path.parent.exists():
         raise ImageWriteError(f"{path.parent}: output folder does not exist")
@@ -225,7 +225,8 @@ def _first_line(exc: BaseException) -> str:
 # --- writing helpers -------------------------------------------------------------------------
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """True when both paths name one file (existing: by inode; otherwise by resolved path)."""
     if a.exists() and b.exists():
         return os.path.samefile(a, b)
     return a.resolve() == b.resolve()
