@@ -158,7 +158,7 @@ class Session:
         self.seconds += time.perf_counter() - start
         result = StepResult(self.iteration, loss_value, self.seconds, backtracked=backtracked)
         if self.reference is not None and self.average.value is not None:
-            result.psnr = psnr(self._result_tensor(), self.reference)
+            result.psnr = psnr(self.result_tensor(), self.reference)
         if want_image:
             result.image = self.result()
         return result
@@ -204,7 +204,8 @@ class Session:
 
     # -- results ----------------------------------------------------------------------------
 
-    def _result_tensor(self, raw: bool = False) -> torch.Tensor:
+    def result_tensor(self, raw: bool = False) -> torch.Tensor:
+        """The result on the device (1xCxhxw, clamped, known pixels kept): cheap, no host copy."""
         output = self.average.value
         if output is None or raw:
             with torch.no_grad():
@@ -219,7 +220,11 @@ class Session:
 
         For inpainting of small holes only a region around them is optimised; it is pasted back here.
         """
-        image = self.problem.paste(to_numpy(self._result_tensor(raw)))
+        return self.to_image(self.result_tensor(raw))
+
+    def to_image(self, result: torch.Tensor) -> np.ndarray:
+        """A result tensor as the photo: HxWx3 float32, a region pasted back into the full photo."""
+        image = self.problem.paste(to_numpy(result))
         return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
 
 

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dip_gui.core.imaging import to_uint8
+
 DETECTOR_SIDE = 96
 DEFAULT_BUDGET_BYTES = 300 * 2**20
 
@@ -106,8 +108,6 @@ class SnapshotStore:
         return iteration % self.every == 0 or iteration == 1
 
     def add(self, iteration: int, image: np.ndarray) -> None:
-        from dip_gui.core.imaging import to_uint8
-
         self.snapshots.append(Snapshot(iteration, to_uint8(image)))
         while self.nbytes > self.budget and len(self.snapshots) > 2:
             self._thin()
@@ -131,17 +131,18 @@ class SnapshotStore:
 
 
 class RunMonitor:
-    """Watches a session after each step: stop detector, snapshots, the image at the best variance.
+    """Watches a session after each step: stop detector, snapshots, the result at the best variance.
 
-    The image at the detector's current minimum is kept (one copy) so that the suggested stop can
-    be shown and saved exactly, whichever snapshot interval is in force.
+    The result at the detector's current minimum is kept as a device tensor (cheap: it changes on
+    every new minimum) so that the suggested stop can be shown and saved exactly, whichever
+    snapshot interval is in force; the full photo is built from it only when asked for.
     """
 
     def __init__(self, session, *, snapshots: bool = True, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.session = session
         self.detector = VarianceStopDetector.for_run(session.total_iterations)
         self.store = SnapshotStore.for_run(session.total_iterations, budget_bytes) if snapshots else None
-        self.candidate: Snapshot | None = None
+        self._candidate: torch.Tensor | None = None
 
     def observe(self, iteration: int) -> StopSuggestion | None:
         output = self.session.last_output
@@ -149,14 +150,14 @@ class RunMonitor:
             return None
         before = self.detector.best_iteration
         suggestion = self.detector.update(iteration, output)
-        if self.detector.best_iteration != before or self.candidate is None:
-            self.candidate = Snapshot(self.detector.best_iteration, self.session.result())
+        if self.detector.best_iteration != before:
+            self._candidate = self.session.result_tensor()
         if self.store is not None and self.store.wants(iteration):
             self.store.add(iteration, self.session.result())
-        if suggestion is not None and self.store is not None and self.candidate is not None:
-            self.store.keep.add(self.candidate.iteration)
-            if all(s.iteration != self.candidate.iteration for s in self.store.snapshots):
-                self.store.snapshots.append(Snapshot(self.candidate.iteration, _as_uint8(self.candidate.image)))
+        if suggestion is not None and self.store is not None:
+            self.store.keep.add(suggestion.iteration)
+            if all(s.iteration != suggestion.iteration for s in self.store.snapshots):
+                self.store.snapshots.append(Snapshot(suggestion.iteration, to_uint8(self.suggested_image())))
                 self.store.snapshots.sort(key=lambda s: s.iteration)
         return suggestion
 
@@ -166,12 +167,6 @@ class RunMonitor:
 
     def suggested_image(self) -> np.ndarray | None:
         """HxWx3 float image at the suggested stop (None before the detector fired)."""
-        if self.suggestion is None or self.candidate is None:
+        if self.suggestion is None or self._candidate is None:
             return None
-        return self.candidate.image
-
-
-def _as_uint8(image: np.ndarray) -> np.ndarray:
-    from dip_gui.core.imaging import to_uint8
-
-    return image if image.dtype == np.uint8 else to_uint8(image)
+        return self.session.to_image(self._candidate)

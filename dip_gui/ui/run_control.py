@@ -105,8 +105,10 @@ class RunControl(QObject):
             return self.latest_image
         if self.session.average.value is None:
             return self.latest_image
-        if self.worker is not None and self.worker.auto_stop and self.monitor.suggested_image() is not None:
-            return self.monitor.suggested_image()  # an auto-stopped run keeps the suggested result
+        if self.worker is not None and self.worker.auto_stop:
+            suggested = self.monitor.suggested_image()
+            if suggested is not None:
+                return suggested  # an auto-stopped run keeps the suggested result
         return self.session.result(raw=self.raw)
 
     @Slot(object)
