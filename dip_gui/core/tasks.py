@@ -51,7 +51,7 @@ class Problem:
         if self.region is None:
             return result
         top, left, height, width = self.region
-        full = np.repeat(self.full, 3, axis=2) if self.full.shape[2] == 1 and result.shape[2] == 3 else self.full.copy()
+        full = self.full.copy()  # same channels as the result (grey stays grey until to_image)
         full[top : top + height, left : left + width] = result
         return full
 
