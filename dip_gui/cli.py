@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from dip_gui.core.device import DEVICE_CHOICES
+from dip_gui.core.device import DEVICE_CHOICES, PRECISION_CHOICES
 from dip_gui.core.errors import DipError, ImageWriteError, InvalidParameterError
 from dip_gui.core.presets import TASKS
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input", help="the degraded photo (for flash: the no-flash photo)")
     run.add_argument("-o", "--output", required=True, help="where to write the result (PNG, TIFF, JPEG, WebP, BMP)")
     run.add_argument("--task", required=True, choices=TASKS)
-    run.add_argument("--preset", help="preset name (default: the task's first preset, 'fast'); see `presets`")
+    run.add_argument("--preset", help="preset name (default: paper on a CUDA GPU, else fast); see `presets`")
     run.add_argument("--iters", type=int, help="number of iterations (default: the preset's)")
     run.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
     run.add_argument("--max-seconds", type=float, help="stop after this much optimisation time and save")
@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reference", help="clean photo: adds PSNR to the progress and metrics")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    run.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
+                     help="arithmetic (auto: TF32 on CUDA, fp32 elsewhere; bf16 on CUDA only)")
     run.add_argument("--metrics-json", help="write iteration history and final figures here")
     run.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality of the output")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -74,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--iters", type=int, default=10)
     bench.add_argument("--warmup", type=int, default=2)
     bench.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    bench.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
+    bench.add_argument("--compare-eager", action="store_true",
+                       help="also time the plain eager network (every convolution an nn.Conv2d) in the same run and "
+                            "print the speed-up")
     bench.add_argument("--json", action="store_true")
     return parser
 

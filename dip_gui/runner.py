@@ -18,10 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dip_gui.core.device import resolve_device
 from dip_gui.core.errors import DivergenceError, ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.metrics import psnr
-from dip_gui.core.presets import get_preset, scaled_for
+from dip_gui.core.presets import default_preset_name, get_preset, scaled_for
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import make_problem
 from dip_gui.core.timeline import RunMonitor
@@ -94,11 +95,12 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
         reference=reference,
         keep_known=not args.raw_output,
     )
-    preset = scaled_for(get_preset(args.task, args.preset), args.scale)
+    preset_name = args.preset or default_preset_name(args.task, resolve_device(args.device).type)
+    preset = scaled_for(get_preset(args.task, preset_name), args.scale)
     preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
     if args.max_seconds is not None and not args.max_seconds > 0:
         raise InvalidParameterError(f"--max-seconds must be positive, not {args.max_seconds}")
-    return Session(problem, preset, seed=args.seed, device=args.device)
+    return Session(problem, preset, seed=args.seed, device=args.device, precision=args.precision)
 
 
 def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Namespace) -> np.ndarray:

@@ -40,7 +40,8 @@ def synthetic_photo(size: int, seed: int = 0) -> np.ndarray:
     return np.clip(image, 0, 1).astype(np.float32)
 
 
-def make_session(task: str, preset_name: str, size: int, device: str) -> Session:
+def make_session(task: str, preset_name: str, size: int, device: str, precision: str = "auto",
+                 plain_network: bool = False) -> Session:
     """A session whose OUTPUT is size x size (SR gets a size/4 input)."""
     preset = scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None)
     photo = synthetic_photo(size)
@@ -51,24 +52,19 @@ def make_session(task: str, preset_name: str, size: int, device: str) -> Session
         kwargs["mask"] = random_known_mask((size, size), 0.5)
     elif task == "flash":
         kwargs["guide"] = photo
-    return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device)
+    return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device, precision=precision,
+                   plain_network=plain_network)
 
 
-def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str) -> dict:
+def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, precision: str = "auto") -> dict:
     """Time ``iters`` iterations after ``warmup``; peak memory of the whole run."""
     rss_before = _rss_mb()
-    session = make_session(task, preset_name, size, device)
+    session = make_session(task, preset_name, size, device, precision)
     cuda = session.device.type == "cuda"
-    if cuda:
+    _time_steps(session, warmup)
+    if cuda:  # after the warm-up: cuDNN's autotuning tries algorithms with large, short-lived workspaces
         torch.cuda.reset_peak_memory_stats()
-    for _ in range(warmup):
-        session.step()
-    _sync(session)
-    start = time.perf_counter()
-    for _ in range(iters):
-        session.step()
-    _sync(session)
-    elapsed = (time.perf_counter() - start) / iters
+    elapsed = _time_steps(session, iters)
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else _rss_mb() - rss_before
     return {
         "seconds_per_iter": round(elapsed, 5),
@@ -79,12 +75,49 @@ def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, dev
     }
 
 
+def compare_eager(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, rounds: int = 3) -> dict:
+    """Seconds per iteration of the plain eager network and of ours, side by side in one process.
+
+    Both sessions start from the same weights; they alternate in ``rounds`` blocks of ``iters``
+    iterations so that a noisy shared machine slows both alike, and the medians are compared. Both
+    run in float32 (the reference is the paper code's arithmetic).
+    """
+    plain = make_session(task, preset_name, size, device, "fp32", plain_network=True)
+    ours = make_session(task, preset_name, size, device, "fp32")
+    ours.net.load_state_dict(plain.net.state_dict())
+    times: dict[str, list[float]] = {"eager": [], "ours": []}
+    for session in (plain, ours):
+        _time_steps(session, warmup)
+    for _ in range(rounds):
+        for name, session in (("eager", plain), ("ours", ours)):
+            times[name].append(_time_steps(session, iters))
+    eager, fast = sorted(times["eager"])[rounds // 2], sorted(times["ours"])[rounds // 2]
+    return {"eager_seconds_per_iter": round(eager, 5), "seconds_per_iter": round(fast, 5),
+            "speedup": round(eager / fast, 3), "device": ours.device.type, "parameters": ours.parameters}
+
+
+def _time_steps(session: Session, iters: int) -> float:
+    """Mean seconds of ``iters`` whole iterations (0 when none)."""
+    if iters <= 0:
+        return 0.0
+    _sync(session)
+    start = time.perf_counter()
+    for _ in range(iters):
+        session.step()
+    _sync(session)
+    return (time.perf_counter() - start) / iters
+
+
 def bench_command(args: argparse.Namespace) -> int:
-    if args.task or args.preset or args.size:
-        result = measure(args.task or "denoise", args.preset or "fast", args.size or 256, args.iters, args.warmup, args.device)
-        print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items()))
-        return 0
-    return _table(args)
+    task, preset_name, size = args.task or "denoise", args.preset or "fast", args.size or 256
+    if args.compare_eager:
+        result = compare_eager(task, args.preset or "paper", size, args.iters, args.warmup, args.device)
+    elif args.task or args.preset or args.size:
+        result = measure(task, preset_name, size, args.iters, args.warmup, args.device, args.precision)
+    else:
+        return _table(args)
+    print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items()))
+    return 0
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -112,7 +145,7 @@ def _table(args: argparse.Namespace) -> int:
 def _measure_in_subprocess(task: str, preset_name: str, size: int, args: argparse.Namespace) -> dict:
     iters = max(2, min(args.iters, 10 if size <= 256 else 4))
     command = [sys.executable, "-m", "dip_gui", "bench", "--task", task, "--preset", preset_name, "--size", str(size),
-               "--iters", str(iters), "--warmup", "1", "--device", args.device, "--json"]
+               "--iters", str(iters), "--warmup", "1", "--device", args.device, "--precision", args.precision, "--json"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 

@@ -7,6 +7,9 @@ import torch
 from dip_gui.core.errors import DeviceError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+#: fp32: exact float32 everywhere. tf32: float32 storage, TensorFloat-32 tensor-core products (CUDA).
+#: bf16: the network's forward and backward in bfloat16 under autocast, loss and results in float32 (CUDA).
+PRECISION_CHOICES = ("auto", "fp32", "tf32", "bf16")
 
 
 def mps_available() -> bool:
@@ -37,3 +40,35 @@ def available_devices() -> list[str]:
     if mps_available():
         names.append("mps")
     return names
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """The arithmetic for a run: ``auto`` = TF32 on CUDA (same quality, measured), fp32 elsewhere."""
+    if name not in PRECISION_CHOICES:
+        raise DeviceError(f"unknown precision {name!r}; choose one of {', '.join(PRECISION_CHOICES)}")
+    if name == "auto":
+        return "tf32" if device.type == "cuda" else "fp32"
+    if name in ("tf32", "bf16") and device.type != "cuda":
+        raise DeviceError(f"precision {name} needs a CUDA GPU; on {device.type} use fp32")
+    return name
+
+
+def configure_device(device: torch.device, precision: str) -> None:
+    """Process-wide CUDA settings for a run: cuDNN autotuning (one photo size per run, so the
+    first iterations' search pays back) and TF32 products when asked for."""
+    if device.type != "cuda":
+        return
+    torch.backends.cudnn.benchmark = True
+    tf32 = precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+
+
+def preferred_memory_format(device: torch.device, precision: str = "fp32") -> torch.memory_format:
+    """Channels-last where tensor cores do the convolutions (CUDA with TF32 or bf16), NCHW elsewhere.
+
+    Measured on the paper's denoising network at 512 px: on an H200 channels-last with fp32 was 0.89x
+    the plain NCHW speed, with TF32 1.54x; on the 2-core AVX2 CPU channels-last was 1.6x slower.
+    """
+    tensor_cores = device.type == "cuda" and precision in ("tf32", "bf16")
+    return torch.channels_last if tensor_cores else torch.contiguous_format

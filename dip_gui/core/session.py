@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dip_gui.core.device import resolve_device
+from dip_gui.core.device import configure_device, preferred_memory_format, resolve_device, resolve_precision
 from dip_gui.core.errors import DeviceError, InvalidParameterError
 from dip_gui.core.metrics import psnr
 from dip_gui.core.networks import SkipNet, count_parameters, make_input
@@ -74,10 +74,14 @@ class Canvas:
 class Session:
     """Owns the network, its input, the optimiser and the output average for one problem."""
 
-    def __init__(self, problem: Problem, preset: Preset, *, seed: int = 0, device: str = "auto") -> None:
+    def __init__(self, problem: Problem, preset: Preset, *, seed: int = 0, device: str = "auto", precision: str = "auto",
+                 plain_network: bool = False) -> None:
         preset.validate()
         self.problem, self.preset, self.seed = problem, preset, seed
         self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.plain_network = plain_network
+        configure_device(self.device, self.precision)
         self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
@@ -95,10 +99,10 @@ class Session:
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
         estimate = to_tensor(warm_start(problem, preset.base, preset.base_sigma)) if preset.base else None
-        self.net = self._make_network().to(dev)
+        self.net = self._make_network().to(dev, memory_format=preferred_memory_format(dev, self.precision))
         self.base = estimate.to(dev) if (estimate is not None and preset.residual) else None
         z = self._make_input(estimate, generator)
-        self.z = z.to(dev)
+        self.z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
         self.observed = problem.observed_tensor().to(dev)
         self.operator = problem.operator.to(dev)
         mask = problem.mask_tensor()
@@ -116,10 +120,10 @@ class Session:
         guide_channels = problem.guide.shape[2] if problem.guide is not None else 3
         depth = preset.network_input_depth(problem.channels, guide_channels)
         if not (preset.base and preset.residual):
-            return SkipNet(preset.net, depth, problem.channels)
+            return SkipNet(preset.net, depth, problem.channels, plain=self.plain_network)
         # Residual over the classical estimate: no sigmoid and a zero last layer, so x starts
         # exactly at the estimate and never strays far from it early on (see warmstart.py).
-        net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels)
+        net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels, plain=self.plain_network)
         torch.nn.init.zeros_(net.head[-1].weight)
         torch.nn.init.zeros_(net.head[-1].bias)
         return net
@@ -181,7 +185,13 @@ class Session:
         return loss.detach(), output.detach()
 
     def _network_output(self, z: torch.Tensor) -> torch.Tensor:
-        output = self.canvas.crop(self.net(z))
+        if self.precision == "bf16":
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                raw = self.net(z)
+            raw = raw.float()  # loss, average and result stay in float32
+        else:
+            raw = self.net(z)
+        output = self.canvas.crop(raw)
         return output if self.base is None else output + self.base
 
     def current_lr(self) -> float:

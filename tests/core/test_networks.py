@@ -60,3 +60,35 @@ def test_meshgrid_input_spans_zero_to_one():
 def test_noise_input_is_uniform_scaled():
     z = make_input("noise", 3, 20, 20, scale=0.1, generator=torch.Generator().manual_seed(0))
     assert float(z.min()) >= 0.0 and float(z.max()) <= 0.1
+
+
+def test_pointwise_convolution_as_matrix_product_matches_conv2d():
+    from torch import nn
+
+    from dip_gui.core.networks.skip import PointwiseConv2d
+
+    torch.manual_seed(0)
+    fast, plain = PointwiseConv2d(6, 5, 1), nn.Conv2d(6, 5, 1)
+    plain.load_state_dict(fast.state_dict())
+    x = torch.randn(1, 6, 9, 7, requires_grad=True)
+    x_plain = x.detach().clone().requires_grad_(True)
+    fast(x).square().sum().backward()
+    plain(x_plain).square().sum().backward()
+    assert torch.allclose(fast(x), plain(x_plain), atol=1e-5)
+    assert torch.allclose(x.grad, x_plain.grad, atol=1e-4)
+    assert torch.allclose(fast.weight.grad, plain.weight.grad, atol=1e-4)
+    assert torch.allclose(fast.bias.grad, plain.bias.grad, atol=1e-4)
+    batch = torch.randn(2, 6, 4, 4)  # batches and non-contiguous input take the convolution
+    assert torch.allclose(fast(batch), plain(batch), atol=1e-5)
+    assert torch.allclose(fast(batch.transpose(2, 3)), plain(batch.transpose(2, 3)), atol=1e-5)
+
+
+def test_plain_reference_network_has_the_same_parameters_and_outputs():
+    spec = get_preset("denoise", "paper").net
+    torch.manual_seed(0)
+    ours = SkipNet(spec, 32, 3)
+    plain = SkipNet(spec, 32, 3, plain=True)
+    plain.load_state_dict(ours.state_dict())
+    assert count_parameters(ours) == count_parameters(plain) == 2_217_831
+    x = torch.rand(1, 32, 64, 64) * 0.1
+    assert torch.allclose(ours(x), plain(x), atol=1e-5)

@@ -1,0 +1,61 @@
+"""The benchmark command's contract (figures themselves are measured by hand, not in tests)."""
+
+import json
+
+import pytest
+
+from dip_gui.cli import main
+from dip_gui.core.device import resolve_precision
+from dip_gui.core.errors import DeviceError
+from dip_gui.core.presets import default_preset_name
+
+
+def _json_output(capsys, *args) -> dict:
+    assert main(["bench", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_one_configuration_prints_exactly_the_documented_keys(capsys):
+    result = _json_output(capsys, "--task", "denoise", "--preset", "fast", "--size", "32", "--iters", "2", "--warmup", "1",
+                          "--device", "cpu")
+    assert set(result) == {"seconds_per_iter", "iterations_per_second", "peak_memory_mb", "device", "parameters"}
+    assert result["device"] == "cpu" and result["parameters"] == 379_475
+    assert result["seconds_per_iter"] > 0
+    assert result["iterations_per_second"] == pytest.approx(1 / result["seconds_per_iter"], rel=1e-2)
+
+
+def test_compare_eager_times_the_plain_network_beside_ours(capsys):
+    result = _json_output(capsys, "--compare-eager", "--size", "32", "--iters", "1", "--warmup", "1", "--device", "cpu")
+    assert result["parameters"] == 2_217_831  # the paper's denoising network by default
+    assert result["eager_seconds_per_iter"] > 0 and result["seconds_per_iter"] > 0
+    assert result["speedup"] == pytest.approx(result["eager_seconds_per_iter"] / result["seconds_per_iter"], rel=1e-2)
+
+
+def test_reduced_precision_needs_cuda():
+    import torch
+
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto", torch.device("cuda")) == "tf32"
+    with pytest.raises(DeviceError, match="needs a CUDA GPU"):
+        resolve_precision("bf16", torch.device("cpu"))
+    with pytest.raises(DeviceError, match="unknown precision"):
+        resolve_precision("fp8", torch.device("cpu"))
+
+
+def test_bf16_on_the_cpu_is_a_clean_user_error(tmp_path, capsys):
+    from dip_gui.core.imaging import save_image
+    from tests.conftest import smooth_image
+
+    photo = tmp_path / "in.png"
+    save_image(photo, smooth_image(16, 16))
+    code = main(["run", str(photo), "-o", str(tmp_path / "out.png"), "--task", "denoise", "--device", "cpu",
+                 "--precision", "bf16", "--iters", "2", "--quiet"])
+    assert code == 2
+    assert "needs a CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_default_preset_is_the_papers_on_a_gpu_and_fast_elsewhere():
+    assert default_preset_name("denoise", "cuda") == "paper"
+    assert default_preset_name("denoise", "cpu") == "fast"
+    assert default_preset_name("inpaint", "mps") == "fast"
