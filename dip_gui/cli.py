@@ -26,9 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("photo", nargs="?", help="photo to open")
 
     run = commands.add_parser("run", help="restore a photo headless")
-    run.add_argument("input", help="the degraded photo (for flash: the no-flash photo)")
+    run.add_argument("input", nargs="?", help="the degraded photo (for flash: the no-flash photo); not with --resume")
     run.add_argument("-o", "--output", required=True, help="where to write the result (PNG, TIFF, JPEG, WebP, BMP)")
-    run.add_argument("--task", required=True, choices=TASKS)
+    run.add_argument("--task", choices=TASKS, help="required unless --resume")
     run.add_argument("--preset", help="preset name (default: paper on a CUDA GPU, else fast); see `presets`")
     run.add_argument("--iters", type=int, help="number of iterations (default: the preset's)")
     run.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     run.add_argument("--auto-stop", action="store_true", help="stop at the suggested iteration (ES-WMV) and save that result")
     run.add_argument("--save-snapshots", metavar="DIR", help="write the run's kept snapshots into this folder")
+    run.add_argument("--checkpoint", metavar="FILE.dips",
+                     help="save the whole run here every --checkpoint-every seconds and at the end (resume with --resume)")
+    run.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS")
+    run.add_argument("--resume", metavar="FILE.dips",
+                     help="continue a saved session (photo, task and settings come from the file; --iters sets a new total)")
 
     degrade = commands.add_parser("degrade", help="make test data with ground truth from a clean photo")
     degrade.add_argument("clean")

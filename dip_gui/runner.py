@@ -9,15 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
+from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
+from dip_gui.core.checkpoint import load_session, restore_monitor, save_session
 from dip_gui.core.device import resolve_device
 from dip_gui.core.errors import DivergenceError, ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
@@ -33,16 +34,30 @@ HORIZON_PROBE = 5
 
 
 def run_command(args: argparse.Namespace) -> int:
-    _check_output(args)
-    photo = load_image(args.input)
-    session = _make_session(args, photo)
+    if args.resume:
+        session, state = load_session(args.resume, args.device, args.precision)
+        remove_stale_temporaries(args.resume)  # what the killed run was writing when it died
+        photo = _adopt_saved_source(args, session, state)
+        _check_output(args)
+    else:
+        if not args.input or not args.task:
+            raise InvalidParameterError("give the photo to restore and --task (or --resume a saved session)")
+        _check_output(args)
+        photo = load_image(args.input)
+        session, state = _make_session(args, photo), None
     log = _progress_printer(args.quiet, session)
+    verb = f"resuming at iteration {session.iteration}: " if args.resume else ""
     log(
-        f"{args.task} with preset {session.preset.name}: {session.parameters:,} parameters on {session.device.type}, "
-        f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output"
+        f"{verb}{args.task} with preset {session.preset.name}: {session.parameters:,} parameters on {session.device.type}, "
+        f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output",
+        force=bool(args.resume),
     )
     monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
-    history, interrupted = _optimise(args, session, monitor, log)
+    if state is not None:
+        restore_monitor(monitor, state)
+    checkpoint = Checkpointer(args.checkpoint, args.checkpoint_every, session, monitor, _source(args, photo))
+    history, interrupted = _optimise(args, session, monitor, log, checkpoint)
+    checkpoint.save()
     stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
     image = monitor.suggested_image() if stopped_at else session.result()
     output = _save_result(args, session, photo, image)
@@ -61,6 +76,48 @@ def run_command(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
+class Checkpointer:
+    """Saves the running session to ``path`` every ``every`` seconds of wall time (atomically)."""
+
+    def __init__(self, path: str | None, every: float, session: Session, monitor: RunMonitor, source: dict) -> None:
+        self.path, self.every = path, every
+        self.session, self.monitor, self.source = session, monitor, source
+        self._last = time.monotonic()
+
+    def maybe_save(self) -> None:
+        if self.path and time.monotonic() - self._last >= self.every:
+            self.save()
+
+    def save(self) -> None:
+        if self.path:
+            save_session(self.path, self.session, self.monitor, self.source)
+            self._last = time.monotonic()
+
+
+def _source(args: argparse.Namespace, photo: LoadedImage) -> dict:
+    """What a resumed run needs to save the same kind of file and protect the same inputs."""
+    paths = {name: str(Path(getattr(args, name)).resolve()) if getattr(args, name, None) else None
+             for name in ("input", "mask", "guide", "reference")}
+    alpha = None if photo.alpha is None else torch.from_numpy(np.ascontiguousarray(photo.alpha))
+    return {**paths, "bit_depth": photo.bit_depth, "grey": photo.grey, "alpha": alpha, "scale": args.scale}
+
+
+def _adopt_saved_source(args: argparse.Namespace, session: Session, state: dict) -> LoadedImage:
+    """Fill the run's settings from a saved session; ``--iters`` sets a new total."""
+    source = state.get("source") or {}
+    for name in ("input", "mask", "guide", "reference"):
+        setattr(args, name, source.get(name))
+    args.task, args.scale, args.seed = session.problem.task, source.get("scale"), session.seed
+    if args.iters is not None:
+        if args.iters < session.iteration:
+            raise InvalidParameterError(f"--iters {args.iters} is below the {session.iteration} iterations already run")
+        session.preset = session.preset.with_overrides(iterations=args.iters)
+    alpha = source.get("alpha")
+    observed = session.problem.full if session.problem.full is not None else session.problem.observed
+    return LoadedImage(observed, None if alpha is None else alpha.numpy(), source.get("bit_depth", 8),
+                       bool(source.get("grey", False)))
+
+
 def _check_output(args: argparse.Namespace) -> None:
     output = Path(args.output)
     if output.suffix.lower() not in WRITABLE_FORMATS:
@@ -73,8 +130,22 @@ def _check_output(args: argparse.Namespace) -> None:
         other = getattr(args, name, None)
         if other and same_file(output, Path(other)):
             raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
+    if args.checkpoint:
+        _check_checkpoint_path(args)
     if args.metrics_json and Path(args.metrics_json).resolve() in {Path(p).resolve() for p in (args.input, args.output) if p}:
         raise ImageWriteError("--metrics-json must not name the input or output image")
+
+
+def _check_checkpoint_path(args: argparse.Namespace) -> None:
+    checkpoint = Path(args.checkpoint)
+    if not checkpoint.resolve().parent.is_dir():
+        raise ImageWriteError(f"{checkpoint.parent}: checkpoint folder does not exist")
+    for name in ("input", "mask", "guide", "reference", "output", "metrics_json"):
+        other = getattr(args, name, None)
+        if other and same_file(checkpoint, Path(other)):
+            raise ImageWriteError(f"--checkpoint must not name the {name.replace('_', ' ')} file")
+    if not args.checkpoint_every >= 0:
+        raise InvalidParameterError(f"--checkpoint-every must be 0 or more seconds, not {args.checkpoint_every}")
 
 
 def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
@@ -112,7 +183,8 @@ def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Nam
     return reference
 
 
-def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, log) -> tuple[list[dict], bool]:
+def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, log,
+              checkpoint: Checkpointer) -> tuple[list[dict], bool]:
     history: list[dict] = []
     budget = args.max_seconds
     try:
@@ -127,6 +199,7 @@ def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, l
             if budget is not None and session.iteration == HORIZON_PROBE:
                 session.set_horizon(int(budget / (session.seconds / HORIZON_PROBE)))
             log(_progress_line(session, result, budget))
+            checkpoint.maybe_save()
             if monitor.observe(result.iteration) is not None:
                 log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
                 if args.auto_stop:
@@ -227,11 +300,5 @@ def _finite(value):
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_target(path) as tmp, open(tmp, "w") as handle:
+        json.dump(data, handle, indent=1)

@@ -7,7 +7,6 @@ silently truncate to 8 bits. EXIF orientation is applied on the array so both re
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from dip_gui.core.atomic import atomic_target
 from dip_gui.core.errors import ImageReadError, ImageWriteError, MaskError
 
 #: Refuse images above this many pixels before decoding them (decompression bombs).
@@ -104,19 +104,14 @@ def save_image(
         raise ImageWriteError(f"{path.parent}: output folder does not exist")
     data = _prepare_channels(rgb, alpha, grey, ext)
     sixteen = bit_depth == 16 and ext in SIXTEEN_BIT_FORMATS
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=ext, dir=path.parent)
-    os.close(fd)
     try:
-        if sixteen:
-            _write_sixteen_bit(tmp_name, data)
-        else:
-            _write_eight_bit(tmp_name, data, ext, quality)
-        os.replace(tmp_name, path)
+        with atomic_target(path, suffix=ext) as tmp_name:
+            if sixteen:
+                _write_sixteen_bit(tmp_name, data)
+            else:
+                _write_eight_bit(tmp_name, data, ext, quality)
     except OSError as exc:
         raise ImageWriteError(f"{path.name}: cannot write ({_first_line(exc)})") from None
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
     return path
 
 

@@ -79,6 +79,18 @@ class Preset:
         return data
 
 
+def preset_from_dict(data: dict) -> Preset:
+    """The inverse of ``Preset.to_dict`` (lists back to tuples); InvalidParameterError if malformed."""
+    try:
+        net = {k: tuple(v) if isinstance(v, list) else v for k, v in data["net"].items()}
+        preset = Preset(**{**data, "net": SkipSpec(**net)})
+        preset.net.validate()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"the saved settings are not valid: {exc}") from None
+    preset.validate()
+    return preset
+
+
 def _skip(down, up=None, skip=4, **kw) -> SkipSpec:
     down = tuple(down)
     return SkipSpec(

@@ -95,6 +95,7 @@ class Session:
         self.lr_scale = 1.0
         self.last_loss = float("nan")
         self.last_output: torch.Tensor | None = None  # raw network output of the last good step
+        self.stopped_early: str | None = None  # why a run ended before its iterations (e.g. "diverged")
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
@@ -211,6 +212,36 @@ class Session:
     @property
     def total_iterations(self) -> int:
         return self.preset.iterations
+
+    # -- saving and resuming -----------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Everything that changes during a run, as tensors and plain values (see core/checkpoint.py)."""
+        def optional(tensor: torch.Tensor | None) -> torch.Tensor | None:
+            return None if tensor is None else tensor.detach().contiguous()
+
+        return {
+            "device_type": self.device.type, "seed": self.seed, "precision": self.precision,
+            "iteration": self.iteration, "seconds": self.seconds, "horizon": self.horizon, "lr_scale": self.lr_scale,
+            "last_loss": self.last_loss, "stopped_early": self.stopped_early,
+            "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "guard": self.guard.state_dict(),
+            "z": optional(self.z), "average": optional(self.average.value), "last_output": optional(self.last_output),
+            "jitter": self.jitter.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue a saved run: weights, optimiser moments, input, averages, counters, jitter stream."""
+        dev = self.device
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.guard.load_state_dict(state["guard"])
+        self.z = state["z"].to(dev, memory_format=preferred_memory_format(dev, self.precision))
+        self.average.value = None if state["average"] is None else state["average"].to(dev)
+        self.last_output = None if state["last_output"] is None else state["last_output"].to(dev)
+        if state["device_type"] == dev.type:  # generator states are device-specific; else a fresh stream
+            self.jitter.set_state(state["jitter"])
+        self.iteration, self.seconds, self.horizon = state["iteration"], state["seconds"], state["horizon"]
+        self.lr_scale, self.last_loss, self.stopped_early = state["lr_scale"], state["last_loss"], state["stopped_early"]
 
     # -- results ----------------------------------------------------------------------------
 

@@ -60,6 +60,19 @@ class DivergenceGuard:
             self._save()
         return True
 
+    def state_dict(self) -> dict:
+        good = None if self._good is None else {"net": self._good[0], "optimizer": self._good[1]}
+        return {"level": self.level, "backtracks": self.backtracks, "since_save": self._since_save, "good": good}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.level, self.backtracks, self._since_save = state["level"], state["backtracks"], state["since_save"]
+        good = state["good"]
+        if good is None:
+            self._good = None
+        else:
+            device = next(self.net.parameters()).device
+            self._good = ({k: v.to(device) for k, v in good["net"].items()}, good["optimizer"])
+
     def _save(self) -> None:
         net_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
         self._good = (net_state, copy.deepcopy(self.optimizer.state_dict()))

@@ -55,6 +55,28 @@ class Problem:
         full[top : top + height, left : left + width] = result
         return full
 
+    def to_state(self) -> dict:
+        """The problem as tensors and plain values (for a saved session); the operator is rebuilt."""
+        arrays = {name: None if getattr(self, name) is None else torch.from_numpy(np.ascontiguousarray(getattr(self, name)))
+                  for name in ("observed", "mask", "guide", "reference", "full")}
+        return {"task": self.task, "out_size": list(self.out_size), "channels": self.channels, "keep_known": self.keep_known,
+                "scale": self.scale, "region": None if self.region is None else list(self.region), **arrays}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Problem:
+        arrays = {name: None if state[name] is None else state[name].numpy()
+                  for name in ("observed", "mask", "guide", "reference", "full")}
+        task, mask = state["task"], arrays["mask"]
+        if task == "sr":
+            operator: nn.Module = sr_downsampler(state["scale"])
+        elif mask is not None:
+            operator = MaskOperator(torch.from_numpy(mask)[None, None])
+        else:
+            operator = Identity()
+        region = None if state["region"] is None else tuple(state["region"])
+        return cls(task, arrays["observed"], tuple(state["out_size"]), state["channels"], operator, mask, arrays["guide"],
+                   arrays["reference"], state["keep_known"], state["scale"], region, arrays["full"])
+
     def observed_tensor(self) -> torch.Tensor:
         return to_tensor(self.observed[:, :, : self.channels])
 

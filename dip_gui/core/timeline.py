@@ -51,6 +51,20 @@ class VarianceStopDetector:
         """Window and patience scaled to the run length (the paper's 100 / 1000 at 3000-10000)."""
         return cls(window=int(np.clip(iterations // 30, 20, 100)), patience=int(np.clip(iterations // 6, 100, 1000)))
 
+    def state_dict(self) -> dict:
+        """Everything needed to carry on after a resume (tensors and plain values only)."""
+        return {"window": self.window, "patience": self.patience, "recent": list(self._recent), "sum": self._sum,
+                "sum_sq": self._sum_sq, "best_variance": self.best_variance, "best_iteration": self.best_iteration,
+                "variances": self.variances, "suggestion": None if self.suggestion is None else self.suggestion.to_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.window, self.patience = state["window"], state["patience"]
+        self._recent = deque(state["recent"], maxlen=self.window)
+        self._sum, self._sum_sq = state["sum"], state["sum_sq"]
+        self.best_variance, self.best_iteration = state["best_variance"], state["best_iteration"]
+        self.variances = [tuple(v) for v in state["variances"]]
+        self.suggestion = None if state["suggestion"] is None else StopSuggestion(**state["suggestion"])
+
     def update(self, iteration: int, output: torch.Tensor) -> StopSuggestion | None:
         """Feed the raw output (1 x C x H x W); returns the suggestion the first time it is made."""
         small = _shrink(output.detach()).double()
@@ -121,6 +135,15 @@ class SnapshotStore:
             return None
         return min(self.snapshots, key=lambda s: abs(s.iteration - iteration))
 
+    def state_dict(self) -> dict:
+        return {"every": self.every, "budget": self.budget, "keep": sorted(self.keep),
+                "iterations": [s.iteration for s in self.snapshots],
+                "images": [torch.from_numpy(s.image) for s in self.snapshots]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.every, self.budget, self.keep = state["every"], state["budget"], set(state["keep"])
+        self.snapshots = [Snapshot(i, image.numpy()) for i, image in zip(state["iterations"], state["images"])]
+
     def _thin(self) -> None:
         newest = self.snapshots[-1]
         kept = [s for i, s in enumerate(self.snapshots[:-1]) if i % 2 == 0 or s.iteration in self.keep]
@@ -165,8 +188,32 @@ class RunMonitor:
     def suggestion(self) -> StopSuggestion | None:
         return self.detector.suggestion
 
+    def state_dict(self) -> dict:
+        candidate = None if self._candidate is None else self._candidate.detach().cpu()
+        return {"detector": self.detector.state_dict(), "store": None if self.store is None else self.store.state_dict(),
+                "candidate": candidate}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a saved monitor (a resumed run keeps its timeline and stop suggestion)."""
+        device = self.session.device
+        self.detector.load_state_dict(_to_device(state["detector"], device))
+        if self.store is not None and state["store"] is not None:
+            self.store.load_state_dict(state["store"])
+        self._candidate = None if state["candidate"] is None else state["candidate"].to(device)
+
     def suggested_image(self) -> np.ndarray | None:
         """HxWx3 float image at the suggested stop (None before the detector fired)."""
         if self.suggestion is None or self._candidate is None:
             return None
         return self.session.to_image(self._candidate)
+
+
+def _to_device(state: dict, device: torch.device) -> dict:
+    def move(value):
+        if isinstance(value, torch.Tensor):
+            return value.to(device)
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        return value
+
+    return {key: move(value) for key, value in state.items()}

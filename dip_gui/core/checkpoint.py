@@ -1,0 +1,89 @@
+"""Saved sessions (``.dips``): a run's whole state in one file, written atomically, resumable.
+
+A file holds the problem (photo, mask, guide, reference, region), the settings, the network and
+optimiser state, the input noise and its jitter stream, counters, the divergence guard's last good
+copy and, when given, the run monitor (snapshots, stop detector) and a few facts about the source
+photo (``source``: file name, bit depth, grey, alpha) so a resumed run saves the same kind of file.
+
+Files are read with ``torch.load(weights_only=True)``: tensors and plain values only, so opening a
+session file from elsewhere cannot run code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
+from dip_gui.core.errors import DipError
+from dip_gui.core.presets import preset_from_dict
+from dip_gui.core.session import Session
+from dip_gui.core.tasks import Problem
+
+FORMAT = "dip-studio-session"
+VERSION = 1
+SUFFIX = ".dips"
+
+
+class SessionFileError(DipError):
+    """A saved session that cannot be read or used."""
+
+
+def save_session(path: str | os.PathLike, session: Session, monitor=None, source: dict | None = None) -> Path:
+    """Write the session to ``path`` through a temporary file and a rename (never half a file)."""
+    path = Path(path)
+    state = {
+        "format": FORMAT,
+        "version": VERSION,
+        "problem": session.problem.to_state(),
+        "preset": session.preset.to_dict(),
+        "plain_network": session.plain_network,
+        "session": session.state_dict(),
+        "monitor": None if monitor is None else monitor.state_dict(),
+        "source": dict(source or {}),
+    }
+    remove_stale_temporaries(path)  # a run killed while saving leaves one behind
+    with atomic_target(path) as tmp:
+        torch.save(state, tmp)
+    return path
+
+
+def read_session_file(path: str | os.PathLike) -> dict:
+    """The raw saved state; SessionFileError with a one-line reason when it is not a usable session."""
+    path = Path(path)
+    if not path.is_file():
+        raise SessionFileError(f"{path}: no such session file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, corrupt, or not a torch file at all
+        raise SessionFileError(f"{path.name}: not a readable DIP Studio session ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise SessionFileError(f"{path.name}: not a DIP Studio session file")
+    if state.get("version") != VERSION:
+        raise SessionFileError(f"{path.name}: session format version {state.get('version')} is not supported by this version")
+    return state
+
+
+def load_session(path: str | os.PathLike, device: str = "auto", precision: str = "auto") -> tuple[Session, dict]:
+    """Rebuild a saved session on ``device``; returns it and the raw state (monitor, source)."""
+    state = read_session_file(path)
+    try:
+        problem = Problem.from_state(state["problem"])
+        preset = preset_from_dict(state["preset"])
+        saved = state["session"]
+        session = Session(problem, preset, seed=saved["seed"], device=device, precision=precision,
+                          plain_network=state["plain_network"])
+        session.load_state_dict(saved)
+    except DipError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise SessionFileError(f"{Path(path).name}: the saved session is damaged ({type(exc).__name__}: {exc})") from None
+    return session, state
+
+
+def restore_monitor(monitor, state: dict) -> None:
+    """Give a fresh RunMonitor the saved timeline and stop detector, when the file has them."""
+    if state.get("monitor") is not None:
+        monitor.load_state_dict(state["monitor"])

@@ -1,0 +1,87 @@
+"""Crash recovery through the command line: kill a run, resume it, finish the same iteration count."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from dip_gui.cli import main
+from dip_gui.core.imaging import load_image, save_image
+from tests.conftest import smooth_image
+
+TOTAL = 300
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    save_image(path, smooth_image(20, 28))
+    return path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_run_resumes_and_finishes_the_same_iteration_count(photo, tmp_path):
+    checkpoint = tmp_path / "run.dips"
+    command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(tmp_path / "first.png"), "--task", "denoise",
+               "--iters", str(TOTAL), "--checkpoint", str(checkpoint), "--checkpoint-every", "0", "--quiet"]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    saved_at = torch.load(checkpoint, weights_only=True)["session"]["iteration"]
+    assert 0 < saved_at < TOTAL
+    assert not (tmp_path / "first.png").exists()
+
+    metrics = tmp_path / "m.json"
+    assert main(["run", "--resume", str(checkpoint), "-o", str(tmp_path / "resumed.png"), "--metrics-json", str(metrics),
+                 "--quiet"]) == 0
+    report = json.loads(metrics.read_text())
+    assert report["iterations"] == TOTAL and report["task"] == "denoise"
+    assert len(report["history"]) == TOTAL - saved_at  # only the remaining iterations ran
+    assert load_image(tmp_path / "resumed.png").size == (20, 28)
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # the killed write's leftovers are gone
+
+
+def test_resume_can_extend_a_finished_run(photo, tmp_path):
+    checkpoint = tmp_path / "run.dips"
+    assert main(["run", str(photo), "-o", str(tmp_path / "a.png"), "--task", "denoise", "--iters", "4", "--checkpoint",
+                 str(checkpoint), "--quiet"]) == 0
+    metrics = tmp_path / "m.json"
+    assert main(["run", "--resume", str(checkpoint), "-o", str(tmp_path / "b.png"), "--iters", "7", "--checkpoint",
+                 str(checkpoint), "--metrics-json", str(metrics), "--quiet"]) == 0
+    assert json.loads(metrics.read_text())["iterations"] == 7
+    assert torch.load(checkpoint, weights_only=True)["session"]["iteration"] == 7
+
+
+def test_resume_refuses_what_it_cannot_use(photo, tmp_path, capsys):
+    checkpoint = tmp_path / "run.dips"
+    assert main(["run", str(photo), "-o", str(tmp_path / "a.png"), "--task", "denoise", "--iters", "5", "--checkpoint",
+                 str(checkpoint), "--quiet"]) == 0
+    broken = tmp_path / "broken.dips"
+    broken.write_bytes(checkpoint.read_bytes()[:100])
+    cases = {
+        "not a readable": ["run", "--resume", str(broken), "-o", str(tmp_path / "x.png")],
+        "below the 5 iterations": ["run", "--resume", str(checkpoint), "-o", str(tmp_path / "x.png"), "--iters", "3"],
+        "refusing to overwrite the input": ["run", "--resume", str(checkpoint), "-o", str(photo)],
+        "give the photo": ["run", "-o", str(tmp_path / "x.png"), "--task", "denoise"],
+        "must not name the input": ["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise",
+                                    "--checkpoint", str(photo)],
+    }
+    for expected, argv in cases.items():
+        before = photo.read_bytes()
+        assert main(argv) == 2, expected
+        assert expected in capsys.readouterr().err
+        assert photo.read_bytes() == before
+        assert not (tmp_path / "x.png").exists()
