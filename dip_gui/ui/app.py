@@ -41,4 +41,5 @@ def run_app(photo: str | None = None) -> int:
     if photo is not None:
         window.open_path(Path(photo))
     window.show()
+    window.offer_recovery()  # the last run's recovery copy is still there: the app died mid-run
     return app.exec()

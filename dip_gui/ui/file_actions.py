@@ -91,6 +91,7 @@ class FileActionsMixin:
             self.show_error(str(exc))
             return False
         self.unsaved_result = False
+        self.discard_recovery()  # the result is safe on disk
         self.status.setText(f"Saved {path}")
         return True
 

@@ -30,12 +30,14 @@ from dip_gui.ui.plot_panel import PlotPanel
 from dip_gui.ui.qimage import qimage_to_array
 from dip_gui.ui.run_actions import RunActionsMixin
 from dip_gui.ui.run_control import RunControl
+from dip_gui.ui.session_actions import SessionActionsMixin, recovery_path
 from dip_gui.ui.task_panel import TaskPanel
 from dip_gui.ui.timeline_actions import TimelineActionsMixin
 from dip_gui.ui.view_actions import ViewActionsMixin
 
 
-class MainWindow(FileActionsMixin, RunActionsMixin, ViewActionsMixin, TimelineActionsMixin, QMainWindow):
+class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewActionsMixin, TimelineActionsMixin,
+                 QMainWindow):
     def __init__(self, settings: QSettings | None = None, open_sample: bool = True) -> None:
         super().__init__()
         self.settings = settings or QSettings("DIPStudio", "DIPStudio")
@@ -44,6 +46,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, ViewActionsMixin, TimelineAc
         self.guide: np.ndarray | None = None
         self.unsaved_result = False
         self.run = RunControl(self)
+        self.run.recovery_path = recovery_path()
         self.input_view, self.result_view = ImageCanvas(), ImageCanvas()
         sync_views(self.input_view, self.result_view)
         self.splitter = QSplitter()
@@ -116,6 +119,10 @@ class MainWindow(FileActionsMixin, RunActionsMixin, ViewActionsMixin, TimelineAc
         self.paste_action = a("&Paste image", self.paste_image, QKeySequence.StandardKey.Paste)
         self.save_action = a("&Save result…", self.save_result_dialog, QKeySequence.StandardKey.Save)
         self.save_mask_action = a("Save &mask…", self.save_mask_dialog)
+        self.open_session_action = a("Open sess&ion…", self.open_session_dialog, "Ctrl+Shift+O",
+                                     tip="Continue a saved run where it stopped")
+        self.save_session_action = a("Save session…", self.save_session_dialog, "Ctrl+Shift+S",
+                                     tip="Save the whole run (network, settings, timeline) to continue it later")
         self.sidecar_action = a("Write settings sidecar (JSON) when saving", lambda: None, checkable=True)
         self.test_image_action = a(
             "Make a &test image…",
@@ -144,6 +151,8 @@ class MainWindow(FileActionsMixin, RunActionsMixin, ViewActionsMixin, TimelineAc
         file_menu.addActions([self.open_action, self.paste_action])
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addActions([self.save_action, self.save_mask_action, self.sidecar_action, self.test_image_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.open_session_action, self.save_session_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit = bar.addMenu("&Edit")
@@ -174,6 +183,8 @@ class MainWindow(FileActionsMixin, RunActionsMixin, ViewActionsMixin, TimelineAc
         self.run.ended.connect(self._on_run_ended)
         self.run.failed.connect(self.show_error)
         self.run.state_changed.connect(self._update_run_actions)
+        self.run.saved.connect(self._on_session_saved)
+        self.run.warning.connect(self.status.setText)
         self.panel.changed.connect(self._settings_changed)
         self.panel.guide_requested.connect(self.choose_guide)
         tools = self.panel.mask_tools
@@ -310,5 +321,6 @@ class MainWindow(FileActionsMixin, RunActionsMixin, ViewActionsMixin, TimelineAc
             event.ignore()
             return
         self.run.shutdown()
+        self.discard_recovery()  # a normal close: nothing to recover next time
         self._save_settings()
         event.accept()

@@ -49,15 +49,20 @@ class RunActionsMixin:
         try:
             problem = self.build_problem()
             preset = self.panel.current_preset()
-            self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText())
+            session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
+                                     source=self.run_source())
         except DipError as exc:
             self.show_error(str(exc))
             return
+        self._run_started(session)
+
+    def _run_started(self, session) -> None:
         self.plot.clear()
-        self.plot.set_total(preset.iterations)
+        self.plot.set_total(session.total_iterations)
         self._timeline_run_started()
-        self.progress_bar.setRange(0, preset.iterations)
-        self.status.setText(f"Running {preset.name} on {self.run.session.device.type}…")
+        self.progress_bar.setRange(0, session.total_iterations)
+        self.progress_bar.setValue(session.iteration)
+        self.status.setText(f"Running {session.preset.name} on {session.device.type}…")
 
     @Slot(object)
     def _on_progress(self, results) -> None:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from dip_gui.core.checkpoint import restore_monitor, save_session
+from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import Problem
 from dip_gui.ui.worker import RunWorker
+
+#: Seconds between crash-recovery copies of a running session (and one when a run ends).
+RECOVERY_EVERY_S = 120.0
 
 
 class RunControl(QObject):
@@ -22,6 +28,8 @@ class RunControl(QObject):
     failed = Signal(str)
     state_changed = Signal()
     suggested = Signal(object)  # StopSuggestion
+    saved = Signal(str)  # session file written (path)
+    warning = Signal(str)  # a problem that does not stop the run
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -32,6 +40,8 @@ class RunControl(QObject):
         self._active = False
         self.raw = False  # results from the raw network output instead of the averaged one
         self.auto_stop = False
+        self.recovery_path: Path | None = None  # where the worker keeps a crash-recovery copy
+        self.recovery_every = RECOVERY_EVERY_S
 
     @property
     def running(self) -> bool:
@@ -42,24 +52,49 @@ class RunControl(QObject):
     def paused(self) -> bool:
         return self.running and self.worker.paused
 
-    def start(self, problem: Problem, preset: Preset, seed: int, device: str) -> Session:
+    def start(self, problem: Problem, preset: Preset, seed: int, device: str, source: dict | None = None) -> Session:
         """Build the session (DipError on bad input) and start the worker thread."""
         if self.running:
             raise RuntimeError("a run is already going")
-        self.session = Session(problem, preset, seed=seed, device=device)
+        return self.continue_session(Session(problem, preset, seed=seed, device=device), source=source)
+
+    def continue_session(self, session: Session, saved_state: dict | None = None, source: dict | None = None) -> Session:
+        """Run ``session`` (new, or loaded from a file with its saved monitor) up to its iterations."""
+        if self.running:
+            raise RuntimeError("a run is already going")
+        self.session = session
         self.latest_image = None
-        self.worker = RunWorker(self.session, preset.iterations, parent=self)
+        self.worker = RunWorker(session, session.total_iterations, parent=self)
+        if saved_state is not None:
+            restore_monitor(self.worker.monitor, saved_state)
         self.worker.raw_preview, self.worker.auto_stop = self.raw, self.auto_stop
+        self.worker.recovery_path, self.worker.recovery_every = self.recovery_path, self.recovery_every
+        self.worker.source = dict(source or {})
         self.worker.suggested.connect(self.suggested)
         self.worker.progress.connect(self._on_progress)
         self.worker.preview.connect(self._on_preview)
         self.worker.failed.connect(self.failed)
+        self.worker.save_failed.connect(self.failed)
+        self.worker.saved.connect(self.saved)
+        self.worker.warning.connect(self.warning)
         self.worker.run_ended.connect(self._on_ended)
         self.started_at = time.monotonic()
         self._active = True
         self.worker.start()
         self.state_changed.emit()
-        return self.session
+        return session
+
+    def save_session(self, path: Path) -> None:
+        """Write the session to ``path``: by the worker between iterations while a run is going (the
+        ``saved`` signal follows), at once otherwise. DipError/OSError when there is nothing to save
+        or the file cannot be written."""
+        if self.session is None:
+            raise InvalidParameterError("there is no run to save yet: start one first")
+        if self.running:
+            self.worker.request_save(path)
+            return
+        save_session(path, self.session, self.monitor, self.worker.source if self.worker else {})
+        self.saved.emit(str(path))
 
     @property
     def monitor(self):

@@ -10,10 +10,12 @@ import os
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import torch
 from PySide6.QtCore import QThread, Signal
 
+from dip_gui.core.checkpoint import save_session
 from dip_gui.core.errors import DipError
 from dip_gui.core.session import Session
 from dip_gui.core.timeline import RunMonitor
@@ -35,6 +37,9 @@ class RunWorker(QThread):
     failed = Signal(str)  # a message a person can read (traceback appended for bugs)
     run_ended = Signal(str)  # "done" | "stopped" | "auto-stopped" | "failed"
     suggested = Signal(object)  # StopSuggestion, once
+    saved = Signal(str)  # a session file written on request (the path)
+    save_failed = Signal(str)  # a requested session file could not be written (message)
+    warning = Signal(str)  # the recovery copy could not be written (the run goes on)
 
     def __init__(self, session: Session, until: int, preview_interval: float = 0.1, parent=None) -> None:
         super().__init__(parent)
@@ -44,6 +49,14 @@ class RunWorker(QThread):
         self.raw_preview = False  # preview the raw network output instead of the average
         self._running = threading.Event()
         self._running.set()
+        # Crash recovery: the whole session is saved to ``recovery_path`` every ``recovery_every``
+        # seconds and when the run ends, from this thread, between iterations (so the state is whole).
+        self.recovery_path: Path | None = None
+        self.recovery_every = 120.0
+        self.source: dict = {}
+        self._last_recovery = time.monotonic()
+        self._save_requests: list[Path] = []
+        self._lock = threading.Lock()
 
     # Called from the GUI thread.
     def pause(self) -> None:
@@ -55,6 +68,11 @@ class RunWorker(QThread):
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    def request_save(self, path: Path) -> None:
+        """Save the session to ``path`` at the next iteration boundary (also while paused)."""
+        with self._lock:
+            self._save_requests.append(Path(path))
 
     def stop(self) -> None:
         self.requestInterruption()
@@ -80,6 +98,7 @@ class RunWorker(QThread):
                     result = _without_image(result)
                 batch.append(result)
                 suggestion = self.monitor.observe(result.iteration)
+                self._serve_saves()
                 if suggestion is not None:
                     self.suggested.emit(suggestion)
                     if self.auto_stop:
@@ -97,14 +116,42 @@ class RunWorker(QThread):
         finally:
             if batch:
                 self.progress.emit(batch)
+            self._serve_saves(final=True)
             self.run_ended.emit(reason)
 
     def _wait_while_paused(self) -> bool:
         """False when a stop was requested (paused or not)."""
         while not self._running.wait(0.05):
+            self._serve_saves()
             if self.isInterruptionRequested():
                 return False
         return not self.isInterruptionRequested()
+
+    def _serve_saves(self, final: bool = False) -> None:
+        """Write requested session files, and the recovery file when it is due (or the run ends)."""
+        with self._lock:
+            requests, self._save_requests = self._save_requests, []
+        for path in requests:
+            problem = self._save(path)
+            if problem is None:
+                self.saved.emit(str(path))
+            else:
+                self.save_failed.emit(f"could not save the session to {path}: {problem}")
+        due = time.monotonic() - self._last_recovery >= self.recovery_every
+        if self.recovery_path is not None and (due or final) and self.session.iteration > 0:
+            problem = self._save(self.recovery_path)
+            if problem is not None:
+                self.warning.emit(f"could not write the recovery copy: {problem}")
+            self._last_recovery = time.monotonic()
+
+    def _save(self, path: Path) -> str | None:
+        """None when written, else the reason (a failed save never stops the run)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_session(path, self.session, self.monitor, self.source)
+            return None
+        except (OSError, RuntimeError, DipError) as exc:
+            return str(exc)
 
 
 def _without_image(result):

@@ -19,6 +19,14 @@ def photo_path(tmp_path):
     return path
 
 
+@pytest.fixture(autouse=True)
+def recovery_dir(tmp_path, monkeypatch):
+    """Recovery copies of test runs go to the test's folder, never to the user's."""
+    folder = tmp_path / "recovery"
+    monkeypatch.setenv("DIP_STUDIO_RECOVERY_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def window(qtbot, settings, monkeypatch):
     win = MainWindow(settings=settings, open_sample=False)
