@@ -182,6 +182,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         self.run.preview.connect(self._on_preview)
         self.run.ended.connect(self._on_run_ended)
         self.run.failed.connect(self.show_error)
+        self.run.device_failed.connect(self._on_device_failed)
         self.run.state_changed.connect(self._update_run_actions)
         self.run.saved.connect(self._on_session_saved)
         self.run.warning.connect(self.status.setText)

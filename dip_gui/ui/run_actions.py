@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtWidgets import QMessageBox
 
-from dip_gui.core.errors import DipError
+from dip_gui.core.device import resolve_device
+from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.estimate import estimate_cost
 from dip_gui.core.tasks import make_problem
 
@@ -51,6 +53,9 @@ class RunActionsMixin:
             preset = self.panel.current_preset()
             session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
                                      source=self.run_source())
+        except DeviceError as exc:
+            self._offer_cpu(str(exc))
+            return
         except DipError as exc:
             self.show_error(str(exc))
             return
@@ -87,7 +92,35 @@ class RunActionsMixin:
         self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
 
     @Slot(str)
+    def _on_device_failed(self, message: str) -> None:
+        self._device_failure = message  # answered once the run's end is handled (see _on_run_ended)
+
+    def _offer_cpu(self, message: str) -> None:
+        """The device failed: run on the CPU instead, only if the user agrees (it is slower)."""
+        device = self._device_type()
+        if device == "cpu":
+            self.show_error(message)
+            return
+        question = f"The {device} device failed: {message}.\n\nRun on the CPU instead? It is slower."
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        if QMessageBox.question(self, "Device failed", question, buttons) == QMessageBox.StandardButton.Yes:
+            self.panel.device.setCurrentText("cpu")
+            self.start_run()
+        else:
+            self.status.setText(message)
+
+    def _device_type(self) -> str:
+        """The device the failed run used (or would have used): 'auto' resolved."""
+        try:
+            return resolve_device(self.panel.device.currentText()).type
+        except DipError:
+            return self.panel.device.currentText()
+
+    @Slot(str)
     def _on_run_ended(self, reason: str) -> None:
+        failure, self._device_failure = getattr(self, "_device_failure", None), None
+        if reason == "failed" and failure:
+            QTimer.singleShot(0, lambda: self._offer_cpu(failure))
         image = self.run.result()
         if image is not None and self.following_live:
             self.result_view.set_image(image, keep_view=True)

@@ -26,6 +26,7 @@ class RunControl(QObject):
     preview = Signal(object)  # StepResult with image
     ended = Signal(str)  # done | stopped | failed
     failed = Signal(str)
+    device_failed = Signal(str)
     state_changed = Signal()
     suggested = Signal(object)  # StopSuggestion
     saved = Signal(str)  # session file written (path)
@@ -74,6 +75,7 @@ class RunControl(QObject):
         self.worker.progress.connect(self._on_progress)
         self.worker.preview.connect(self._on_preview)
         self.worker.failed.connect(self.failed)
+        self.worker.device_failed.connect(self.device_failed)
         self.worker.save_failed.connect(self.failed)
         self.worker.saved.connect(self.saved)
         self.worker.warning.connect(self.warning)

@@ -16,7 +16,7 @@ import torch
 from PySide6.QtCore import QThread, Signal
 
 from dip_gui.core.checkpoint import save_session
-from dip_gui.core.errors import DipError
+from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.session import Session
 from dip_gui.core.timeline import RunMonitor
 
@@ -35,6 +35,7 @@ class RunWorker(QThread):
     progress = Signal(object)  # list[StepResult] without images
     preview = Signal(object)  # StepResult with .image
     failed = Signal(str)  # a message a person can read (traceback appended for bugs)
+    device_failed = Signal(str)  # the device failed or ran out of memory (the window may offer the CPU)
     run_ended = Signal(str)  # "done" | "stopped" | "auto-stopped" | "failed"
     suggested = Signal(object)  # StopSuggestion, once
     saved = Signal(str)  # a session file written on request (the path)
@@ -107,6 +108,9 @@ class RunWorker(QThread):
                 if now - last_emit >= BATCH_SECONDS:
                     self.progress.emit(batch)
                     batch, last_emit = [], now
+        except DeviceError as exc:
+            reason = "failed"
+            self.device_failed.emit(str(exc))
         except DipError as exc:
             reason = "failed"
             self.failed.emit(str(exc))

@@ -1,6 +1,7 @@
 """Save session / Open session and crash recovery in the window."""
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from dip_gui.core.checkpoint import read_session_file
@@ -106,3 +107,62 @@ def test_a_broken_session_file_shows_an_error_and_keeps_the_app(window, photo_pa
 def test_save_session_without_a_run_explains(window):
     window.save_session_dialog()
     assert "start one first" in window.last_error
+
+
+class _OutOfMemoryAfter:
+    """Session.step that runs out of device memory after ``steps`` iterations, until switched off."""
+
+    def __init__(self, steps):
+        from dip_gui.core.session import Session
+
+        self.steps, self.on, self.original = steps, True, Session.step
+
+    def install(self, monkeypatch):
+        from dip_gui.core.errors import DeviceError
+        from dip_gui.core.session import Session
+
+        fault = self
+
+        def step(session, *args, **kwargs):
+            if fault.on and session.iteration >= fault.steps:
+                raise DeviceError("out of memory: use a smaller preset (fast), a smaller photo, or run on the CPU")
+            return fault.original(session, *args, **kwargs)
+
+        monkeypatch.setattr(Session, "step", step)
+        return self
+
+
+def test_out_of_memory_on_a_gpu_offers_the_cpu_and_runs_there_when_accepted(window, photo_path, qtbot, monkeypatch):
+    window.open_path(photo_path)
+    quick_settings(window, 6)
+    fault = _OutOfMemoryAfter(2).install(monkeypatch)
+    monkeypatch.setattr(window, "_device_type", lambda: "cuda" if window.panel.device.currentText() != "cpu" else "cpu")
+    asked = []
+
+    def answer(*args):
+        asked.append(args[2])
+        fault.on = False  # the CPU run does not fail
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window.start_run()
+    qtbot.waitUntil(lambda: bool(asked), timeout=30000)
+    assert "out of memory" in asked[0] and "CPU instead" in asked[0]
+    qtbot.waitUntil(lambda: window.run.session is not None and window.run.session.iteration == 6 and not window.run.running,
+                    timeout=30000)
+    assert window.panel.device.currentText() == "cpu"
+
+
+def test_out_of_memory_on_the_cpu_says_what_to_change_and_keeps_the_app(window, photo_path, qtbot, monkeypatch):
+    window.open_path(photo_path)
+    quick_settings(window, 6)
+    window.panel.device.setCurrentText("cpu")
+    fault = _OutOfMemoryAfter(2).install(monkeypatch)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: pytest.fail("no CPU offer on the CPU"))
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    qtbot.waitUntil(lambda: "smaller preset" in getattr(window, "last_error", ""), timeout=5000)
+    fault.on = False
+    window.start_run()  # still usable
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    assert window.run.session.iteration == 6
