@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from dip_gui.core.device import DEVICE_CHOICES, PRECISION_CHOICES
 from dip_gui.core.errors import DipError, ImageWriteError, InvalidParameterError
@@ -18,9 +19,19 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse prints its usage block on a mistake; a command-line user gets one line instead."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = ""
+        if "expected one argument" in message:
+            hint = " (a negative number is written --option=-1)"
+        self.exit(EXIT_USER_ERROR, f"error: {message}{hint}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dip_gui", description="DIP Studio: Deep Image Prior photo restoration.")
-    commands = parser.add_subparsers(dest="command")
+    parser = OneLineErrorParser(prog="python -m dip_gui", description="DIP Studio: Deep Image Prior photo restoration.")
+    commands = parser.add_subparsers(dest="command", parser_class=OneLineErrorParser)
 
     gui = commands.add_parser("gui", help="open the window (the default)")
     gui.add_argument("photo", nargs="?", help="photo to open")

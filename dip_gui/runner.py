@@ -112,6 +112,7 @@ def _adopt_saved_source(args: argparse.Namespace, session: Session, state: dict)
         if args.iters < session.iteration:
             raise InvalidParameterError(f"--iters {args.iters} is below the {session.iteration} iterations already run")
         session.preset = session.preset.with_overrides(iterations=args.iters)
+        session.preset.validate()
     alpha = source.get("alpha")
     observed = session.problem.full if session.problem.full is not None else session.problem.observed
     return LoadedImage(observed, None if alpha is None else alpha.numpy(), source.get("bit_depth", 8),

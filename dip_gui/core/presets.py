@@ -8,6 +8,7 @@ its first preset.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 from dip_gui.core.errors import InvalidParameterError
@@ -61,9 +62,9 @@ class Preset:
     def validate(self) -> None:
         if self.iterations <= 0:
             raise InvalidParameterError(f"iterations must be positive, not {self.iterations}")
-        if not self.lr > 0:
-            raise InvalidParameterError(f"learning rate must be positive, not {self.lr}")
-        if self.reg_noise_std < 0:
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise InvalidParameterError(f"learning rate must be a positive number, not {self.lr}")
+        if not (self.reg_noise_std >= 0 and math.isfinite(self.reg_noise_std)):
             raise InvalidParameterError(f"input jitter must be >= 0, not {self.reg_noise_std}")
         if self.ema is not None and not 0.0 <= self.ema < 1.0:
             raise InvalidParameterError(f"output averaging weight must be in [0, 1), not {self.ema}")

@@ -110,7 +110,9 @@ class Session:
         self.mask = None if mask is None else mask.to(dev)
         self.known_fraction = 1.0 if mask is None else float(mask.mean())
         self.reference = None if problem.reference is None else to_tensor(problem.reference).to(dev)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=preset.lr)
+        # foreach: one kernel per operation over all tensors (PyTorch only defaults to it on CUDA);
+        # the per-tensor loop cost 5 ms per iteration for ~70 tensors on the CPU.
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=preset.lr, foreach=True)
         self.average = OutputAverage(preset.ema)
         self.guard = DivergenceGuard(self.net, self.optimizer)
         self.jitter = torch.Generator(device=dev).manual_seed(self.seed + 1)

@@ -232,3 +232,20 @@ def test_a_run_that_keeps_diverging_still_saves_the_last_good_result(photo, tmp_
     assert load_image(out).size == (24, 20)
     data = json.loads(metrics.read_text())
     assert data["stopped_early"] == "diverged" and data["iterations"] == 4
+
+
+@pytest.mark.parametrize("text", ["CUDA out of memory. Tried to allocate 20.00 GiB",
+                                  "DefaultCPUAllocator: can't allocate memory: you tried to allocate 9000000000 bytes"])
+def test_out_of_memory_is_a_message_that_says_what_to_change(photo, tmp_path, capsys, monkeypatch, text):
+    from dip_gui.core.networks import SkipNet
+
+    def exhausted(self, x):
+        raise RuntimeError(text)
+
+    monkeypatch.setattr(SkipNet, "forward", exhausted)
+    before = photo.read_bytes()
+    code = main(["run", str(photo), "-o", str(tmp_path / "out.png"), "--task", "denoise", "--iters", "3", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "out of memory" in err and "smaller preset" in err and "CPU" in err
+    assert not (tmp_path / "out.png").exists() and photo.read_bytes() == before
