@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--compare-eager", action="store_true",
                        help="also time the plain eager network (every convolution an nn.Conv2d) in the same run and "
                             "print the speed-up")
+    bench.add_argument("--preview-rate", type=float, metavar="HZ",
+                       help="measure the loop with previews at this rate (plus stop detector and snapshots) against "
+                            "the bare loop")
     bench.add_argument("--json", action="store_true")
     return parser
 

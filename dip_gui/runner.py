@@ -170,8 +170,8 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
     preset_name = args.preset or default_preset_name(args.task, resolve_device(args.device).type)
     preset = scaled_for(get_preset(args.task, preset_name), args.scale)
     preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
-    if args.max_seconds is not None and not args.max_seconds > 0:
-        raise InvalidParameterError(f"--max-seconds must be positive, not {args.max_seconds}")
+    if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
+        raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")
     return Session(problem, preset, seed=args.seed, device=args.device, precision=args.precision)
 
 

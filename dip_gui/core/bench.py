@@ -23,6 +23,7 @@ from dip_gui.core.estimate import estimate_cost
 from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import make_problem
+from dip_gui.core.timeline import RunMonitor
 
 TABLE_TASKS = (("denoise", "fast"), ("denoise", "paper"), ("sr", "fast"), ("sr", "paper"), ("inpaint", "fast"),
                ("inpaint", "paper"))
@@ -101,6 +102,40 @@ def compare_eager(task: str, preset_name: str, size: int, iters: int, warmup: in
             "speedup": round(eager / fast, 3), "device": ours.device.type, "parameters": ours.parameters}
 
 
+def preview_cost(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, rate: float,
+                 rounds: int = 3) -> dict:
+    """Loop throughput with the window's per-iteration extras against the bare loop, in one run.
+
+    The extras, as the worker does them: a preview image (``session.result()``, at most ``rate`` per
+    second), the stop detector and the snapshot timeline. Blocks alternate so that noise hits both.
+    """
+    session = make_session(task, preset_name, size, device)
+    monitor = RunMonitor(session)
+    _time_steps(session, warmup)
+    bare, extras = [], []
+    for _ in range(rounds):
+        bare.append(_time_steps(session, iters))
+        extras.append(_time_steps_with_previews(session, monitor, iters, rate))
+    plain, full = sorted(bare)[rounds // 2], sorted(extras)[rounds // 2]
+    return {"seconds_per_iter": round(plain, 5), "with_previews_seconds_per_iter": round(full, 5),
+            "preview_rate": rate, "throughput_drop_percent": round(100 * (1 - plain / full), 2),
+            "device": session.device.type, "parameters": session.parameters}
+
+
+def _time_steps_with_previews(session: Session, monitor: RunMonitor, iters: int, rate: float) -> float:
+    _sync(session)
+    start = last_preview = time.perf_counter()
+    for _ in range(iters):
+        now = time.perf_counter()
+        session.step()
+        if now - last_preview >= 1.0 / rate:
+            session.result()
+            last_preview = now
+        monitor.observe(session.iteration)
+    _sync(session)
+    return (time.perf_counter() - start) / iters
+
+
 def _time_steps(session: Session, iters: int) -> float:
     """Mean seconds of ``iters`` whole iterations (0 when none)."""
     if iters <= 0:
@@ -117,6 +152,8 @@ def bench_command(args: argparse.Namespace) -> int:
     task, preset_name, size = args.task or "denoise", args.preset or "fast", args.size or 256
     if args.compare_eager:
         result = compare_eager(task, args.preset or "paper", size, args.iters, args.warmup, args.device)
+    elif args.preview_rate:
+        result = preview_cost(task, preset_name, size, args.iters, args.warmup, args.device, args.preview_rate)
     elif args.task or args.preset or args.size:
         result = measure(task, preset_name, size, args.iters, args.warmup, args.device, args.precision)
     else:

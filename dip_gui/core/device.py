@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from dip_gui.core.errors import DeviceError
@@ -72,3 +74,15 @@ def preferred_memory_format(device: torch.device, precision: str = "fp32") -> to
     """
     tensor_cores = device.type == "cuda" and precision in ("tf32", "bf16")
     return torch.channels_last if tensor_cores else torch.contiguous_format
+
+
+def available_memory_bytes(device: torch.device) -> int | None:
+    """Free memory on ``device`` now (CUDA: free GPU memory; CPU: available RAM), None if unknown."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "cpu" and hasattr(os, "sysconf"):
+        try:
+            return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError):
+            return None
+    return None

@@ -58,6 +58,17 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     return CostEstimate(float(seconds * max(ratio, 1.0) ** 1.05), memory, (full.height, full.width))
 
 
+def cost_warning(cost: CostEstimate, iterations: int, available_bytes: int | None, long_run_s: float) -> str | None:
+    """Why a run deserves a question before it starts (too long, or more memory than is free), or None."""
+    reasons = []
+    total = cost.seconds_per_iteration * iterations
+    if total > long_run_s:
+        reasons.append(f"take about {_duration(total)}")
+    if available_bytes and cost.memory_bytes > 0.8 * available_bytes:
+        reasons.append(f"need ~{cost.memory_bytes / 2**30:.1f} GB of memory with {available_bytes / 2**30:.1f} GB free")
+    return None if not reasons else "This run would " + " and ".join(reasons) + "."
+
+
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -66,4 +77,4 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["CostEstimate", "estimate_cost"]
+__all__ = ["CostEstimate", "cost_warning", "estimate_cost"]

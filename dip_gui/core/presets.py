@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.networks import SkipSpec
 
+#: Adam moves each weight by about lr per step: beyond 1 nothing is learnt (and float32 overflows).
+MAX_LR = 1.0
 TASKS = ("denoise", "jpeg", "sr", "inpaint", "restore", "flash")
 
 
@@ -62,8 +64,8 @@ class Preset:
     def validate(self) -> None:
         if self.iterations <= 0:
             raise InvalidParameterError(f"iterations must be positive, not {self.iterations}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise InvalidParameterError(f"learning rate must be a positive number, not {self.lr}")
+        if not 0 < self.lr <= MAX_LR:
+            raise InvalidParameterError(f"learning rate must be above 0 and at most {MAX_LR:g}, not {self.lr}")
         if not (self.reg_noise_std >= 0 and math.isfinite(self.reg_noise_std)):
             raise InvalidParameterError(f"input jitter must be >= 0, not {self.reg_noise_std}")
         if self.ema is not None and not 0.0 <= self.ema < 1.0:

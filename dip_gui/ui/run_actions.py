@@ -6,10 +6,13 @@ import numpy as np
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QMessageBox
 
-from dip_gui.core.device import resolve_device
+from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DeviceError, DipError
-from dip_gui.core.estimate import estimate_cost
+from dip_gui.core.estimate import cost_warning, estimate_cost
 from dip_gui.core.tasks import make_problem
+
+#: A run estimated to take longer than this asks before it starts.
+LONG_RUN_S = 30 * 60
 
 
 class RunActionsMixin:
@@ -48,6 +51,8 @@ class RunActionsMixin:
             self.show_error("open a photo first")
             return
         self._estimate_timer.stop()
+        if not self._confirm_cost():
+            return
         try:
             problem = self.build_problem()
             preset = self.panel.current_preset()
@@ -135,6 +140,33 @@ class RunActionsMixin:
         self.pause_action.setText("Resume" if self.run.paused else "Pause")
         self.stop_action.setEnabled(running)
         self.panel.setEnabled(not running)
+
+    def _confirm_cost(self) -> bool:
+        """A run estimated to take very long or more memory than is free asks first: run anyway, switch
+        to the fast preset, or cancel."""
+        preset, device = self.panel.current_preset(), self.panel.device.currentText()
+        scale = self.panel.current_scale() or 1
+        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        try:
+            cost = estimate_cost(preset, size, 1 if self.photo.grey else 3, device)
+            warning = cost_warning(cost, preset.iterations, available_memory_bytes(resolve_device(device)), LONG_RUN_S)
+        except (DipError, RuntimeError):
+            return True  # no estimate: the run itself will say what is wrong
+        if warning is None:
+            return True
+        choice = self._ask_about_cost(warning, can_switch=preset.name != "fast")
+        if choice == "fast":
+            self.panel.preset.setCurrentIndex(self.panel.preset.findData("fast"))
+        return choice in ("run", "fast")
+
+    def _ask_about_cost(self, warning: str, can_switch: bool) -> str:
+        box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self)
+        run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
+        fast = box.addButton("Use the fast preset", QMessageBox.ButtonRole.ActionRole) if can_switch else None
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "run" if clicked is run else "fast" if fast is not None and clicked is fast else "cancel"
 
     def update_estimate(self) -> None:
         # The estimate runs a real iteration on a small crop (~0.1-0.3 s): never during a run.

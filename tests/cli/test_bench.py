@@ -59,3 +59,10 @@ def test_default_preset_is_the_papers_on_a_gpu_and_fast_elsewhere():
     assert default_preset_name("denoise", "cuda") == "paper"
     assert default_preset_name("denoise", "cpu") == "fast"
     assert default_preset_name("inpaint", "mps") == "fast"
+
+
+def test_preview_cost_compares_the_loop_with_and_without_previews(capsys):
+    result = _json_output(capsys, "--preview-rate", "10", "--size", "32", "--iters", "3", "--warmup", "1", "--device", "cpu")
+    assert result["preview_rate"] == 10 and result["device"] == "cpu"
+    expected = 100 * (1 - result["seconds_per_iter"] / result["with_previews_seconds_per_iter"])
+    assert result["throughput_drop_percent"] == pytest.approx(expected, abs=0.02)

@@ -4,7 +4,7 @@
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dip_gui.cli import main
@@ -17,7 +17,7 @@ any_float = st.floats(allow_nan=True, allow_infinity=True)
 
 
 def _valid(iterations, lr, ema, jitter) -> bool:
-    return (iterations > 0 and lr > 0 and math.isfinite(lr) and (ema is None or 0 <= ema < 1)
+    return (iterations > 0 and 0 < lr <= 1 and (ema is None or 0 <= ema < 1)
             and jitter >= 0 and math.isfinite(jitter))
 
 
@@ -43,6 +43,8 @@ def test_unknown_preset_settings_are_refused(name):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(iters=st.integers(-3, 2), lr=any_float, seconds=st.none() | any_float)
+@example(iters=2, lr=0.01, seconds=None)  # the accepted path runs for real every time
+@example(iters=1, lr=0.5, seconds=30.0)
 def test_the_command_line_refuses_bad_numbers_in_one_line(tmp_path, capsys, iters, lr, seconds):
     photo = tmp_path / "in.png"
     if not photo.exists():
@@ -53,7 +55,7 @@ def test_the_command_line_refuses_bad_numbers_in_one_line(tmp_path, capsys, iter
             f"--iters={iters}", f"--lr={lr!r}"]
     if seconds is not None:
         argv += [f"--max-seconds={seconds!r}"]
-    good = iters > 0 and lr > 0 and math.isfinite(lr) and (seconds is None or seconds > 0)
+    good = iters > 0 and 0 < lr <= 1 and (seconds is None or 0 < seconds < math.inf)
     code = main(argv)
     err = capsys.readouterr().err
     if good:

@@ -13,6 +13,7 @@ def _second_window(qtbot, settings, monkeypatch):
     """A new window as after a restart (same settings and recovery folder)."""
     win = MainWindow(settings=settings, open_sample=False)
     monkeypatch.setattr(win, "confirm_discard", lambda: True)
+    monkeypatch.setattr(win, "_ask_about_cost", lambda text, can_switch: "run")
     qtbot.addWidget(win)
     return win
 
@@ -166,3 +167,32 @@ def test_out_of_memory_on_the_cpu_says_what_to_change_and_keeps_the_app(window, 
     window.start_run()  # still usable
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     assert window.run.session.iteration == 6
+
+
+def test_a_very_long_run_asks_first_and_can_switch_to_the_fast_preset(window, photo_path, qtbot, monkeypatch):
+    import dip_gui.ui.run_actions as run_actions
+
+    window.open_path(photo_path)
+    window.panel.preset.setCurrentIndex(window.panel.preset.findData("paper"))
+    monkeypatch.setattr(run_actions, "LONG_RUN_S", 0.001)  # every run is "long"
+    asked = []
+    monkeypatch.setattr(window, "_ask_about_cost", lambda text, can_switch: asked.append((text, can_switch)) or "cancel")
+    window.start_run()
+    assert asked and "take about" in asked[0][0] and asked[0][1]
+    assert window.run.session is None  # cancelled: nothing started
+
+    monkeypatch.setattr(window, "_ask_about_cost", lambda text, can_switch: "fast")
+    window.panel.iterations.setValue(3)  # custom settings derived from paper...
+    window.start_run()  # ...switched to the fast preset by the user's choice
+    assert window.run.session.preset.name == "fast"
+    window.run.stop()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+
+
+def test_cost_warning_names_time_and_memory():
+    from dip_gui.core.estimate import CostEstimate, cost_warning
+
+    cost = CostEstimate(seconds_per_iteration=2.0, memory_bytes=6 * 2**30, canvas=(512, 512))
+    assert cost_warning(cost, 100, 64 * 2**30, long_run_s=3600) is None
+    text = cost_warning(cost, 3000, 4 * 2**30, long_run_s=3600)
+    assert "take about 1.7 h" in text and "6.0 GB of memory with 4.0 GB free" in text
