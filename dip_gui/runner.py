@@ -19,8 +19,9 @@ import torch
 
 from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
 from dip_gui.core.checkpoint import load_session, restore_monitor, save_session
-from dip_gui.core.device import resolve_device
-from dip_gui.core.errors import DivergenceError, ImageWriteError, InvalidParameterError
+from dip_gui.core.device import available_memory_bytes, resolve_device
+from dip_gui.core.errors import DipError, DivergenceError, ImageWriteError, InvalidParameterError
+from dip_gui.core.estimate import cost_warning, estimate_cost
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.presets import default_preset_name, get_preset, scaled_for
@@ -52,6 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
         f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output",
         force=bool(args.resume),
     )
+    _announce_cost(session, log, args.max_seconds)
     monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
     if state is not None:
         restore_monitor(monitor, state)
@@ -74,6 +76,24 @@ def run_command(args: argparse.Namespace) -> int:
         summary += f", PSNR {final['psnr']:.2f} dB"
     log(summary, force=True)
     return 130 if interrupted else 0
+
+
+#: Runs estimated longer than this get a warning line before they start (the command line cannot ask).
+LONG_RUN_S = 30 * 60
+
+
+def _announce_cost(session: Session, log, budget: float | None) -> None:
+    """Time and memory of the run before it starts; a warning when it is long or may not fit."""
+    try:
+        cost = estimate_cost(session.preset, session.problem.out_size, session.problem.channels, session.device.type)
+    except (DipError, RuntimeError):
+        return
+    remaining = session.total_iterations - session.iteration
+    log("estimate: " + cost.describe(remaining))
+    long_run = math.inf if budget is not None and budget <= LONG_RUN_S else LONG_RUN_S  # a budget bounds the time
+    warning = cost_warning(cost, remaining, available_memory_bytes(session.device), long_run)
+    if warning:
+        log(f"warning: {warning} --max-seconds, a smaller preset or --checkpoint (to resume later) may help", force=True)
 
 
 class Checkpointer:

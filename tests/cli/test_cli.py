@@ -249,3 +249,15 @@ def test_out_of_memory_is_a_message_that_says_what_to_change(photo, tmp_path, ca
     assert code == 2
     assert err.count("\n") == 1 and "out of memory" in err and "smaller preset" in err and "CPU" in err
     assert not (tmp_path / "out.png").exists() and photo.read_bytes() == before
+
+
+def test_a_long_run_is_announced_with_a_warning(photo, tmp_path, capsys, monkeypatch):
+    import dip_gui.runner as runner
+
+    monkeypatch.setattr(runner, "LONG_RUN_S", 1e-6)
+    assert main(["run", str(photo), "-o", str(tmp_path / "a.png"), "--task", "denoise", "--iters", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "estimate: ~" in err and "warning: This run would take about" in err
+    assert main(["run", str(photo), "-o", str(tmp_path / "b.png"), "--task", "denoise", "--iters", "2",
+                 "--max-seconds", "1e-9"]) == 0  # a time budget bounds the run: no warning about time
+    assert "warning" not in capsys.readouterr().err
