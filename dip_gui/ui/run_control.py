@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 from dip_gui.core.checkpoint import restore_monitor, save_session
@@ -14,6 +15,13 @@ from dip_gui.core.presets import Preset
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import Problem
 from dip_gui.ui.worker import RunWorker
+
+
+def saved_history(state: dict) -> list[tuple[float, float, float]]:
+    """The (iteration, loss, psnr) rows a window saved with a session (none from the command line)."""
+    history = (state.get("source") or {}).get("history")
+    return [] if history is None else [tuple(row) for row in history.tolist()]
+
 
 #: Seconds between crash-recovery copies of a running session (and one when a run ends).
 RECOVERY_EVERY_S = 120.0
@@ -68,6 +76,7 @@ class RunControl(QObject):
         self.worker = RunWorker(session, session.total_iterations, parent=self)
         if saved_state is not None:
             restore_monitor(self.worker.monitor, saved_state)
+            self.worker.history = saved_history(saved_state)
         self.worker.raw_preview, self.worker.auto_stop = self.raw, self.auto_stop
         self.worker.recovery_path, self.worker.recovery_every = self.recovery_path, self.recovery_every
         self.worker.source = dict(source or {})
@@ -95,7 +104,9 @@ class RunControl(QObject):
         if self.running:
             self.worker.request_save(path)
             return
-        save_session(path, self.session, self.monitor, self.worker.source if self.worker else {})
+        source = {} if self.worker is None else {**self.worker.source, "history": torch.tensor(
+            self.worker.history, dtype=torch.float64).reshape(-1, 3)}
+        save_session(path, self.session, self.monitor, source)
         self.saved.emit(str(path))
 
     @property

@@ -7,6 +7,7 @@ the app died with work unsaved and offers to resume it.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from dip_gui.core.checkpoint import SUFFIX, load_session, read_session_file
 from dip_gui.core.errors import DipError
 from dip_gui.core.imaging import LoadedImage
+from dip_gui.core.session import StepResult
 from dip_gui.core.tasks import TASK_LABELS
 
 SESSION_FILTER = f"DIP Studio sessions (*{SUFFIX})"
@@ -88,6 +90,8 @@ class SessionActionsMixin:
         self._show_session_inputs(session.problem, source)
         self.run.continue_session(session, state, source)
         self._run_started(session)
+        past = [StepResult(int(i), loss, 0.0, None if math.isnan(value) else value) for i, loss, value in self.run.worker.history]
+        self.plot.add_results(past)  # the curve so far, not only from here on
         self.status.setText(f"Resumed at iteration {session.iteration} of {session.total_iterations}.")
         return True
 

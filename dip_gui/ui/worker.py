@@ -6,6 +6,7 @@ asked for at most ``preview_interval`` apart, so the GUI thread never drowns in 
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -58,6 +59,9 @@ class RunWorker(QThread):
         self._last_recovery = time.monotonic()
         self._save_requests: list[Path] = []
         self._lock = threading.Lock()
+        #: (iteration, loss, psnr or NaN) of every step, saved with the session so that a resumed
+        #: run shows its whole curve. Filled from the worker thread only.
+        self.history: list[tuple[float, float, float]] = []
 
     # Called from the GUI thread.
     def pause(self) -> None:
@@ -98,6 +102,7 @@ class RunWorker(QThread):
                     self.preview.emit(result)
                     result = _without_image(result)
                 batch.append(result)
+                self.history.append((result.iteration, result.loss, math.nan if result.psnr is None else result.psnr))
                 suggestion = self.monitor.observe(result.iteration)
                 self._serve_saves()
                 if suggestion is not None:
@@ -152,7 +157,8 @@ class RunWorker(QThread):
         """None when written, else the reason (a failed save never stops the run)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_session(path, self.session, self.monitor, self.source)
+            history = torch.tensor(self.history, dtype=torch.float64).reshape(-1, 3)
+            save_session(path, self.session, self.monitor, {**self.source, "history": history})
             return None
         except (OSError, RuntimeError, DipError) as exc:
             return str(exc)

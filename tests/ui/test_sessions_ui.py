@@ -36,6 +36,7 @@ def test_save_session_mid_run_and_open_it_to_finish_the_run(window, photo_path, 
     assert other.open_session(path)
     assert other.photo.size == (40, 48) and other.panel.current_task() == "denoise"
     assert other.run.running and other.run.session.iteration >= saved_at
+    assert other.plot.iterations[:saved_at] == list(range(1, saved_at + 1))  # the curve before the save is back
     other.run.stop()
     qtbot.waitUntil(lambda: not other.run.running, timeout=30000)
     other.close()
