@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint", metavar="FILE.dips",
                      help="save the whole run here every --checkpoint-every seconds and at the end (resume with --resume)")
     run.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS")
+    run.add_argument("--tile", type=int, metavar="N",
+                     help="restore a photo too large for the device as overlapping tiles of at most N px, blended")
+    run.add_argument("--tile-overlap", type=int, default=48, metavar="PX", help="overlap of neighbouring tiles")
     run.add_argument("--resume", metavar="FILE.dips",
                      help="continue a saved session (photo, task and settings come from the file; --iters sets a new total)")
 

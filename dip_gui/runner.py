@@ -35,18 +35,22 @@ HORIZON_PROBE = 5
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.tile:
+        from dip_gui.runner_tiled import run_tiled_command
+
+        return run_tiled_command(args)
     if args.resume:
         session, state = load_session(args.resume, args.device, args.precision)
         remove_stale_temporaries(args.resume)  # what the killed run was writing when it died
         photo = _adopt_saved_source(args, session, state)
-        _check_output(args)
+        check_output(args)
     else:
         if not args.input or not args.task:
             raise InvalidParameterError("give the photo to restore and --task (or --resume a saved session)")
-        _check_output(args)
+        check_output(args)
         photo = load_image(args.input)
         session, state = _make_session(args, photo), None
-    log = _progress_printer(args.quiet, session)
+    log = progress_printer(args.quiet, lambda: session.iteration <= 1)
     verb = f"resuming at iteration {session.iteration}: " if args.resume else ""
     log(
         f"{verb}{args.task} with preset {session.preset.name}: {session.parameters:,} parameters on {session.device.type}, "
@@ -62,7 +66,7 @@ def run_command(args: argparse.Namespace) -> int:
     checkpoint.save()
     stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
     image = monitor.suggested_image() if stopped_at else session.result()
-    output = _save_result(args, session, photo, image)
+    output = save_result(args, photo, image)
     metrics = _metrics(args, session, history, output, monitor, stopped_at)
     if args.save_snapshots:
         _save_snapshots(Path(args.save_snapshots), monitor, photo, args)
@@ -139,7 +143,7 @@ def _adopt_saved_source(args: argparse.Namespace, session: Session, state: dict)
                        bool(source.get("grey", False)))
 
 
-def _check_output(args: argparse.Namespace) -> None:
+def check_output(args: argparse.Namespace) -> None:
     output = Path(args.output)
     if output.suffix.lower() not in WRITABLE_FORMATS:
         raise ImageWriteError(
@@ -170,13 +174,7 @@ def _check_checkpoint_path(args: argparse.Namespace) -> None:
 
 
 def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
-    mask = guide = reference = None
-    if args.mask:
-        mask = load_mask(args.mask, photo.size, white_is_hole=not args.mask_white_known)
-    if args.guide:
-        guide = load_image(args.guide).rgb
-    if args.reference:
-        reference = _fit_reference(load_image(args.reference).rgb, photo, args)
+    mask, guide, reference = load_side_inputs(args, photo)
     problem = make_problem(
         args.task,
         photo.rgb,
@@ -187,12 +185,30 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
         reference=reference,
         keep_known=not args.raw_output,
     )
+    return Session(problem, preset_for(args), seed=args.seed, device=args.device, precision=args.precision)
+
+
+def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:
+    """The mask (1 = known), flash photo and clean reference named on the command line (or None)."""
+    mask = guide = reference = None
+    if args.mask:
+        mask = load_mask(args.mask, photo.size, white_is_hole=not args.mask_white_known)
+    if args.guide:
+        guide = load_image(args.guide).rgb
+    if args.reference:
+        reference = _fit_reference(load_image(args.reference).rgb, photo, args)
+    return mask, guide, reference
+
+
+def preset_for(args: argparse.Namespace):
+    """The run's preset: named or the device's default, scaled for SR, with command-line overrides."""
     preset_name = args.preset or default_preset_name(args.task, resolve_device(args.device).type)
     preset = scaled_for(get_preset(args.task, preset_name), args.scale)
     preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
+    preset.validate()
     if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
         raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")
-    return Session(problem, preset, seed=args.seed, device=args.device, precision=args.precision)
+    return preset
 
 
 def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Namespace) -> np.ndarray:
@@ -244,21 +260,23 @@ def _progress_line(session: Session, result, budget: float | None) -> str:
     return line
 
 
-def _progress_printer(quiet: bool, session: Session):
+def progress_printer(quiet: bool, always=lambda: False):
+    """A logger to stderr: at most one progress line a second (or when ``always()``); forced lines always."""
     last = [0.0]
 
     def log(message: str, force: bool = False) -> None:
         now = time.monotonic()
         if quiet and not force:
             return
-        if force or now - last[0] >= PROGRESS_EVERY_S or session.iteration <= 1:
+        if force or now - last[0] >= PROGRESS_EVERY_S or always():
             last[0] = now
             print(message, file=sys.stderr, flush=True)
 
     return log
 
 
-def _save_result(args: argparse.Namespace, session: Session, photo: LoadedImage, image: np.ndarray) -> Path:
+def save_result(args: argparse.Namespace, photo: LoadedImage, image: np.ndarray) -> Path:
+    """Write the result like the input (bit depth, grey, alpha resized to the output), never over an input."""
     alpha = photo.alpha
     if alpha is not None and alpha.shape != image.shape[:2]:
         alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)

@@ -261,3 +261,20 @@ def test_a_long_run_is_announced_with_a_warning(photo, tmp_path, capsys, monkeyp
     assert main(["run", str(photo), "-o", str(tmp_path / "b.png"), "--task", "denoise", "--iters", "2",
                  "--max-seconds", "1e-9"]) == 0  # a time budget bounds the run: no warning about time
     assert "warning" not in capsys.readouterr().err
+
+
+def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp_path, capsys):
+    photo = tmp_path / "wide.png"
+    save_image(photo, smooth_image(40, 150))
+    metrics = tmp_path / "m.json"
+    assert main(["run", str(photo), "-o", str(tmp_path / "out.png"), "--task", "denoise", "--iters", "2", "--tile", "64",
+                 "--tile-overlap", "16", "--metrics-json", str(metrics), "--reference", str(photo), "--quiet"]) == 0
+    report = json.loads(metrics.read_text())
+    assert report["tiles"] == 3 and "psnr" in report["final"]
+    assert load_image(tmp_path / "out.png").size == (40, 150)
+    assert main(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise", "--tile", "64",
+                 "--checkpoint", str(tmp_path / "c.dips")]) == 2
+    assert "does not work with --tile" in capsys.readouterr().err
+    assert main(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise", "--tile", "20"]) == 2
+    assert "more than twice the overlap" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
