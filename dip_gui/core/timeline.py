@@ -195,11 +195,10 @@ class RunMonitor:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a saved monitor (a resumed run keeps its timeline and stop suggestion)."""
-        device = self.session.device
-        self.detector.load_state_dict(_to_device(state["detector"], device))
+        self.detector.load_state_dict(state["detector"])  # the detector works on the CPU (see _shrink)
         if self.store is not None and state["store"] is not None:
             self.store.load_state_dict(state["store"])
-        self._candidate = None if state["candidate"] is None else state["candidate"].to(device)
+        self._candidate = None if state["candidate"] is None else state["candidate"].to(self.session.device)
 
     def suggested_image(self) -> np.ndarray | None:
         """HxWx3 float image at the suggested stop (None before the detector fired)."""
@@ -207,13 +206,3 @@ class RunMonitor:
             return None
         return self.session.to_image(self._candidate)
 
-
-def _to_device(state: dict, device: torch.device) -> dict:
-    def move(value):
-        if isinstance(value, torch.Tensor):
-            return value.to(device)
-        if isinstance(value, list):
-            return [move(v) for v in value]
-        return value
-
-    return {key: move(value) for key, value in state.items()}
