@@ -65,4 +65,5 @@ def test_preview_cost_compares_the_loop_with_and_without_previews(capsys):
     result = _json_output(capsys, "--preview-rate", "10", "--size", "32", "--iters", "3", "--warmup", "1", "--device", "cpu")
     assert result["preview_rate"] == 10 and result["device"] == "cpu"
     expected = 100 * (1 - result["seconds_per_iter"] / result["with_previews_seconds_per_iter"])
-    assert result["throughput_drop_percent"] == pytest.approx(expected, abs=0.02)
+    # the printed seconds are rounded to 10 microseconds: at 32 px that moves the ratio by ~0.2 points
+    assert result["throughput_drop_percent"] == pytest.approx(expected, abs=0.5)
