@@ -42,6 +42,8 @@ class Preset:
     #: None = the paper's plain DIP, output = sigmoid(f(z)).
     base: str | None = None
     base_sigma: float = 1.5
+    #: Blur more when the photo is noisier than sigma 30 (estimated from it; warmstart.adapted_blur_sigma).
+    adapt_blur: bool = False
     #: Output = base + f(z) with f's last layer starting at zero (so a run starts at the base).
     residual: bool = False
     extra: dict = field(default_factory=dict, compare=False)
@@ -117,7 +119,8 @@ FAST = dict(input_kind="base", residual=True, ema=0.97, lr_floor=0.2, warmup=30)
 PRESETS: tuple[Preset, ...] = (
     # -- denoise --------------------------------------------------------------------------------
     Preset("denoise", "fast", "Small network refining a light blur: a good result within a minute on a CPU",
-           FAST_NET, base="blur", base_sigma=1.0, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
+           FAST_NET, base="blur", base_sigma=1.0, adapt_blur=True, reg_noise_std=0.05, lr=0.03, iterations=1200,
+           **FAST),
     Preset("denoise", "paper", "The paper's F16 settings: skip 128x5, 3000 iterations",
            PAPER_NET, input_depth=32, reg_noise_std=1 / 30, lr=0.01, iterations=3000, ema=0.99),
     # -- JPEG artefacts (target = the JPEG itself) -----------------------------------------------

@@ -22,7 +22,7 @@ from dip_gui.core.networks import SkipNet, count_parameters, make_input
 from dip_gui.core.presets import Preset
 from dip_gui.core.stopping import DivergenceGuard, OutputAverage
 from dip_gui.core.tasks import Problem, to_numpy, to_tensor
-from dip_gui.core.warmstart import warm_start
+from dip_gui.core.warmstart import adapted_blur_sigma, warm_start
 
 
 @dataclass
@@ -99,7 +99,8 @@ class Session:
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
-        estimate = to_tensor(warm_start(problem, preset.base, preset.base_sigma)) if preset.base else None
+        sigma = adapted_blur_sigma(problem.observed, preset.base_sigma) if preset.adapt_blur else preset.base_sigma
+        estimate = to_tensor(warm_start(problem, preset.base, sigma)) if preset.base else None
         self.net = self._make_network().to(dev, memory_format=preferred_memory_format(dev, self.precision))
         self.base = estimate.to(dev) if (estimate is not None and preset.residual) else None
         z = self._make_input(estimate, generator)

@@ -214,3 +214,27 @@ def test_small_holes_optimise_a_region_and_paste_it_back(tiny_preset):
     outside = known.astype(bool)
     np.testing.assert_array_equal(result[outside], photo[outside])  # seamless: only the holes change
     assert hole_region(np.zeros((50, 50), np.float32) + (np.arange(50) > 5)[None, :]) is None  # big holes: whole photo
+
+
+def test_noise_estimate_and_the_blur_it_chooses():
+    from dip_gui.core.warmstart import adapted_blur_sigma, estimate_noise_sigma
+
+    clean = smooth_image(128, 128)
+    for sigma in (15, 25, 50):
+        estimate = estimate_noise_sigma(add_gaussian_noise(clean, sigma, seed=2))
+        assert abs(estimate - sigma) < 0.2 * sigma, (sigma, estimate)
+    assert adapted_blur_sigma(add_gaussian_noise(clean, 25, seed=2), 1.0) == 1.0  # as before up to sigma 30
+    heavy = adapted_blur_sigma(add_gaussian_noise(clean, 50, seed=2), 1.0)
+    assert 1.2 < heavy < 1.6
+    assert adapted_blur_sigma(clean[:1, :1], 1.0) == 1.0  # too small to tell: the preset's blur
+
+
+def test_fast_denoise_starts_from_a_stronger_blur_on_a_very_noisy_photo():
+    from dip_gui.core.presets import get_preset
+
+    clean = smooth_image(64, 64)
+    noisy = add_gaussian_noise(clean, 50, seed=2)
+    preset = get_preset("denoise", "fast")
+    adapted = Session(make_problem("denoise", noisy, reference=clean), preset, device="cpu")
+    fixed = Session(make_problem("denoise", noisy, reference=clean), replace(preset, adapt_blur=False), device="cpu")
+    assert psnr(adapted.base, adapted.reference) > psnr(fixed.base, fixed.reference) + 0.5
