@@ -160,8 +160,8 @@ class RunWorker(QThread):
             history = torch.tensor(self.history, dtype=torch.float64).reshape(-1, 3)
             save_session(path, self.session, self.monitor, {**self.source, "history": history})
             return None
-        except (OSError, RuntimeError, DipError) as exc:
-            return str(exc)
+        except Exception as exc:  # whatever the cause, a failed save must not end the run or its thread
+            return str(exc) or type(exc).__name__
 
 
 def _without_image(result):

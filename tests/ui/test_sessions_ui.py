@@ -197,3 +197,21 @@ def test_cost_warning_names_time_and_memory():
     assert cost_warning(cost, 100, 64 * 2**30, long_run_s=3600) is None
     text = cost_warning(cost, 3000, 4 * 2**30, long_run_s=3600)
     assert "take about 1.7 h" in text and "6.0 GB of memory with 4.0 GB free" in text
+
+
+def test_a_failing_recovery_save_warns_and_the_run_goes_on(window, photo_path, qtbot, monkeypatch):
+    import dip_gui.ui.worker as worker
+
+    def broken(*args, **kwargs):
+        raise ValueError("disk on fire")
+
+    monkeypatch.setattr(worker, "save_session", broken)
+    warnings = []
+    window.run.warning.connect(warnings.append)
+    window.open_path(photo_path)
+    quick_settings(window, 5)
+    window.run.recovery_every = 0.0
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    assert window.run.session.iteration == 5  # not cut short by the failing saves
+    assert warnings and "disk on fire" in warnings[0]
