@@ -15,10 +15,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
-from dip_gui.core.checkpoint import load_session, restore_monitor, save_session
+from dip_gui.core.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DipError, DivergenceError, ImageWriteError, InvalidParameterError
 from dip_gui.core.estimate import cost_warning, estimate_cost
@@ -61,9 +60,12 @@ def run_command(args: argparse.Namespace) -> int:
     monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
     if state is not None:
         restore_monitor(monitor, state)
-    checkpoint = Checkpointer(args.checkpoint, args.checkpoint_every, session, monitor, _source(args, photo))
+    paths = {name: str(Path(getattr(args, name)).resolve()) if getattr(args, name, None) else None
+             for name in ("input", "mask", "guide", "reference")}
+    checkpoint = Checkpointer(args.checkpoint, args.checkpoint_every, session, monitor,
+                              photo_facts(photo, **paths, scale=args.scale))
     history, interrupted = _optimise(args, session, monitor, log, checkpoint)
-    checkpoint.save()
+    _checkpoint(checkpoint, log)
     stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
     image = monitor.suggested_image() if stopped_at else session.result()
     output = save_result(args, photo, image)
@@ -100,30 +102,10 @@ def _announce_cost(session: Session, log, budget: float | None) -> None:
         log(f"warning: {warning} --max-seconds, a smaller preset or --checkpoint (to resume later) may help", force=True)
 
 
-class Checkpointer:
-    """Saves the running session to ``path`` every ``every`` seconds of wall time (atomically)."""
-
-    def __init__(self, path: str | None, every: float, session: Session, monitor: RunMonitor, source: dict) -> None:
-        self.path, self.every = path, every
-        self.session, self.monitor, self.source = session, monitor, source
-        self._last = time.monotonic()
-
-    def maybe_save(self) -> None:
-        if self.path and time.monotonic() - self._last >= self.every:
-            self.save()
-
-    def save(self) -> None:
-        if self.path:
-            save_session(self.path, self.session, self.monitor, self.source)
-            self._last = time.monotonic()
-
-
-def _source(args: argparse.Namespace, photo: LoadedImage) -> dict:
-    """What a resumed run needs to save the same kind of file and protect the same inputs."""
-    paths = {name: str(Path(getattr(args, name)).resolve()) if getattr(args, name, None) else None
-             for name in ("input", "mask", "guide", "reference")}
-    alpha = None if photo.alpha is None else torch.from_numpy(np.ascontiguousarray(photo.alpha))
-    return {**paths, "bit_depth": photo.bit_depth, "grey": photo.grey, "alpha": alpha, "scale": args.scale}
+def _checkpoint(checkpoint: Checkpointer, log) -> None:
+    problem = checkpoint.save()
+    if problem is not None:  # the run goes on: losing a checkpoint must not lose the run
+        log(f"warning: could not write the checkpoint {checkpoint.path}: {problem}", force=True)
 
 
 def _adopt_saved_source(args: argparse.Namespace, session: Session, state: dict) -> LoadedImage:
@@ -137,10 +119,7 @@ def _adopt_saved_source(args: argparse.Namespace, session: Session, state: dict)
             raise InvalidParameterError(f"--iters {args.iters} is below the {session.iteration} iterations already run")
         session.preset = session.preset.with_overrides(iterations=args.iters)
         session.preset.validate()
-    alpha = source.get("alpha")
-    observed = session.problem.full if session.problem.full is not None else session.problem.observed
-    return LoadedImage(observed, None if alpha is None else alpha.numpy(), source.get("bit_depth", 8),
-                       bool(source.get("grey", False)))
+    return saved_photo(session, source)
 
 
 def check_output(args: argparse.Namespace) -> None:
@@ -236,7 +215,8 @@ def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, l
             if budget is not None and session.iteration == HORIZON_PROBE:
                 session.set_horizon(int(budget / (session.seconds / HORIZON_PROBE)))
             log(_progress_line(session, result, budget))
-            checkpoint.maybe_save()
+            if checkpoint.due():
+                _checkpoint(checkpoint, log)
             if monitor.observe(result.iteration) is not None:
                 log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
                 if args.auto_stop:

@@ -12,12 +12,16 @@ session file from elsewhere cannot run code.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
 from dip_gui.core.errors import DipError
+from dip_gui.core.imaging import LoadedImage
 from dip_gui.core.presets import preset_from_dict
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import Problem
@@ -87,3 +91,51 @@ def restore_monitor(monitor, state: dict) -> None:
     """Give a fresh RunMonitor the saved timeline and stop detector, when the file has them."""
     if state.get("monitor") is not None:
         monitor.load_state_dict(state["monitor"])
+
+
+def photo_facts(photo: LoadedImage, **extra) -> dict:
+    """The ``source`` of a saved session: what a resumed run needs to save the same kind of file
+    (bit depth, grey, alpha) and to protect the same input, plus any ``extra`` entries."""
+    alpha = None if photo.alpha is None else torch.from_numpy(np.ascontiguousarray(photo.alpha))
+    return {"input": str(photo.path) if photo.path else None, "bit_depth": photo.bit_depth, "grey": photo.grey,
+            "alpha": alpha, **extra}
+
+
+def saved_photo(session: Session, source: dict) -> LoadedImage:
+    """The input photo of a loaded session as the CLI and the window use it (3 channels, file facts)."""
+    problem = session.problem
+    observed = problem.full if problem.full is not None else problem.observed
+    rgb = np.repeat(observed, 3, axis=2) if observed.shape[2] == 1 else observed
+    alpha, name = source.get("alpha"), source.get("input")
+    return LoadedImage(rgb, None if alpha is None else alpha.numpy(), source.get("bit_depth", 8),
+                       bool(source.get("grey", False)), Path(name) if name else None)
+
+
+class Checkpointer:
+    """Saves a running session to ``path`` every ``every`` seconds and when asked (atomically).
+
+    A failed save never ends the run: ``save`` returns the reason (None when written) for the caller
+    to report. ``source`` may be a function, for facts that change during the run (a plot history).
+    """
+
+    def __init__(self, path: str | os.PathLike | None, every: float, session: Session, monitor,
+                 source: dict | Callable[[], dict]) -> None:
+        self.path = None if path is None else Path(path)
+        self.every, self.session, self.monitor, self.source = every, session, monitor, source
+        self._last = time.monotonic()
+
+    def due(self) -> bool:
+        return self.path is not None and time.monotonic() - self._last >= self.every
+
+    def save(self) -> str | None:
+        """Write now; None when written (or nowhere to write), else why not."""
+        if self.path is None:
+            return None
+        self._last = time.monotonic()
+        source = self.source() if callable(self.source) else self.source
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            save_session(self.path, self.session, self.monitor, source)
+        except Exception as exc:  # whatever the cause (disk full, a device error), the run goes on
+            return str(exc) or type(exc).__name__
+        return None

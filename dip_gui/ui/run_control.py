@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 from dip_gui.core.checkpoint import restore_monitor, save_session
@@ -104,9 +103,7 @@ class RunControl(QObject):
         if self.running:
             self.worker.request_save(path)
             return
-        source = {} if self.worker is None else {**self.worker.source, "history": torch.tensor(
-            self.worker.history, dtype=torch.float64).reshape(-1, 3)}
-        save_session(path, self.session, self.monitor, source)
+        save_session(path, self.session, self.monitor, {} if self.worker is None else self.worker.current_source())
         self.saved.emit(str(path))
 
     @property

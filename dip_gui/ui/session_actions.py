@@ -16,9 +16,8 @@ import torch
 from PySide6.QtCore import QStandardPaths, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from dip_gui.core.checkpoint import SUFFIX, load_session, read_session_file
+from dip_gui.core.checkpoint import SUFFIX, load_session, photo_facts, read_session_file, saved_photo
 from dip_gui.core.errors import DipError
-from dip_gui.core.imaging import LoadedImage
 from dip_gui.core.session import StepResult
 from dip_gui.core.tasks import TASK_LABELS
 
@@ -40,13 +39,11 @@ class SessionActionsMixin:
 
     def run_source(self) -> dict:
         """What a saved session needs besides the Session: the photo's file facts and the full mask."""
-        photo, scale = self.photo, self.panel.current_scale()
         known = None
         if self.panel.current_task() in ("inpaint", "restore") and self.input_view.mask is not None:
             known = torch.from_numpy((~self.input_view.mask.holes).astype(np.float32))
-        alpha = None if photo.alpha is None else torch.from_numpy(np.ascontiguousarray(photo.alpha))
-        return {"input": str(photo.path) if photo.path else None, "bit_depth": photo.bit_depth, "grey": photo.grey,
-                "alpha": alpha, "scale": scale, "known": known, "preset_name": self.panel.preset.currentData()}
+        return photo_facts(self.photo, scale=self.panel.current_scale(), known=known,
+                           preset_name=self.panel.preset.currentData())
 
     # -- save / open ----------------------------------------------------------------------------
 
@@ -87,7 +84,7 @@ class SessionActionsMixin:
             self.show_error(str(exc))
             return False
         source = state.get("source") or {}
-        self._show_session_inputs(session.problem, source)
+        self._show_session_inputs(session, source)
         self.run.continue_session(session, state, source)
         self._run_started(session)
         past = [StepResult(int(i), loss, 0.0, None if math.isnan(value) else value) for i, loss, value in self.run.worker.history]
@@ -95,13 +92,9 @@ class SessionActionsMixin:
         self.status.setText(f"Resumed at iteration {session.iteration} of {session.total_iterations}.")
         return True
 
-    def _show_session_inputs(self, problem, source: dict) -> None:
-        observed = problem.full if problem.full is not None else problem.observed
-        rgb = np.repeat(observed, 3, axis=2) if observed.shape[2] == 1 else observed
-        alpha = source.get("alpha")
-        name = source.get("input")
-        self._set_photo(LoadedImage(rgb, None if alpha is None else alpha.numpy(), source.get("bit_depth", 8),
-                                    bool(source.get("grey", False)), Path(name) if name else None))
+    def _show_session_inputs(self, session, source: dict) -> None:
+        problem = session.problem
+        self._set_photo(saved_photo(session, source))
         self.panel.select_task(problem.task)
         if source.get("scale"):
             self.panel.scale.setCurrentIndex(self.panel.scale.findData(source["scale"]))

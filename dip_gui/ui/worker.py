@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QThread, Signal
 
-from dip_gui.core.checkpoint import save_session
+from dip_gui.core.checkpoint import Checkpointer
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.session import Session
 from dip_gui.core.timeline import RunMonitor
@@ -56,7 +56,6 @@ class RunWorker(QThread):
         self.recovery_path: Path | None = None
         self.recovery_every = 120.0
         self.source: dict = {}
-        self._last_recovery = time.monotonic()
         self._save_requests: list[Path] = []
         self._lock = threading.Lock()
         #: (iteration, loss, psnr or NaN) of every step, saved with the session so that a resumed
@@ -85,6 +84,8 @@ class RunWorker(QThread):
 
     def run(self) -> None:
         torch.set_num_threads(worker_threads())
+        self._recovery = Checkpointer(self.recovery_path, self.recovery_every, self.session, self.monitor,
+                                      self.current_source)
         reason = "done"
         batch: list = []
         last_emit = last_preview = 0.0
@@ -141,27 +142,19 @@ class RunWorker(QThread):
         with self._lock:
             requests, self._save_requests = self._save_requests, []
         for path in requests:
-            problem = self._save(path)
+            problem = Checkpointer(path, 0.0, self.session, self.monitor, self.current_source).save()
             if problem is None:
                 self.saved.emit(str(path))
             else:
                 self.save_failed.emit(f"could not save the session to {path}: {problem}")
-        due = time.monotonic() - self._last_recovery >= self.recovery_every
-        if self.recovery_path is not None and (due or final) and self.session.iteration > 0:
-            problem = self._save(self.recovery_path)
+        if (final or self._recovery.due()) and self.session.iteration > 0:
+            problem = self._recovery.save()
             if problem is not None:
                 self.warning.emit(f"could not write the recovery copy: {problem}")
-            self._last_recovery = time.monotonic()
 
-    def _save(self, path: Path) -> str | None:
-        """None when written, else the reason (a failed save never stops the run)."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            history = torch.tensor(self.history, dtype=torch.float64).reshape(-1, 3)
-            save_session(path, self.session, self.monitor, {**self.source, "history": history})
-            return None
-        except Exception as exc:  # whatever the cause, a failed save must not end the run or its thread
-            return str(exc) or type(exc).__name__
+    def current_source(self) -> dict:
+        """The source facts with the loss/PSNR history so far (a resumed run shows its whole curve)."""
+        return {**self.source, "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, 3)}
 
 
 def _without_image(result):

@@ -85,3 +85,16 @@ def test_resume_refuses_what_it_cannot_use(photo, tmp_path, capsys):
         assert expected in capsys.readouterr().err
         assert photo.read_bytes() == before
         assert not (tmp_path / "x.png").exists()
+
+
+def test_a_failing_checkpoint_warns_and_the_run_still_saves_its_result(photo, tmp_path, capsys, monkeypatch):
+    import dip_gui.core.checkpoint as checkpoint
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_session", disk_full)
+    assert main(["run", str(photo), "-o", str(tmp_path / "out.png"), "--task", "denoise", "--iters", "3",
+                 "--checkpoint", str(tmp_path / "run.dips"), "--checkpoint-every", "0", "--quiet"]) == 0
+    assert "could not write the checkpoint" in capsys.readouterr().err
+    assert (tmp_path / "out.png").exists() and not (tmp_path / "run.dips").exists()

@@ -200,12 +200,12 @@ def test_cost_warning_names_time_and_memory():
 
 
 def test_a_failing_recovery_save_warns_and_the_run_goes_on(window, photo_path, qtbot, monkeypatch):
-    import dip_gui.ui.worker as worker
+    import dip_gui.core.checkpoint as checkpoint
 
     def broken(*args, **kwargs):
         raise ValueError("disk on fire")
 
-    monkeypatch.setattr(worker, "save_session", broken)
+    monkeypatch.setattr(checkpoint, "save_session", broken)  # every session save goes through Checkpointer
     warnings = []
     window.run.warning.connect(warnings.append)
     window.open_path(photo_path)
