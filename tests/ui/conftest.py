@@ -67,3 +67,10 @@ def quick_settings(win, iterations=20):
     panel = win.panel
     panel.width_box.setCurrentIndex(1)  # small
     panel.iterations.setValue(iterations)
+
+
+def run_to_end(win, qtbot, iterations, timeout_ms=30000):
+    """A quick run of ``iterations`` started and waited for until the window has handled its end."""
+    quick_settings(win, iterations)
+    win.start_run()
+    qtbot.waitUntil(lambda: not win.run.running, timeout=timeout_ms)

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from dip_gui.core.checkpoint import read_session_file
 from dip_gui.ui.main_window import MainWindow
-from tests.ui.conftest import quick_settings
+from tests.ui.conftest import quick_settings, run_to_end
 
 
 def _second_window(qtbot, settings, monkeypatch):
@@ -71,9 +71,7 @@ def test_a_run_cut_short_is_offered_back_at_the_next_start(window, photo_path, q
 
 def test_declining_the_offer_discards_the_copy(window, photo_path, qtbot, settings, monkeypatch, recovery_dir):
     window.open_path(photo_path)
-    quick_settings(window, 3)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    run_to_end(window, qtbot, 3)
     recovery = recovery_dir / "last-run.dips"
     assert recovery.exists()  # a finished run keeps one until its result is saved
 
@@ -86,9 +84,7 @@ def test_declining_the_offer_discards_the_copy(window, photo_path, qtbot, settin
 
 def test_saving_the_result_drops_the_recovery_copy(window, photo_path, qtbot, tmp_path, recovery_dir):
     window.open_path(photo_path)
-    quick_settings(window, 3)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    run_to_end(window, qtbot, 3)
     assert (recovery_dir / "last-run.dips").exists()
     assert window.save_result(tmp_path / "result.png")
     assert not (recovery_dir / "last-run.dips").exists()
@@ -100,9 +96,7 @@ def test_a_broken_session_file_shows_an_error_and_keeps_the_app(window, photo_pa
     assert not window.open_session(broken)
     assert "not a readable DIP Studio session" in window.last_error
     window.open_path(photo_path)  # still usable
-    quick_settings(window, 2)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    run_to_end(window, qtbot, 2)
     assert window.run.session.iteration == 2
 
 

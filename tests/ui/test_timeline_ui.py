@@ -4,7 +4,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from dip_gui.core import timeline
 from dip_gui.core.imaging import load_image
-from tests.ui.conftest import quick_settings
+from tests.ui.conftest import quick_settings, run_to_end
 
 
 @pytest.fixture
@@ -15,9 +15,7 @@ def eager_detector(monkeypatch):
 
 def test_suggested_stop_is_marked_and_one_click_away(window, photo_path, qtbot, eager_detector, tmp_path):
     window.open_path(photo_path)
-    quick_settings(window, 40)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    run_to_end(window, qtbot, 40, timeout_ms=60000)
     qtbot.wait(300)
     suggestion = window.run.monitor.suggestion
     assert suggestion is not None
@@ -34,9 +32,7 @@ def test_suggested_stop_is_marked_and_one_click_away(window, photo_path, qtbot, 
 
 def test_scrubbing_the_timeline_shows_older_snapshots_and_live_returns(window, photo_path, qtbot):
     window.open_path(photo_path)
-    quick_settings(window, 30)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    run_to_end(window, qtbot, 30, timeout_ms=60000)
     qtbot.wait(300)
     store = window.run.monitor.store
     assert len(store.snapshots) >= 3 and store.snapshots[0].iteration == 1
@@ -62,9 +58,7 @@ def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eag
 
 def test_raw_and_averaged_outputs_differ(window, photo_path, qtbot):
     window.open_path(photo_path)
-    quick_settings(window, 10)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    run_to_end(window, qtbot, 10, timeout_ms=60000)
     averaged = window.run.result()
     window.timeline.averaged.setChecked(False)
     assert np.abs(window.run.result() - averaged).max() > 1e-4
@@ -72,9 +66,7 @@ def test_raw_and_averaged_outputs_differ(window, photo_path, qtbot):
 
 def test_split_compare_divider_follows_the_mouse(window, photo_path, qtbot):
     window.open_path(photo_path)
-    quick_settings(window, 3)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    run_to_end(window, qtbot, 3, timeout_ms=60000)
     window.split_action.trigger()
     view = window.result_view
     assert view.comparing and not window.input_view.isVisible()

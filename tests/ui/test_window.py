@@ -7,7 +7,7 @@ from PySide6.QtGui import QDropEvent
 
 from dip_gui.core.imaging import load_image
 from dip_gui.ui.canvas import MaskModel
-from tests.ui.conftest import quick_settings
+from tests.ui.conftest import quick_settings, run_to_end
 
 
 def test_open_by_path_sets_title_and_shows_photo(window, photo_path):
@@ -188,9 +188,7 @@ def test_test_image_keeps_the_clean_reference_and_shows_psnr(window, photo_path,
     window.make_test_image_from(("downscale", 2, 0))
     assert window.panel.current_task() == "sr" and window.panel.current_scale() == 2
     assert window.photo.size == (20, 24) and window.reference.shape == (40, 48, 3)
-    quick_settings(window, 4)
-    window.start_run()
-    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    run_to_end(window, qtbot, 4)
     assert window.plot.psnrs and np.isfinite(window.plot.psnrs[-1])
 
 
