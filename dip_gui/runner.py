@@ -65,6 +65,9 @@ def run_command(args: argparse.Namespace) -> int:
     checkpoint = Checkpointer(args.checkpoint, args.checkpoint_every, session, monitor,
                               photo_facts(photo, **paths, scale=args.scale))
     history, interrupted = _optimise(args, session, monitor, log, checkpoint)
+    monitor.flush()  # iterations still queued for the detector and the snapshots (GPU)
+    if monitor.take_new_suggestion() is not None:
+        log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
     _checkpoint(checkpoint, log)
     stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
     image = monitor.suggested_image() if stopped_at else session.result()

@@ -141,6 +141,7 @@ def _time_steps_with_previews(session: Session, monitor: RunMonitor, iters: int,
             session.result()
             last_preview = now
         monitor.observe(session.iteration)
+    monitor.flush()
     _sync(session)
     return (time.perf_counter() - start) / iters
 

@@ -67,7 +67,11 @@ class VarianceStopDetector:
 
     def update(self, iteration: int, output: torch.Tensor) -> StopSuggestion | None:
         """Feed the raw output (1 x C x H x W); returns the suggestion the first time it is made."""
-        small = _shrink(output.detach()).double()
+        return self.update_small(iteration, shrink_for_detector(output).cpu())
+
+    def update_small(self, iteration: int, small: torch.Tensor) -> StopSuggestion | None:
+        """``update`` with the output already shrunk (``shrink_for_detector``) and on the CPU."""
+        small = small.double()
         if len(self._recent) == self.window:
             old = self._recent[0]
             self._sum -= old
@@ -88,11 +92,13 @@ class VarianceStopDetector:
         return None
 
 
-def _shrink(output: torch.Tensor) -> torch.Tensor:
+def shrink_for_detector(output: torch.Tensor) -> torch.Tensor:
+    """The detector's small float32 copy of an output, on the output's device (no host copy)."""
+    output = output.detach()
     height, width = output.shape[-2:]
     factor = max(1, int(np.ceil(max(height, width) / DETECTOR_SIDE)))
     small = F.avg_pool2d(output, factor, ceil_mode=True) if factor > 1 else output
-    return small.float().cpu()
+    return small.float()
 
 
 @dataclass
@@ -153,49 +159,113 @@ class SnapshotStore:
         self.every *= 2
 
 
+#: On a GPU the monitor reads its inputs back once per this many iterations: every host copy is a
+#: synchronisation that leaves the GPU idle while the host works (docs/gpu.md).
+ACCELERATOR_READBACK_EVERY = 10
+#: ... and holds at most this much device memory of results waiting for that read-back.
+PENDING_BUDGET_BYTES = 256 * 2**20
+
+
+@dataclass
+class _Pending:
+    iteration: int
+    small: torch.Tensor  # the detector's copy, on the device
+    result: torch.Tensor | None  # the result tensor when it may be needed (snapshot, new minimum)
+
+
 class RunMonitor:
     """Watches a session after each step: stop detector, snapshots, the result at the best variance.
 
     The result at the detector's current minimum is kept as a device tensor (cheap: it changes on
     every new minimum) so that the suggested stop can be shown and saved exactly, whichever
     snapshot interval is in force; the full photo is built from it only when asked for.
+
+    On the CPU every iteration is processed at once. On a GPU iterations are queued on the device
+    and processed ``readback_every`` at a time, in order, with the same results: one host copy per
+    batch instead of one per iteration, so the GPU is not stopped for the detector. A suggestion is
+    then announced up to ``readback_every - 1`` iterations late (it names the same iteration and
+    image). ``flush()`` processes what is queued (the end of a run, a saved session).
     """
 
-    def __init__(self, session, *, snapshots: bool = True, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+    def __init__(self, session, *, snapshots: bool = True, budget_bytes: int = DEFAULT_BUDGET_BYTES,
+                 readback_every: int | None = None) -> None:
         self.session = session
         self.detector = VarianceStopDetector.for_run(session.total_iterations)
         self.store = SnapshotStore.for_run(session.total_iterations, budget_bytes) if snapshots else None
+        self.readback_every = readback_every or self._default_readback()
         self._candidate: torch.Tensor | None = None
+        self._pending: list[_Pending] = []
+        self._unannounced: StopSuggestion | None = None
+
+    def _default_readback(self) -> int:
+        if self.session.device.type == "cpu":
+            return 1
+        canvas = self.session.canvas
+        result_bytes = canvas.out_height * canvas.out_width * 4 * 4  # up to 4 float32 channels
+        return int(np.clip(PENDING_BUDGET_BYTES // max(result_bytes, 1), 1, ACCELERATOR_READBACK_EVERY))
 
     def observe(self, iteration: int) -> StopSuggestion | None:
+        """Record the session's state after ``iteration``; returns a new stop suggestion once."""
         output = self.session.last_output
         if output is None:
             return None
-        before = self.detector.best_iteration
-        suggestion = self.detector.update(iteration, output)
-        if self.detector.best_iteration != before:
-            self._candidate = self.session.result_tensor()
-        if self.store is not None and self.store.wants(iteration):
-            self.store.add(iteration, self.session.result())
-        if suggestion is not None and self.store is not None:
-            self.store.keep.add(suggestion.iteration)
-            if all(s.iteration != suggestion.iteration for s in self.store.snapshots):
-                self.store.snapshots.append(Snapshot(suggestion.iteration, to_uint8(self.suggested_image())))
-                self.store.snapshots.sort(key=lambda s: s.iteration)
+        if self.readback_every == 1:
+            self._process(iteration, shrink_for_detector(output).cpu(), None)
+        else:
+            wanted = self.store is not None and self.store.wants(iteration)
+            result = self.session.result_tensor() if wanted or self.suggestion is None else None
+            self._pending.append(_Pending(iteration, shrink_for_detector(output).clone(), result))
+            if len(self._pending) >= self.readback_every:
+                self.flush()
+        return self.take_new_suggestion()
+
+    def take_new_suggestion(self) -> StopSuggestion | None:
+        """The suggestion made since the last call (by ``observe`` or ``flush``), else None."""
+        suggestion, self._unannounced = self._unannounced, None
         return suggestion
+
+    def flush(self) -> None:
+        """Process the queued iterations (one host copy); a suggestion made here is returned by
+        ``take_new_suggestion`` (or the next ``observe``)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        smalls = torch.stack([entry.small for entry in pending]).cpu()
+        for entry, small in zip(pending, smalls):
+            self._process(entry.iteration, small, entry.result)
+
+    def _process(self, iteration: int, small: torch.Tensor, result: torch.Tensor | None) -> None:
+        """The detector, candidate and snapshot for one iteration (``result`` None: the session's now)."""
+        before, undecided = self.detector.best_iteration, self.suggestion is None
+        suggestion = self.detector.update_small(iteration, small)
+        if self.detector.best_iteration != before and undecided:  # the suggested result stays put
+            self._candidate = self.session.result_tensor() if result is None else result
+        if self.store is not None and self.store.wants(iteration):
+            self.store.add(iteration, self.session.to_image(self.session.result_tensor() if result is None else result))
+        if suggestion is not None:
+            self._unannounced = suggestion
+            if self.store is not None:
+                self._keep_suggested_snapshot(suggestion)
+
+    def _keep_suggested_snapshot(self, suggestion: StopSuggestion) -> None:
+        self.store.keep.add(suggestion.iteration)
+        if all(s.iteration != suggestion.iteration for s in self.store.snapshots):
+            self.store.snapshots.append(Snapshot(suggestion.iteration, to_uint8(self.suggested_image())))
+            self.store.snapshots.sort(key=lambda s: s.iteration)
 
     @property
     def suggestion(self) -> StopSuggestion | None:
         return self.detector.suggestion
 
     def state_dict(self) -> dict:
+        self.flush()
         candidate = None if self._candidate is None else self._candidate.detach().cpu()
         return {"detector": self.detector.state_dict(), "store": None if self.store is None else self.store.state_dict(),
                 "candidate": candidate}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a saved monitor (a resumed run keeps its timeline and stop suggestion)."""
-        self.detector.load_state_dict(state["detector"])  # the detector works on the CPU (see _shrink)
+        self.detector.load_state_dict(state["detector"])  # the detector works on the CPU (see observe)
         if self.store is not None and state["store"] is not None:
             self.store.load_state_dict(state["store"])
         self._candidate = None if state["candidate"] is None else state["candidate"].to(self.session.device)

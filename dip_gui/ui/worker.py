@@ -114,6 +114,7 @@ class RunWorker(QThread):
                 if now - last_emit >= BATCH_SECONDS:
                     self.progress.emit(batch)
                     batch, last_emit = [], now
+            self._flush_monitor()
         except DeviceError as exc:
             reason = "failed"
             self.device_failed.emit(str(exc))
@@ -129,8 +130,17 @@ class RunWorker(QThread):
             self._serve_saves(final=True)
             self.run_ended.emit(reason)
 
+    def _flush_monitor(self) -> None:
+        """Process the iterations the monitor still queues (GPU), so the timeline is complete."""
+        self.monitor.flush()
+        suggestion = self.monitor.take_new_suggestion()
+        if suggestion is not None:
+            self.suggested.emit(suggestion)
+
     def _wait_while_paused(self) -> bool:
         """False when a stop was requested (paused or not)."""
+        if not self._running.is_set():
+            self._flush_monitor()
         while not self._running.wait(0.05):
             self._serve_saves()
             if self.isInterruptionRequested():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from dip_gui.core.timeline import SnapshotStore, VarianceStopDetector
+from dip_gui.core.timeline import RunMonitor, SnapshotStore, VarianceStopDetector
 
 
 def test_detector_suggests_the_turn_from_fitting_to_overfitting():
@@ -61,3 +61,74 @@ def test_evaluate_case_reports_peak_and_suggestion():
     result = evaluate_case(clean, "test", "denoise", "noise", 25, iterations=30)
     assert 1 <= result.peak_iteration <= 30
     assert result.peak_psnr >= result.suggested_psnr and result.gap >= 0
+
+
+class _SettlingSession:
+    """Stands in for a Session: outputs settle until iteration 150, then wander (like overfitting)."""
+
+    device = torch.device("cpu")
+    total_iterations = 400
+
+    def __init__(self) -> None:
+        self._rng = torch.Generator().manual_seed(0)
+        self._base = torch.rand(1, 3, 40, 40, generator=self._rng)
+        self.last_output = None
+
+    def advance(self, t: int) -> None:
+        amplitude = abs(t - 150) / 150 + 0.05
+        self.last_output = self._base + amplitude * 0.1 * torch.randn(self._base.shape, generator=self._rng)
+
+    def result_tensor(self) -> torch.Tensor:
+        return self.last_output.clamp(0, 1)
+
+    def to_image(self, result: torch.Tensor) -> np.ndarray:
+        return result[0].permute(1, 2, 0).numpy()
+
+
+def test_batched_read_back_gives_the_same_suggestion_snapshots_and_image():
+    """The GPU mode (iterations queued on the device, read back 7 at a time) decides exactly as the
+    per-iteration mode; only the announcement may come up to 6 iterations later."""
+    session = _SettlingSession()
+    at_once, batched = RunMonitor(session, readback_every=1), RunMonitor(session, readback_every=7)
+    announced = {}
+    for t in range(1, 401):
+        session.advance(t)
+        for name, monitor in (("at_once", at_once), ("batched", batched)):
+            if monitor.observe(t) is not None:
+                announced[name] = t
+    batched.flush()
+    assert at_once.suggestion is not None and at_once.suggestion == batched.suggestion
+    assert 0 <= announced["batched"] - announced["at_once"] < 7
+    assert batched.detector.variances == at_once.detector.variances
+    assert [s.iteration for s in batched.store.snapshots] == [s.iteration for s in at_once.store.snapshots]
+    for ours, theirs in zip(batched.store.snapshots, at_once.store.snapshots):
+        np.testing.assert_array_equal(ours.image, theirs.image)
+    np.testing.assert_array_equal(batched.suggested_image(), at_once.suggested_image())
+
+
+def test_suggested_image_stays_at_the_suggestion_after_a_later_minimum():
+    session = _SettlingSession()
+    monitor = RunMonitor(session, snapshots=False)
+    for t in range(1, 301):
+        session.advance(t)
+        monitor.observe(t)
+    suggestion = monitor.suggestion
+    assert suggestion is not None
+    kept = monitor.suggested_image().copy()
+    session._base = torch.full_like(session._base, 0.5)  # from now on every output is the same:
+    for t in range(301, 341):  # the variance falls to a new minimum
+        session.last_output = session._base.clone()
+        monitor.observe(t)
+    assert monitor.detector.best_iteration > suggestion.iteration
+    np.testing.assert_array_equal(monitor.suggested_image(), kept)
+
+
+def test_a_saved_monitor_includes_the_iterations_still_queued():
+    session = _SettlingSession()
+    monitor = RunMonitor(session, readback_every=10)
+    for t in range(1, 4):
+        session.advance(t)
+        monitor.observe(t)
+    assert monitor.store.snapshots == []  # queued, not yet read back
+    state = monitor.state_dict()
+    assert state["store"]["iterations"] == [1, 2, 3]
