@@ -39,7 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
 
         return run_tiled_command(args)
     if args.resume:
-        session, state = load_session(args.resume, args.device, args.precision)
+        session, state = load_session(args.resume, args.device, args.precision, args.host_memory)
         remove_stale_temporaries(args.resume)  # what the killed run was writing when it died
         photo = _adopt_saved_source(args, session, state)
         check_output(args)
@@ -167,7 +167,8 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
         reference=reference,
         keep_known=not args.raw_output,
     )
-    return Session(problem, preset_for(args), seed=args.seed, device=args.device, precision=args.precision)
+    return Session(problem, preset_for(args), seed=args.seed, device=args.device, precision=args.precision,
+                   host_memory=args.host_memory)
 
 
 def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:

@@ -43,7 +43,7 @@ def synthetic_photo(size: int, seed: int = 0) -> np.ndarray:
 
 
 def make_session(task: str, preset_name: str, size: int, device: str, precision: str = "auto",
-                 plain_network: bool = False) -> Session:
+                 plain_network: bool = False, host_memory: str = "auto") -> Session:
     """A session whose OUTPUT is size x size (SR gets a size/4 input)."""
     preset = scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None)
     photo = synthetic_photo(size)
@@ -55,13 +55,14 @@ def make_session(task: str, preset_name: str, size: int, device: str, precision:
     elif task == "flash":
         kwargs["guide"] = photo
     return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device, precision=precision,
-                   plain_network=plain_network)
+                   plain_network=plain_network, host_memory=host_memory)
 
 
-def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, precision: str = "auto") -> dict:
+def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, precision: str = "auto",
+            host_memory: str = "auto") -> dict:
     """Time ``iters`` iterations after ``warmup``; peak memory of the whole run."""
     rss_before = _rss_mb()
-    session = make_session(task, preset_name, size, device, precision)
+    session = make_session(task, preset_name, size, device, precision, host_memory=host_memory)
     cuda = session.device.type == "cuda"
     _time_steps(session, warmup)
     if cuda:  # after the warm-up: cuDNN's autotuning tries algorithms with large, short-lived workspaces
@@ -79,27 +80,52 @@ def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, dev
 
 def compare_eager(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, precision: str = "auto",
                   rounds: int = 3) -> dict:
-    """Seconds per iteration of the plain eager network and of ours, side by side in one process.
+    """Seconds per iteration of the plain eager network and of ours, side by side in one run.
 
     The reference is the paper code's way: every convolution an ``nn.Conv2d``, Adam one tensor at a
-    time, float32, NCHW, no cuDNN autotuning. Ours: 1x1 convolutions as matrix products (CPU), Adam
-    over all tensors at once, and on CUDA the ``precision`` (auto: TF32), channels-last and
-    autotuning. Both start from the same weights; they alternate in ``rounds`` blocks of ``iters``
-    iterations so that a noisy shared machine slows both alike, and the medians are compared.
+    time, float32, NCHW, no cuDNN autotuning, the allocator as the system sets it. Ours: what a run
+    does (1x1 convolutions as matrix products and freed memory kept for reuse on the CPU, Adam over
+    all tensors at once; on CUDA the ``precision``, channels-last and autotuning). Each side runs in
+    a fresh process of its own, because the allocator setting is process-wide and a warm heap would
+    flatter whichever side came second; the sides alternate for ``rounds`` rounds so that a noisy
+    machine slows both alike, and the medians are compared. Both start from the same weights.
     """
-    plain = make_session(task, preset_name, size, device, "fp32", plain_network=True)
-    plain.optimizer = plain.guard.optimizer = torch.optim.Adam(plain.net.parameters(), lr=plain.preset.lr, foreach=False)
-    ours = make_session(task, preset_name, size, device, precision)
-    ours.net.load_state_dict(plain.net.state_dict())
     times: dict[str, list[float]] = {"eager": [], "ours": []}
-    for _ in range(rounds + 1):  # the first round is a warm-up (cuDNN autotuning, caches)
-        for name, session in (("eager", plain), ("ours", ours)):
-            _use_settings_of(session, reference=session is plain)
-            times[name].append(_time_steps(session, iters if times[name] else warmup))
-    eager, fast = sorted(times["eager"][1:])[rounds // 2], sorted(times["ours"][1:])[rounds // 2]
+    info: dict = {}
+    for _ in range(rounds):
+        for side in times:
+            result = _side_in_subprocess(side, task, preset_name, size, iters, warmup, device, precision)
+            times[side].append(result["seconds_per_iter"])
+            if side == "ours":
+                info = result
+    eager, fast = sorted(times["eager"])[rounds // 2], sorted(times["ours"])[rounds // 2]
     return {"eager_seconds_per_iter": round(eager, 5), "seconds_per_iter": round(fast, 5),
-            "speedup": round(eager / fast, 3), "precision": ours.precision, "device": ours.device.type,
-            "parameters": ours.parameters}
+            "speedup": round(eager / fast, 3), "precision": info["precision"], "host_memory": info["host_memory"],
+            "device": info["device"], "parameters": info["parameters"]}
+
+
+def time_side(side: str, task: str, preset_name: str, size: int, iters: int, warmup: int, device: str,
+              precision: str) -> dict:
+    """One side of ``compare_eager`` in this process: ``eager`` (the reference) or ``ours``."""
+    if side == "eager":
+        session = make_session(task, preset_name, size, device, "fp32", plain_network=True, host_memory="lean")
+        session.optimizer = session.guard.optimizer = torch.optim.Adam(session.net.parameters(), lr=session.preset.lr,
+                                                                       foreach=False)
+    else:
+        session = make_session(task, preset_name, size, device, precision)
+    _use_settings_of(session, reference=side == "eager")
+    _time_steps(session, warmup)
+    return {"seconds_per_iter": _time_steps(session, iters), "precision": session.precision,
+            "host_memory": session.host_memory, "device": session.device.type, "parameters": session.parameters}
+
+
+def _side_in_subprocess(side: str, task: str, preset_name: str, size: int, iters: int, warmup: int, device: str,
+                        precision: str) -> dict:
+    command = [sys.executable, "-m", "dip_gui", "bench", "--side", side, "--task", task, "--preset", preset_name,
+               "--size", str(size), "--iters", str(iters), "--warmup", str(warmup), "--device", device,
+               "--precision", precision, "--json"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def _use_settings_of(session: Session, reference: bool) -> None:
@@ -160,12 +186,17 @@ def _time_steps(session: Session, iters: int) -> float:
 
 def bench_command(args: argparse.Namespace) -> int:
     task, preset_name, size = args.task or "denoise", args.preset or "fast", args.size or 256
-    if args.compare_eager:
-        result = compare_eager(task, args.preset or "paper", size, args.iters, args.warmup, args.device, args.precision)
+    if args.side:
+        result = time_side(args.side, task, args.preset or "paper", size, args.iters, args.warmup, args.device,
+                           args.precision)
+    elif args.compare_eager:
+        result = compare_eager(task, args.preset or "paper", size, args.iters, args.warmup, args.device, args.precision,
+                               args.rounds)
     elif args.preview_rate:
-        result = preview_cost(task, preset_name, size, args.iters, args.warmup, args.device, args.preview_rate)
+        result = preview_cost(task, preset_name, size, args.iters, args.warmup, args.device, args.preview_rate,
+                              args.rounds)
     elif args.task or args.preset or args.size:
-        result = measure(task, preset_name, size, args.iters, args.warmup, args.device, args.precision)
+        result = measure(task, preset_name, size, args.iters, args.warmup, args.device, args.precision, args.host_memory)
     else:
         return _table(args)
     print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items()))
@@ -197,7 +228,8 @@ def _table(args: argparse.Namespace) -> int:
 def _measure_in_subprocess(task: str, preset_name: str, size: int, args: argparse.Namespace) -> dict:
     iters = max(2, min(args.iters, 10 if size <= 256 else 4))
     command = [sys.executable, "-m", "dip_gui", "bench", "--task", task, "--preset", preset_name, "--size", str(size),
-               "--iters", str(iters), "--warmup", "1", "--device", args.device, "--precision", args.precision, "--json"]
+               "--iters", str(iters), "--warmup", "1", "--device", args.device, "--precision", args.precision,
+               "--host-memory", args.host_memory, "--json"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 

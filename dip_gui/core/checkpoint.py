@@ -70,7 +70,8 @@ def read_session_file(path: str | os.PathLike) -> dict:
     return state
 
 
-def load_session(path: str | os.PathLike, device: str = "auto", precision: str = "auto") -> tuple[Session, dict]:
+def load_session(path: str | os.PathLike, device: str = "auto", precision: str = "auto",
+                 host_memory: str = "auto") -> tuple[Session, dict]:
     """Rebuild a saved session on ``device``; returns it and the raw state (monitor, source)."""
     state = read_session_file(path)
     try:
@@ -78,7 +79,7 @@ def load_session(path: str | os.PathLike, device: str = "auto", precision: str =
         preset = preset_from_dict(state["preset"])
         saved = state["session"]
         session = Session(problem, preset, seed=saved["seed"], device=device, precision=precision,
-                          plain_network=state["plain_network"])
+                          plain_network=state["plain_network"], host_memory=host_memory)
         session.load_state_dict(saved)
     except DipError:
         raise

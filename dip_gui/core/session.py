@@ -15,8 +15,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dip_gui.core.device import configure_device, preferred_memory_format, resolve_device, resolve_precision
+from dip_gui.core.device import (
+    available_memory_bytes,
+    configure_device,
+    preferred_memory_format,
+    resolve_device,
+    resolve_precision,
+)
 from dip_gui.core.errors import DeviceError, InvalidParameterError
+from dip_gui.core.host_memory import apply_host_memory, choose_host_memory
 from dip_gui.core.metrics import psnr
 from dip_gui.core.networks import SkipNet, count_parameters, make_input
 from dip_gui.core.presets import Preset
@@ -75,7 +82,7 @@ class Session:
     """Owns the network, its input, the optimiser and the output average for one problem."""
 
     def __init__(self, problem: Problem, preset: Preset, *, seed: int = 0, device: str = "auto", precision: str = "auto",
-                 plain_network: bool = False) -> None:
+                 plain_network: bool = False, host_memory: str = "auto") -> None:
         preset.validate()
         self.problem, self.preset, self.seed = problem, preset, seed
         self.device = resolve_device(device)
@@ -83,6 +90,7 @@ class Session:
         self.plain_network = plain_network
         configure_device(self.device, self.precision)
         self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
+        self.host_memory = self._set_host_memory(host_memory)
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         try:
@@ -96,6 +104,21 @@ class Session:
         self.last_loss = float("nan")
         self.last_output: torch.Tensor | None = None  # raw network output of the last good step
         self.stopped_early: str | None = None  # why a run ended before its iterations (e.g. "diverged")
+
+    def _set_host_memory(self, setting: str) -> str:
+        """Keep freed memory for reuse on the CPU when memory allows (core/host_memory.py)."""
+        if setting == "auto" and self.device.type == "cpu":
+            from dip_gui.core.estimate import estimate_cost  # estimate needs Canvas from this module
+
+            try:
+                estimated = estimate_cost(self.preset, self.problem.out_size, self.problem.channels, "cpu").memory_bytes
+            except RuntimeError:  # no estimate (e.g. no memory even for the probe): the frugal setting
+                estimated = None
+            mode = "lean" if estimated is None else choose_host_memory(setting, "cpu", estimated,
+                                                                       available_memory_bytes(self.device))
+        else:
+            mode = choose_host_memory(setting, self.device.type, 0, None)
+        return mode if apply_host_memory(mode) else "lean"  # not glibc: the system's allocator as it is
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device

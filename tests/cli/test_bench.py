@@ -1,6 +1,7 @@
 """The benchmark command's contract (figures themselves are measured by hand, not in tests)."""
 
 import json
+import platform
 
 import pytest
 
@@ -25,8 +26,10 @@ def test_one_configuration_prints_exactly_the_documented_keys(capsys):
 
 
 def test_compare_eager_times_the_plain_network_beside_ours(capsys):
-    result = _json_output(capsys, "--compare-eager", "--size", "32", "--iters", "1", "--warmup", "1", "--device", "cpu")
+    result = _json_output(capsys, "--compare-eager", "--size", "32", "--iters", "1", "--warmup", "1", "--device", "cpu",
+                          "--rounds", "1")
     assert result["parameters"] == 2_217_831  # the paper's denoising network by default
+    assert result["host_memory"] == ("fast" if platform.libc_ver()[0] == "glibc" else "lean")  # small photo, CPU
     assert result["eager_seconds_per_iter"] > 0 and result["seconds_per_iter"] > 0
     assert result["speedup"] == pytest.approx(result["eager_seconds_per_iter"] / result["seconds_per_iter"], rel=1e-2)
 

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from dip_gui.core.networks import SkipNet, SkipSpec, count_parameters, make_input
 from dip_gui.core.presets import PRESETS, get_preset
@@ -62,10 +63,11 @@ def test_noise_input_is_uniform_scaled():
     assert float(z.min()) >= 0.0 and float(z.max()) <= 0.1
 
 
-def test_pointwise_convolution_as_matrix_product_matches_conv2d():
-    from torch import nn
-
+def test_pointwise_convolution_as_matrix_product_matches_conv2d(monkeypatch):
+    from dip_gui.core.networks import skip
     from dip_gui.core.networks.skip import PointwiseConv2d
+
+    monkeypatch.setattr(skip, "keeping_freed_memory", lambda: False)  # the matrix-product path
 
     torch.manual_seed(0)
     fast, plain = PointwiseConv2d(6, 5, 1), nn.Conv2d(6, 5, 1)
@@ -92,3 +94,38 @@ def test_plain_reference_network_has_the_same_parameters_and_outputs():
     assert count_parameters(ours) == count_parameters(plain) == 2_217_831
     x = torch.rand(1, 32, 64, 64) * 0.1
     assert torch.allclose(ours(x), plain(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_split_backward_convolution_matches_the_plain_one(padding):
+    """Same output and gradients (input, weight, bias) as nn.Conv2d; the input gradient is computed
+    as a forward convolution."""
+    from dip_gui.core.networks.split_conv import SplitBackwardConv2d
+
+    torch.manual_seed(0)
+    split, plain = SplitBackwardConv2d(5, 7, 3, padding=padding), nn.Conv2d(5, 7, 3, padding=padding)
+    plain.load_state_dict(split.state_dict())
+    x = torch.randn(1, 5, 12, 10, requires_grad=True)
+    x_plain = x.detach().clone().requires_grad_(True)
+    y, y_plain = split(x), plain(x_plain)
+    grad = torch.randn_like(y)
+    y.backward(grad)
+    y_plain.backward(grad)
+    assert torch.allclose(y, y_plain, atol=1e-6)
+    assert torch.allclose(x.grad, x_plain.grad, atol=1e-5)
+    assert torch.allclose(split.weight.grad, plain.weight.grad, atol=1e-5)
+    assert torch.allclose(split.bias.grad, plain.bias.grad, atol=1e-5)
+
+
+def test_our_network_and_the_plain_one_give_the_same_results():
+    """The benchmark's reference (every convolution an nn.Conv2d) and ours: same numbers."""
+    spec = SkipSpec(channels_down=(8, 8), channels_up=(8, 8), channels_skip=(2, 2))
+    torch.manual_seed(0)
+    ours, plain = SkipNet(spec, 4, 3), SkipNet(spec, 4, 3, plain=True)
+    plain.load_state_dict(ours.state_dict())
+    z = torch.rand(1, 4, 32, 32)
+    ours(z).square().mean().backward()
+    plain(z).square().mean().backward()
+    assert torch.allclose(ours(z), plain(z), atol=1e-6)
+    for (name, p), q in zip(ours.named_parameters(), plain.parameters()):
+        assert torch.allclose(p.grad, q.grad, atol=1e-5), name

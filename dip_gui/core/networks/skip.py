@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from dip_gui.core.host_memory import keeping_freed_memory
 from dip_gui.core.networks.lanczos import LanczosDownsample
+from dip_gui.core.networks.split_conv import SplitBackwardConv2d
 
 DOWNSAMPLE_MODES = ("stride", "avg", "max", "lanczos2", "lanczos3")
 UPSAMPLE_MODES = ("nearest", "bilinear")
@@ -81,11 +83,15 @@ class PointwiseConv2d(nn.Conv2d):
     photo a 1x1 convolution is the product weight (c_out x c_in) @ x (c_in x H*W); MKL's GEMM does it,
     and its backward, 2-4x faster than the convolution kernels on a CPU (measured at 256 px: 128->128
     channels 66 -> 50 ms forward, 133 -> 73 ms backward; 128->3 channels 20 -> 5 ms forward). GPUs and
-    batches keep the convolution (cuDNN is good at 1x1 and needs it for channels-last).
+    batches keep the convolution (cuDNN is good at 1x1 and needs it for channels-last). So does a CPU
+    run that keeps freed memory (core/host_memory.py): without the page faults of fresh allocations
+    oneDNN's 1x1 kernels are the faster ones (128->128 channels at 256 px, forward and backward:
+    70.7 ms against 80.5 ms as a matrix product; those figures above were measured with faults).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or x.dim() != 4 or x.shape[0] != 1 or not x.is_contiguous():
+        if (x.device.type != "cpu" or x.dim() != 4 or x.shape[0] != 1 or not x.is_contiguous()
+                or keeping_freed_memory()):
             return super().forward(x)
         _, channels, height, width = x.shape
         weight = self.weight.view(self.out_channels, channels)
@@ -106,8 +112,9 @@ def conv_block(c_in: int, c_out: int, kernel: int, spec: SkipSpec, stride: int =
         layers.append(nn.ReflectionPad2d(pad))
         pad = 0
     conv_stride = stride if downsample == "stride" else 1
-    pointwise = kernel == 1 and conv_stride == 1 and not plain
-    conv_type = PointwiseConv2d if pointwise else nn.Conv2d
+    # CPU-faster forms with the same parameters and results (PointwiseConv2d, split_conv.py)
+    faster = PointwiseConv2d if kernel == 1 else SplitBackwardConv2d
+    conv_type = nn.Conv2d if plain or conv_stride != 1 else faster
     layers.append(conv_type(c_in, c_out, kernel, conv_stride, padding=pad, bias=True))
     if stride != 1 and downsample != "stride":
         if downsample == "avg":

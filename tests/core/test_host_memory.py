@@ -1,0 +1,57 @@
+"""Keeping freed memory for reuse on the CPU: when it is chosen, and that it is really set."""
+
+import platform
+
+import pytest
+import torch
+
+from dip_gui.core import host_memory
+from dip_gui.core.errors import InvalidParameterError
+from dip_gui.core.host_memory import MAX_EXTRA_BYTES, apply_host_memory, choose_host_memory, keeping_freed_memory
+from dip_gui.core.presets import get_preset
+from dip_gui.core.session import Session
+from dip_gui.core.tasks import make_problem
+from tests.conftest import smooth_image
+
+GB = 2**30
+glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting exists for glibc only")
+
+
+@pytest.fixture(autouse=True)
+def restore_allocator():
+    before = keeping_freed_memory()
+    yield
+    apply_host_memory("fast" if before else "lean")
+
+
+def test_auto_keeps_freed_memory_only_on_the_cpu_and_when_the_extra_is_small():
+    assert choose_host_memory("auto", "cpu", 1 * GB, 16 * GB) == "fast"
+    too_much_extra = int(MAX_EXTRA_BYTES / host_memory.EXTRA_FRACTION) + GB
+    assert choose_host_memory("auto", "cpu", too_much_extra, 64 * GB) == "lean"
+    assert choose_host_memory("auto", "cpu", 1 * GB, 2 * GB) == "lean"  # would not fit in half the free memory
+    assert choose_host_memory("auto", "cuda", 1 * GB, 16 * GB) == "lean"
+    assert choose_host_memory("auto", "cpu", 1 * GB, None) == "fast"  # free memory unknown: the extra is bounded
+
+
+def test_an_explicit_choice_is_kept_and_a_wrong_one_is_a_clear_error():
+    assert choose_host_memory("lean", "cpu", 1, 16 * GB) == "lean"
+    assert choose_host_memory("fast", "cpu", 100 * GB, 1 * GB) == "fast"
+    with pytest.raises(InvalidParameterError, match="unknown host memory setting 'quick'"):
+        choose_host_memory("quick", "cpu", 1, None)
+
+
+@glibc_only
+def test_the_setting_really_changes_the_allocator_and_can_be_undone():
+    assert apply_host_memory("fast") and keeping_freed_memory()
+    kept = torch.empty(64 * 2**20 // 4)  # above glibc's mmap threshold: from the heap now
+    del kept
+    assert apply_host_memory("lean") and not keeping_freed_memory()
+
+
+@glibc_only
+def test_a_session_reports_the_memory_setting_it_runs_with():
+    problem = make_problem("denoise", smooth_image(32, 32))
+    preset = get_preset("denoise", "fast").with_overrides(iterations=2)
+    assert Session(problem, preset, device="cpu").host_memory == "fast"  # tiny photo: plenty of room
+    assert Session(problem, preset, device="cpu", host_memory="lean").host_memory == "lean"
+    assert not keeping_freed_memory()
