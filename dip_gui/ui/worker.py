@@ -18,6 +18,7 @@ from PySide6.QtCore import QThread, Signal
 
 from dip_gui.core.checkpoint import Checkpointer
 from dip_gui.core.errors import DeviceError, DipError
+from dip_gui.core.host_memory import apply_host_memory
 from dip_gui.core.session import Session
 from dip_gui.core.timeline import RunMonitor
 
@@ -84,6 +85,7 @@ class RunWorker(QThread):
 
     def run(self) -> None:
         torch.set_num_threads(worker_threads())
+        apply_host_memory(self.session.host_memory)  # a continued run after another one: set it again
         self._recovery = Checkpointer(self.recovery_path, self.recovery_every, self.session, self.monitor,
                                       self.current_source)
         reason = "done"
@@ -128,6 +130,7 @@ class RunWorker(QThread):
             if batch:
                 self.progress.emit(batch)
             self._serve_saves(final=True)
+            apply_host_memory("lean")  # between runs the window gives kept memory back to the system
             self.run_ended.emit(reason)
 
     def _flush_monitor(self) -> None:

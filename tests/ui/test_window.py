@@ -1,3 +1,4 @@
+import platform
 import time
 
 import numpy as np
@@ -301,3 +302,16 @@ def test_opening_another_photo_mid_run_stops_it_and_keeps_the_new_photo(window, 
     qtbot.wait(300)  # let any queued signal of the old run arrive
     assert not window.run.running and window.photo.size == (30, 30)
     assert window.result_view._pixmap.pixmap().isNull()  # the old result did not come back
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting exists for glibc only")
+def test_memory_kept_during_a_run_is_given_back_when_it_ends(window, photo_path, qtbot, monkeypatch):
+    from dip_gui.core import host_memory
+
+    seen = []
+    original = host_memory.apply_host_memory
+    monkeypatch.setattr("dip_gui.ui.worker.apply_host_memory", lambda mode: seen.append(mode) or original(mode))
+    window.open_path(photo_path)
+    run_to_end(window, qtbot, 5)
+    assert window.run.session.host_memory == "fast"  # a small photo on the CPU
+    assert seen == ["fast", "lean"] and not host_memory.keeping_freed_memory()
