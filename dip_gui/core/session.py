@@ -134,9 +134,7 @@ class Session:
         self.mask = None if mask is None else mask.to(dev)
         self.known_fraction = 1.0 if mask is None else float(mask.mean())
         self.reference = None if problem.reference is None else to_tensor(problem.reference).to(dev)
-        # foreach: one kernel per operation over all tensors (PyTorch only defaults to it on CUDA);
-        # the per-tensor loop cost 5 ms per iteration for ~70 tensors on the CPU.
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=preset.lr, foreach=True)
+        self.optimizer = make_adam(self.net.parameters(), preset.lr, dev)
         self.average = OutputAverage(preset.ema)
         self.guard = DivergenceGuard(self.net, self.optimizer)
         self.jitter = torch.Generator(device=dev).manual_seed(self.seed + 1)
@@ -293,6 +291,20 @@ class Session:
         """A result tensor as the photo: HxWx3 float32, a region pasted back into the full photo."""
         image = self.problem.paste(to_numpy(result))
         return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+
+
+def make_adam(parameters, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam in one fused kernel where PyTorch has it (CPU since 2.4, CUDA), else over all tensors
+    at once (``foreach``). Per tensor, PyTorch's CPU default, the paper network's step took 11.3 ms,
+    foreach 9.1 ms, fused 2.7 ms; the small ``fast`` network 8.3 / 4.5 / 1.4 ms (the latter is ~5%
+    of a 128 px iteration). Same update within float tolerance."""
+    parameters = list(parameters)
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(parameters, lr=lr, fused=True)
+        except (RuntimeError, TypeError):  # an older PyTorch without the fused CPU kernel
+            pass
+    return torch.optim.Adam(parameters, lr=lr, foreach=True)
 
 
 def _device_error(exc: RuntimeError) -> Exception:

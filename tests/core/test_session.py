@@ -238,3 +238,21 @@ def test_fast_denoise_starts_from_a_stronger_blur_on_a_very_noisy_photo():
     adapted = Session(make_problem("denoise", noisy, reference=clean), preset, device="cpu")
     fixed = Session(make_problem("denoise", noisy, reference=clean), replace(preset, adapt_blur=False), device="cpu")
     assert psnr(adapted.base, adapted.reference) > psnr(fixed.base, fixed.reference) + 0.5
+
+
+def test_adam_is_fused_on_the_cpu_and_updates_as_the_per_tensor_one():
+    from dip_gui.core.session import make_adam
+
+    torch.manual_seed(0)
+    ours = [torch.randn(5, 3, requires_grad=True), torch.randn(7, requires_grad=True)]
+    plain = [p.detach().clone().requires_grad_(True) for p in ours]
+    fused, loop = make_adam(ours, 0.01, torch.device("cpu")), torch.optim.Adam(plain, lr=0.01, foreach=False)
+    assert fused.defaults["fused"]  # PyTorch >= 2.4 has the CPU kernel
+    for step in range(5):
+        for a, b in zip(ours, plain):
+            a.grad = torch.full_like(a, 0.1 * step) + a.detach()
+            b.grad = a.grad.clone()
+        fused.step()
+        loop.step()
+    for a, b in zip(ours, plain):
+        assert torch.allclose(a, b, atol=1e-6)
