@@ -16,6 +16,13 @@ from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Canvas
 
+#: Canvas sides of the two timing probes.
+PROBE_SIDES = (64, 128)
+#: The second probe only for networks this quick at 64 px: there the fixed per-operation cost is
+#: a large share (fast presets: 20-40 ms there); the paper networks (90-150 ms) are per-pixel
+#: bound, and their second probe would cost ~1.5 s in the window.
+FIT_BELOW_S = 0.05
+
 
 @dataclass(frozen=True)
 class CostEstimate:
@@ -30,32 +37,56 @@ class CostEstimate:
 
 
 def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto") -> CostEstimate:
-    """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``."""
+    """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``.
+
+    Time: forward and backward on two small canvases (64 and 128 px), a fixed part and a part that
+    grows with the pixels fitted through them (small networks; large ones scale the 64 px probe).
+    One 64 px probe scaled by the pixel ratio, as before session 3, read a small network's fixed
+    per-operation cost as per-pixel cost: 3-4x too slow for the ``fast`` presets (2.33 s/iter
+    predicted, 0.62 measured at 512 px).
+    """
     dev = resolve_device(device)
     spec = preset.net
-    probe = Canvas.around((64, 64), spec.multiple, spec.min_cells)
     full = Canvas.around(out_size, spec.multiple, spec.min_cells)
     depth = preset.network_input_depth(channels)
     net = SkipNet(spec, depth, channels).to(dev)
-    z = torch.rand(1, depth, probe.height, probe.width, device=dev)
+    small, large = (Canvas.around((side, side), spec.multiple, spec.min_cells) for side in PROBE_SIDES)
     saved = [0]
 
     def count(tensor: torch.Tensor) -> torch.Tensor:
         saved[0] += tensor.numel() * tensor.element_size()
         return tensor
 
+    z_small = torch.rand(1, depth, small.height, small.width, device=dev)
     with torch.autograd.graph.saved_tensors_hooks(count, lambda t: t):
-        out = net(z)
-    out.mean().backward()  # warm-up (first call allocates)
-    start = time.perf_counter()
-    net(z).mean().backward()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    ratio = (full.height * full.width) / (probe.height * probe.width)
+        out = net(z_small)
+    out.mean().backward()  # warm-up (first calls allocate and pick kernels)
+    t_small = _probe_seconds(net, z_small, dev)
+    px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
+    if px_large > px_small and t_small < FIT_BELOW_S:
+        t_large = _probe_seconds(net, torch.rand(1, depth, large.height, large.width, device=dev), dev)
+        per_pixel = max((t_large - t_small) / (px_large - px_small), 0.25 * t_large / px_large)
+    else:  # a large network (its time is all per pixel) or no room for a second probe: scale the one
+        per_pixel, px_large = t_small / px_small, px_small
+    fixed = max(t_small - per_pixel * px_small, 0.0)
+    seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
+    ratio = px_full / px_small
     params = sum(p.numel() for p in net.parameters()) * 4 * 4  # weights, grads, two Adam moments
     memory = int(saved[0] * ratio * 1.5 + params)  # 1.5: gradients of activations alive in backward
-    return CostEstimate(float(seconds * max(ratio, 1.0) ** 1.05), memory, (full.height, full.width))
+    return CostEstimate(float(seconds), memory, (full.height, full.width))
+
+
+def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, repeats: int = 3) -> float:
+    """Fastest of ``repeats`` forward+backward passes (after one warm-up at this size)."""
+    net(z).mean().backward()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        net(z).mean().backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def cost_warning(cost: CostEstimate, iterations: int, available_bytes: int | None, long_run_s: float) -> str | None:

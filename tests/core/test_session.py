@@ -256,3 +256,15 @@ def test_adam_is_fused_on_the_cpu_and_updates_as_the_per_tensor_one():
         loop.step()
     for a, b in zip(ours, plain):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_cost_estimate_grows_with_the_photo_and_separates_the_fixed_cost():
+    """Time and memory grow with the pixels (the timing itself is checked against `bench`, by hand)."""
+    from dip_gui.core.estimate import estimate_cost
+    from dip_gui.core.presets import get_preset
+
+    preset = get_preset("denoise", "fast")
+    small, large = estimate_cost(preset, (128, 128), device="cpu"), estimate_cost(preset, (512, 512), device="cpu")
+    assert large.seconds_per_iteration > small.seconds_per_iteration
+    assert large.memory_bytes > 8 * small.memory_bytes
+    assert large.canvas == (512, 512)
