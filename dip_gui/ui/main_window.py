@@ -236,6 +236,9 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         self.plot.clear()
         self._settings_changed()
         self._update_title()
+        name = photo.path.name if photo.path is not None else "the pasted image"
+        height, width = photo.size
+        self.status.setText(f"Opened {name} ({width}x{height}). Choose a task and press Start (Ctrl+Return).")
 
     def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):

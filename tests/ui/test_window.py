@@ -16,6 +16,7 @@ def test_open_by_path_sets_title_and_shows_photo(window, photo_path):
     assert "photo.png" in window.windowTitle() and "48x40" in window.windowTitle()
     assert window.photo.size == (40, 48)
     assert not window.input_view._pixmap.pixmap().isNull()
+    assert "Opened photo.png (48x40)" in window.status.text()  # not the "Open a photo" hint any more
 
 
 def test_open_bad_file_shows_error_and_keeps_app_usable(window, tmp_path, photo_path):
