@@ -20,7 +20,7 @@ from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
 from dip_gui.core.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DipError, DivergenceError, ImageWriteError, InvalidParameterError
-from dip_gui.core.estimate import cost_warning, estimate_cost
+from dip_gui.core.estimate import LONG_RUN_S, cost_warning, estimate_cost
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.presets import default_preset_name, get_preset, scaled_for
@@ -85,10 +85,6 @@ def run_command(args: argparse.Namespace) -> int:
         summary += f", PSNR {final['psnr']:.2f} dB"
     log(summary, force=True)
     return 130 if interrupted else 0
-
-
-#: Runs estimated longer than this get a warning line before they start (the command line cannot ask).
-LONG_RUN_S = 30 * 60
 
 
 def _announce_cost(session: Session, log, budget: float | None) -> None:

@@ -16,6 +16,8 @@ from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Canvas
 
+#: Runs estimated longer than this get a question (window) or a warning line (command line) first.
+LONG_RUN_S = 30 * 60
 #: Canvas sides of the two timing probes.
 PROBE_SIDES = (64, 128)
 #: The second probe only for networks this quick at 64 px: there the fixed per-operation cost is
@@ -47,20 +49,11 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     """
     dev = resolve_device(device)
     spec = preset.net
-    full = Canvas.around(out_size, spec.multiple, spec.min_cells)
-    depth = preset.network_input_depth(channels)
-    net = SkipNet(spec, depth, channels).to(dev)
-    small, large = (Canvas.around((side, side), spec.multiple, spec.min_cells) for side in PROBE_SIDES)
-    saved = [0]
-
-    def count(tensor: torch.Tensor) -> torch.Tensor:
-        saved[0] += tensor.numel() * tensor.element_size()
-        return tensor
-
+    net, depth = _network(preset, channels, dev)
+    memory = _memory_bytes(net, depth, preset, out_size, dev)
+    small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
+                          for size in ((PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2, out_size))
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
-    with torch.autograd.graph.saved_tensors_hooks(count, lambda t: t):
-        out = net(z_small)
-    out.mean().backward()  # warm-up (first calls allocate and pick kernels)
     t_small = _probe_seconds(net, z_small, dev)
     px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
     if px_large > px_small and t_small < FIT_BELOW_S:
@@ -70,10 +63,39 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
         per_pixel, px_large = t_small / px_small, px_small
     fixed = max(t_small - per_pixel * px_small, 0.0)
     seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
-    ratio = px_full / px_small
-    params = sum(p.numel() for p in net.parameters()) * 4 * 4  # weights, grads, two Adam moments
-    memory = int(saved[0] * ratio * 1.5 + params)  # 1.5: gradients of activations alive in backward
     return CostEstimate(float(seconds), memory, (full.height, full.width))
+
+
+def estimate_memory(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto") -> int:
+    """``estimate_cost``'s memory figure alone: one forward pass, no timing (what choosing the
+    host-memory setting needs when a session is made)."""
+    dev = resolve_device(device)
+    net, depth = _network(preset, channels, dev)
+    return _memory_bytes(net, depth, preset, out_size, dev)
+
+
+def _network(preset: Preset, channels: int, device: torch.device) -> tuple[SkipNet, int]:
+    depth = preset.network_input_depth(channels)
+    return SkipNet(preset.net, depth, channels).to(device), depth
+
+
+def _memory_bytes(net: SkipNet, depth: int, preset: Preset, out_size: tuple[int, int], device: torch.device) -> int:
+    """Activations saved for backward, counted on the small probe canvas and scaled to the photo's,
+    plus weights, gradients and Adam's two moments."""
+    spec = preset.net
+    small = Canvas.around((PROBE_SIDES[0],) * 2, spec.multiple, spec.min_cells)
+    full = Canvas.around(out_size, spec.multiple, spec.min_cells)
+    saved = [0]
+
+    def count(tensor: torch.Tensor) -> torch.Tensor:
+        saved[0] += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(count, lambda t: t):
+        net(torch.rand(1, depth, small.height, small.width, device=device))
+    ratio = (full.height * full.width) / (small.height * small.width)
+    params = sum(p.numel() for p in net.parameters()) * 4 * 4  # weights, grads, two Adam moments
+    return int(saved[0] * ratio * 1.5 + params)  # 1.5: gradients of activations alive in backward
 
 
 def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, repeats: int = 3) -> float:
@@ -108,4 +130,4 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["CostEstimate", "cost_warning", "estimate_cost"]
+__all__ = ["LONG_RUN_S", "CostEstimate", "cost_warning", "estimate_cost", "estimate_memory"]

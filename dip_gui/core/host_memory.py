@@ -24,7 +24,7 @@ import sys
 from dip_gui.core.errors import InvalidParameterError
 
 HOST_MEMORY_CHOICES = ("auto", "lean", "fast")
-#: Extra peak memory of ``fast`` as a fraction of ``estimate_cost``'s memory figure (measured
+#: Extra peak memory of ``fast`` as a fraction of ``estimate_memory``'s figure (measured
 #: 0.40 / 0.26 / 0.36 of it at 256 / 384 / 512 px; the estimate itself is generous).
 EXTRA_FRACTION = 0.4
 #: ``auto`` trades at most this much extra memory for the speed.

@@ -108,10 +108,10 @@ class Session:
     def _set_host_memory(self, setting: str) -> str:
         """Keep freed memory for reuse on the CPU when memory allows (core/host_memory.py)."""
         if setting == "auto" and self.device.type == "cpu":
-            from dip_gui.core.estimate import estimate_cost  # estimate needs Canvas from this module
+            from dip_gui.core.estimate import estimate_memory  # estimate needs Canvas from this module
 
             try:
-                estimated = estimate_cost(self.preset, self.problem.out_size, self.problem.channels, "cpu").memory_bytes
+                estimated = estimate_memory(self.preset, self.problem.out_size, self.problem.channels, "cpu")
             except RuntimeError:  # no estimate (e.g. no memory even for the probe): the frugal setting
                 estimated = None
             mode = "lean" if estimated is None else choose_host_memory(setting, "cpu", estimated,

@@ -8,11 +8,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DeviceError, DipError
-from dip_gui.core.estimate import cost_warning, estimate_cost
+from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_warning, estimate_cost
 from dip_gui.core.tasks import make_problem
-
-#: A run estimated to take longer than this asks before it starts.
-LONG_RUN_S = 30 * 60
 
 
 class RunActionsMixin:
@@ -145,10 +142,8 @@ class RunActionsMixin:
         """A run estimated to take very long or more memory than is free asks first: run anyway, switch
         to the fast preset, or cancel."""
         preset, device = self.panel.current_preset(), self.panel.device.currentText()
-        scale = self.panel.current_scale() or 1
-        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
         try:
-            cost = estimate_cost(preset, size, 1 if self.photo.grey else 3, device)
+            cost = self._estimate(preset)
             warning = cost_warning(cost, preset.iterations, available_memory_bytes(resolve_device(device)), LONG_RUN_S)
         except (DipError, RuntimeError):
             return True  # no estimate: the run itself will say what is wrong
@@ -173,11 +168,14 @@ class RunActionsMixin:
         if self.photo is None or self.run.running:
             return
         preset = self.panel.current_preset()
-        scale = self.panel.current_scale() or 1
-        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
         try:
-            cost = estimate_cost(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
+            cost = self._estimate(preset)
             self.panel.estimate.setText("Estimate: " + cost.describe(preset.iterations))
         except (DipError, RuntimeError) as exc:
             self.panel.estimate.setText(f"Estimate unavailable: {exc}")
 
+    def _estimate(self, preset) -> CostEstimate:
+        """Time and memory of a run of ``preset`` on the open photo with the panel's scale and device."""
+        scale = self.panel.current_scale() or 1
+        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        return estimate_cost(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
