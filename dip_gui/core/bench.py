@@ -121,11 +121,8 @@ def time_side(side: str, task: str, preset_name: str, size: int, iters: int, war
 
 def _side_in_subprocess(side: str, task: str, preset_name: str, size: int, iters: int, warmup: int, device: str,
                         precision: str) -> dict:
-    command = [sys.executable, "-m", "dip_gui", "bench", "--side", side, "--task", task, "--preset", preset_name,
-               "--size", str(size), "--iters", str(iters), "--warmup", str(warmup), "--device", device,
-               "--precision", precision, "--json"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return _bench_in_subprocess("--side", side, "--task", task, "--preset", preset_name, "--size", str(size),
+                                "--iters", str(iters), "--warmup", str(warmup), "--device", device, "--precision", precision)
 
 
 def _use_settings_of(session: Session, reference: bool) -> None:
@@ -227,9 +224,14 @@ def _table(args: argparse.Namespace) -> int:
 
 def _measure_in_subprocess(task: str, preset_name: str, size: int, args: argparse.Namespace) -> dict:
     iters = max(2, min(args.iters, 10 if size <= 256 else 4))
-    command = [sys.executable, "-m", "dip_gui", "bench", "--task", task, "--preset", preset_name, "--size", str(size),
-               "--iters", str(iters), "--warmup", "1", "--device", args.device, "--precision", args.precision,
-               "--host-memory", args.host_memory, "--json"]
+    return _bench_in_subprocess("--task", task, "--preset", preset_name, "--size", str(size), "--iters", str(iters),
+                                "--warmup", "1", "--device", args.device, "--precision", args.precision,
+                                "--host-memory", args.host_memory)
+
+
+def _bench_in_subprocess(*options: str) -> dict:
+    """``python -m dip_gui bench OPTIONS --json`` in a fresh process: its JSON line."""
+    command = [sys.executable, "-m", "dip_gui", "bench", *options, "--json"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
