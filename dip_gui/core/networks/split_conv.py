@@ -1,13 +1,33 @@
-"""A stride-1 convolution whose input gradient is computed as a forward convolution (CPU).
+"""Stride-1 convolutions for the CPU: Winograd (NNPACK) for the large ones, and the input gradient
+computed as a forward convolution.
 
-oneDNN's backward-data kernel for a 3x3 convolution on an AVX2 CPU is slower than its forward
-kernel on the same numbers, and asking for the input and weight gradients in one call is slower
-than asking for them one at a time. The input gradient of a stride-1 convolution is itself a
-convolution (of the output gradient, zero-padded by ``k - 1 - padding``, with the weights flipped
-and their in/out channels swapped), so it is computed with the forward kernel. Measured in
-isolation on the 2-core CPU (``MALLOC_MMAP_MAX_=0``, median of 5): 132->128 channels at 256 px,
-input+weight gradients 399 ms in one call against 164 + 160 ms; at 128 px 104 against 42 + 51 ms;
-128->128 at 128 px 85 against 38 + 50 ms (no gain, no loss). Same numbers within float tolerance.
+oneDNN has no Winograd kernels on AVX2 CPUs; its direct 3x3 kernels run at ~110-160 GFLOP/s on the
+2-core development CPU. NNPACK, which PyTorch ships but only picks for batches of 16 or more, has
+Winograd F(6x6, 3x3) for one image too. Measured there (``MALLOC_MMAP_MAX_=0``, median of 7),
+132->128 channels, forward / input gradient in ms:
+
+=======  ===============  ===============
+side     oneDNN           NNPACK
+=======  ===============  ===============
+512 px   530 / 641        207 / 237
+256 px   143 / 166        64 / 64
+128 px   37 / 43          18 / 19
+64 px    9.3 / 11.0       7.7 / 7.5
+16 px    0.93 / 0.91      1.65 / 2.22
+=======  ===============  ===============
+
+NNPACK loses on small pictures and on few channels (3->128 at 256 px: 7.1 against 14.7 ms; 32->32
+at 128 px 2.7 against 3.9; 64->64 at 128 px 10.9 against 7.4), so it is used from
+``NNPACK_MIN_SIDE`` pixels and ``NNPACK_MIN_CHANNELS`` channels (in and out) on. Its results
+differ from oneDNN's by ~1e-5 of their range (Winograd's rounding; TF32 on a GPU differs by ~1e-3).
+
+The input gradient of a stride-1 convolution is itself a convolution (of the output gradient,
+zero-padded by ``k - 1 - padding``, with the weights flipped and their in/out channels swapped), so
+it takes the same fast forward kernel; oneDNN's own backward-data kernel is slower than its forward
+one, and asking it for the input and weight gradients in one call is slower than one at a time
+(132->128 channels at 256 px: 399 ms in one call against 164 + 160 ms). The weight gradient goes
+to Winograd too, by hand (winograd.py): NNPACK's kernel-gradient functions are not in PyTorch's
+build. The same thresholds apply there.
 """
 
 from __future__ import annotations
@@ -16,13 +36,47 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dip_gui.core.networks import winograd
+
+#: NNPACK's Winograd kernels pay from this output side (pixels) and channel count (table above).
+NNPACK_MIN_SIDE = 32
+NNPACK_MIN_CHANNELS = 64
+_nnpack = {"ready": None}
+
+
+def nnpack_ready() -> bool:
+    """NNPACK present, initialised and on a CPU it supports (checked once per process).
+
+    ``torch._nnpack_available()`` also initialises the library; without that every call fails.
+    """
+    if _nnpack["ready"] is None:
+        try:
+            _nnpack["ready"] = bool(torch._nnpack_available())
+        except (AttributeError, RuntimeError):
+            _nnpack["ready"] = False
+    return _nnpack["ready"]
+
+
+def _use_nnpack(x: torch.Tensor, weight: torch.Tensor, padding: int) -> bool:
+    out_h = x.shape[2] + 2 * padding - weight.shape[2] + 1
+    out_w = x.shape[3] + 2 * padding - weight.shape[3] + 1
+    return (min(out_h, out_w) >= NNPACK_MIN_SIDE and min(weight.shape[0], weight.shape[1]) >= NNPACK_MIN_CHANNELS
+            and x.dtype == weight.dtype == torch.float32 and nnpack_ready())
+
+
+def conv_stride1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
+    """``F.conv2d(x, weight, bias, padding=padding)`` for one CPU image, by the faster kernel."""
+    if _use_nnpack(x, weight, padding):
+        return torch._nnpack_spatial_convolution(x.contiguous(), weight.contiguous(), bias, [padding, padding])
+    return F.conv2d(x, weight, bias, padding=padding)
+
 
 class _SplitBackwardConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.padding, ctx.has_bias = padding, bias is not None
-        return F.conv2d(x, weight, bias, padding=padding)
+        return conv_stride1(x, weight, bias, padding)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
@@ -30,9 +84,12 @@ class _SplitBackwardConv(torch.autograd.Function):
         grad = grad.contiguous()
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            flipped = weight.flip(2, 3).transpose(0, 1)
-            grad_x = F.conv2d(grad, flipped, padding=weight.shape[-1] - 1 - ctx.padding)
-        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
+            flipped = weight.flip(2, 3).transpose(0, 1).contiguous()
+            grad_x = conv_stride1(grad, flipped, None, weight.shape[-1] - 1 - ctx.padding)
+        if ctx.needs_input_grad[1] and winograd.usable(x, grad, weight.shape[-1]):
+            grad_w = winograd.weight_gradient(x, grad, ctx.padding)
+            grad_b = grad.sum((0, 2, 3)) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        elif ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
             _, grad_w, grad_b = torch.ops.aten.convolution_backward(
                 grad, x, weight, [weight.shape[0]] if ctx.has_bias else None, [1, 1], [ctx.padding] * 2, [1, 1],
                 False, [0, 0], 1, [False, ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]])
@@ -40,14 +97,16 @@ class _SplitBackwardConv(torch.autograd.Function):
 
 
 class SplitBackwardConv2d(nn.Conv2d):
-    """``nn.Conv2d`` (same parameters and results) with the split backward above for one NCHW
-    photo on the CPU with stride 1 and symmetric integer padding; anything else is plain."""
+    """``nn.Conv2d`` (same parameters and results) with the kernels above for one NCHW photo on the
+    CPU with stride 1 and symmetric integer padding; anything else is plain."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         usable = (x.device.type == "cpu" and x.dim() == 4 and x.shape[0] == 1 and self.stride == (1, 1)
                   and self.dilation == (1, 1) and self.groups == 1 and self.padding_mode == "zeros"
                   and isinstance(self.padding, tuple) and self.padding[0] == self.padding[1]
-                  and self.kernel_size[0] == self.kernel_size[1] and torch.is_grad_enabled())
+                  and self.kernel_size[0] == self.kernel_size[1])
         if not usable:
             return super().forward(x)
+        if not torch.is_grad_enabled():  # previews and results
+            return conv_stride1(x, self.weight, self.bias, self.padding[0])
         return _SplitBackwardConv.apply(x, self.weight, self.bias, self.padding[0])
