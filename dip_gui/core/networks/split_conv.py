@@ -41,6 +41,11 @@ from dip_gui.core.networks import winograd
 #: NNPACK's Winograd kernels pay from this output side (pixels) and channel count (table above).
 NNPACK_MIN_SIDE = 32
 NNPACK_MIN_CHANNELS = 64
+#: NNPACK keeps a workspace per calling thread, as large as the largest convolution it ran, for the
+#: thread's life: ~256 bytes per channel (in + out) per 6x6 output tile (measured 122 MB for
+#: 132->128 channels at 256 px, 474 MB at 512 px). Larger convolutions stay with oneDNN, which
+#: bounds the paper network's peak at 512 px (1968 MB without NNPACK, 2623 MB with it at 512 px).
+NNPACK_MAX_WORKSPACE = 320 * 2**20
 _nnpack = {"ready": None}
 
 
@@ -60,8 +65,9 @@ def nnpack_ready() -> bool:
 def _use_nnpack(x: torch.Tensor, weight: torch.Tensor, padding: int) -> bool:
     out_h = x.shape[2] + 2 * padding - weight.shape[2] + 1
     out_w = x.shape[3] + 2 * padding - weight.shape[3] + 1
+    workspace = 256 * (weight.shape[0] + weight.shape[1]) * -(-out_h // 6) * -(-out_w // 6)
     return (min(out_h, out_w) >= NNPACK_MIN_SIDE and min(weight.shape[0], weight.shape[1]) >= NNPACK_MIN_CHANNELS
-            and x.dtype == weight.dtype == torch.float32 and nnpack_ready())
+            and workspace <= NNPACK_MAX_WORKSPACE and x.dtype == weight.dtype == torch.float32 and nnpack_ready())
 
 
 def conv_stride1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
