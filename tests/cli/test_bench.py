@@ -2,8 +2,11 @@
 
 import json
 import platform
+import subprocess
+import sys
 
 import pytest
+import torch
 
 from dip_gui.cli import main
 from dip_gui.core.device import resolve_precision
@@ -70,3 +73,13 @@ def test_preview_cost_compares_the_loop_with_and_without_previews(capsys):
     expected = 100 * (1 - result["seconds_per_iter"] / result["with_previews_seconds_per_iter"])
     # the printed seconds are rounded to 10 microseconds: at 32 px that moves the ratio by ~0.2 points
     assert result["throughput_drop_percent"] == pytest.approx(expected, abs=0.5)
+
+
+def test_peak_memory_of_a_table_row_is_its_own_not_its_parents():
+    """Table rows run in child processes; ru_maxrss would hand them the parent's peak."""
+    parent_ballast = torch.ones(600 * 2**20 // 4)  # touched: resident in this (the parent) process
+    code = "import dip_gui.core.bench as b; print(b._rss_mb())"
+    child_peak = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                      check=True).stdout.split()[-1])
+    assert float(parent_ballast.sum()) > 0
+    assert child_peak < 500

@@ -133,6 +133,19 @@ def test_winograd_kernels_are_as_exact_as_the_plain_network():
     assert worst_gradient_error(ours) < 5 * worst_gradient_error(plain)
 
 
+def test_a_failing_nnpack_call_falls_back_to_onednn(monkeypatch):
+    from dip_gui.core.networks import split_conv
+
+    def refuse(*args):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+
+    monkeypatch.setitem(split_conv._nnpack, "ready", True)
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", refuse)
+    x, weight = torch.randn(1, 64, 34, 34), torch.randn(64, 64, 3, 3)
+    assert torch.allclose(split_conv.conv_stride1(x, weight, None, 0), nn.functional.conv2d(x, weight), atol=1e-5)
+    assert split_conv._nnpack["ready"] is False
+
+
 def test_winograd_weight_gradient_matches_onednn_in_bands(monkeypatch):
     """Non-square, both paddings, and bands of tile rows (forced small) summed to the whole."""
     from dip_gui.core.networks import winograd

@@ -73,7 +73,10 @@ def _use_nnpack(x: torch.Tensor, weight: torch.Tensor, padding: int) -> bool:
 def conv_stride1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
     """``F.conv2d(x, weight, bias, padding=padding)`` for one CPU image, by the faster kernel."""
     if _use_nnpack(x, weight, padding):
-        return torch._nnpack_spatial_convolution(x.contiguous(), weight.contiguous(), bias, [padding, padding])
+        try:
+            return torch._nnpack_spatial_convolution(x.contiguous(), weight.contiguous(), bias, [padding, padding])
+        except RuntimeError:  # NNPACK refused (it says no more than "failed"): oneDNN from now on
+            _nnpack["ready"] = False
     return F.conv2d(x, weight, bias, padding=padding)
 
 
