@@ -20,11 +20,9 @@ from dip_gui.core.session import Canvas
 LONG_RUN_S = 30 * 60
 #: Canvas sides of the two timing probes.
 PROBE_SIDES = (64, 128)
-#: Networks slower than this at 64 px (the paper's: 70-150 ms) time their 128 px probe once, not
-#: three times, to keep the window's wait short (~0.5 s more). They need that probe since the CPU's
-#: Winograd kernels (networks/split_conv.py) pay more the larger the picture: paper network 0.094 /
-#: 0.27 / 1.04 s forward+backward at 64 / 128 / 256 px; the 64 px probe alone, scaled, said 2.2 s
-#: at 256 px.
+#: The second probe only for networks this quick at 64 px: there the fixed per-operation cost is
+#: a large share (fast presets: 20-40 ms there); the paper networks (90-150 ms) are per-pixel
+#: bound, and their second probe would cost ~1.5 s in the window.
 FIT_BELOW_S = 0.05
 
 
@@ -44,7 +42,7 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``.
 
     Time: forward and backward on two small canvases (64 and 128 px), a fixed part and a part that
-    grows with the pixels fitted through them.
+    grows with the pixels fitted through them (small networks; large ones scale the 64 px probe).
     One 64 px probe scaled by the pixel ratio, as before session 3, read a small network's fixed
     per-operation cost as per-pixel cost: 3-4x too slow for the ``fast`` presets (2.33 s/iter
     predicted, 0.62 measured at 512 px).
@@ -58,11 +56,10 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
     t_small = _probe_seconds(net, z_small, dev)
     px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
-    if px_large > px_small:
-        z_large = torch.rand(1, depth, large.height, large.width, device=dev)
-        t_large = _probe_seconds(net, z_large, dev, repeats=3 if t_small < FIT_BELOW_S else 1)
+    if px_large > px_small and t_small < FIT_BELOW_S:
+        t_large = _probe_seconds(net, torch.rand(1, depth, large.height, large.width, device=dev), dev)
         per_pixel = max((t_large - t_small) / (px_large - px_small), 0.25 * t_large / px_large)
-    else:  # no room for a second probe: scale the one
+    else:  # a large network (its time is all per pixel) or no room for a second probe: scale the one
         per_pixel, px_large = t_small / px_small, px_small
     fixed = max(t_small - per_pixel * px_small, 0.0)
     seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
