@@ -67,7 +67,7 @@ def run_command(args: argparse.Namespace) -> int:
     history, interrupted = _optimise(args, session, monitor, log, checkpoint)
     monitor.flush()  # iterations still queued for the detector and the snapshots (GPU)
     if monitor.take_new_suggestion() is not None:
-        log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
+        _log_suggestion(monitor, log)
     _checkpoint(checkpoint, log)
     stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
     image = monitor.suggested_image() if stopped_at else session.result()
@@ -99,6 +99,10 @@ def _announce_cost(session: Session, log, budget: float | None) -> None:
     warning = cost_warning(cost, remaining, available_memory_bytes(session.device), long_run)
     if warning:
         log(f"warning: {warning} --max-seconds, a smaller preset or --checkpoint (to resume later) may help", force=True)
+
+
+def _log_suggestion(monitor: RunMonitor, log) -> None:
+    log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
 
 
 def _checkpoint(checkpoint: Checkpointer, log) -> None:
@@ -218,7 +222,7 @@ def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, l
             if checkpoint.due():
                 _checkpoint(checkpoint, log)
             if monitor.observe(result.iteration) is not None:
-                log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
+                _log_suggestion(monitor, log)
                 if args.auto_stop:
                     break
     except KeyboardInterrupt:
