@@ -44,7 +44,8 @@ NNPACK_MIN_CHANNELS = 64
 #: NNPACK keeps a workspace per calling thread, as large as the largest convolution it ran, for the
 #: thread's life: ~256 bytes per channel (in + out) per 6x6 output tile (measured 122 MB for
 #: 132->128 channels at 256 px, 474 MB at 512 px). Larger convolutions stay with oneDNN, which
-#: bounds the paper network's peak at 512 px (1968 MB without NNPACK, 2623 MB with it at 512 px).
+#: bounds the paper network's peak at 512 px: 2225 MB (2112 without these kernels, 2623 with NNPACK on every
+#: layer).
 NNPACK_MAX_WORKSPACE = 320 * 2**20
 _nnpack = {"ready": None}
 
