@@ -24,6 +24,11 @@ PROBE_SIDES = (64, 128)
 #: a large share (fast presets: 20-40 ms there); the paper networks (90-150 ms) are per-pixel
 #: bound, and their second probe would cost ~1.5 s in the window.
 FIT_BELOW_S = 0.05
+#: Networks no wider than this get the second probe whatever their 64 px time: the ``balanced``
+#: preset's 64-channel network takes 60-90 ms there, but most of its layers reach the Winograd
+#: kernels (split_conv) only on larger canvases, so one 64 px probe scaled by the pixels read it
+#: ~3x too slow (4.85 s/iter predicted at 512 px, 1.66 measured; with the fit: 2.65).
+FIT_MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
     t_small = _probe_seconds(net, z_small, dev)
     px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
-    if px_large > px_small and t_small < FIT_BELOW_S:
+    narrow = max(spec.channels_down + spec.channels_up) <= FIT_MAX_CHANNELS
+    if px_large > px_small and (t_small < FIT_BELOW_S or narrow):
         t_large = _probe_seconds(net, torch.rand(1, depth, large.height, large.width, device=dev), dev)
         per_pixel = max((t_large - t_small) / (px_large - px_small), 0.25 * t_large / px_large)
     else:  # a large network (its time is all per pixel) or no room for a second probe: scale the one

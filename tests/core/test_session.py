@@ -268,3 +268,26 @@ def test_cost_estimate_grows_with_the_photo_and_separates_the_fixed_cost():
     assert large.seconds_per_iteration > small.seconds_per_iteration
     assert large.memory_bytes > 8 * small.memory_bytes
     assert large.canvas == (512, 512)
+
+
+def test_cost_estimate_fits_two_probes_for_narrow_networks_however_slow_the_first(monkeypatch):
+    """A 64-channel network slow at 64 px (most of its layers reach the Winograd kernels only on
+    larger canvases) still gets the fixed + per-pixel fit; the 128-channel paper network is scaled
+    from its one probe. Probe times here: 0.05 s fixed + 5e-6 s per pixel."""
+    import dip_gui.core.estimate as estimate
+    from dip_gui.core.presets import get_preset
+
+    probed = []
+
+    def fake_probe(net, z, device):
+        probed.append(z.shape[-1])
+        return 0.05 + 5e-6 * z.shape[-1] * z.shape[-2]
+
+    monkeypatch.setattr(estimate, "_probe_seconds", fake_probe)
+    balanced = estimate.estimate_cost(get_preset("denoise", "balanced"), (512, 512), device="cpu")
+    assert probed == [64, 128]
+    assert balanced.seconds_per_iteration == pytest.approx(0.05 + 5e-6 * 128 * 128 * 16**1.05, rel=1e-6)
+    probed.clear()
+    paper = estimate.estimate_cost(get_preset("denoise", "paper"), (512, 512), device="cpu")
+    assert probed == [64]  # one probe: its 64 px time is above FIT_BELOW_S
+    assert paper.seconds_per_iteration == pytest.approx((0.05 + 5e-6 * 64 * 64) * 64**1.05, rel=1e-6)

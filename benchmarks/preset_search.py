@@ -1,0 +1,144 @@
+"""PSNR against iterations for candidate denoising presets, several runs at once on one device.
+
+    python benchmarks/preset_search.py --data DIR --out search.json [--device cuda] [--parallel 8]
+        [--deadline 400] [--photos F16_GT,barbara] [--configs NAME,...] [--crop 0] [--tiny]
+
+Why: item 3 of the speed issue asks for presets that reach the paper preset's peak PSNR in a small
+fraction of its wall time. PSNR against *iterations* does not depend on the device, so the curves
+are measured where iterations are cheap (a GPU, runs side by side in separate processes) and turned
+into CPU wall time with each network's CPU seconds per iteration (``--cpu-cost`` on this machine).
+Each finished run is written to the JSON at once, so a run cut short by ``--deadline`` still reports.
+Noise: sigma 25, seed 1, Session seed 0, as benchmarks/gpu.py and docs/gpu.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+PHOTOS = {"F16_GT": "denoising/F16_GT.png", "barbara": "restoration/barbara.png", "zebra_GT": "sr/zebra_GT.png",
+          "library": "inpainting/library.png"}
+
+
+def _net(channels: tuple[int, ...], skip: int = 4) -> dict:
+    return {"channels_down": channels, "channels_up": channels, "channels_skip": (skip,) * len(channels)}
+
+
+NETS = {"p128": _net((128,) * 5), "w96": _net((96,) * 5), "w64": _net((64,) * 5), "w32": _net((32,) * 5),
+        "small": _net((16, 32, 64, 64, 64))}
+BLUR_INPUT = {"input_kind": "base", "base": "blur", "base_sigma": 1.0, "adapt_blur": True, "residual": False}
+
+#: name -> (network, preset overrides over the paper denoising preset)
+CONFIGS: dict[str, tuple[str, dict]] = {
+    "paper": ("p128", {}),
+    "p128_lr02c": ("p128", {"lr": 0.02, "lr_floor": 0.1, "iterations": 1500}),
+    "w64_lr01": ("w64", {}),
+    "w64_long": ("w64", {"iterations": 6000}),
+    "w64_lr02c": ("w64", {"lr": 0.02, "lr_floor": 0.1, "iterations": 2000}),
+    "w64_lr03c": ("w64", {"lr": 0.03, "lr_floor": 0.1, "iterations": 1500}),
+    "w32_lr01": ("w32", {}),
+    "w96_lr01": ("w96", {}),
+    "w64_blurin": ("w64", {**BLUR_INPUT, "reg_noise_std": 0.05, "iterations": 2000}),
+    "p128_blurin": ("p128", {**BLUR_INPUT, "reg_noise_std": 0.05, "iterations": 2000}),
+    "small_blurin": ("small", {**BLUR_INPUT, "reg_noise_std": 0.05, "lr": 0.03, "iterations": 1500}),
+    "fast": ("", {}),  # the shipped fast preset as it is
+}
+
+
+def make_preset(config: str):
+    from dip_gui.core.networks import SkipSpec
+    from dip_gui.core.presets import get_preset
+
+    net_name, overrides = CONFIGS[config]
+    if config == "fast":
+        return get_preset("denoise", "fast")
+    return get_preset("denoise", "paper").with_overrides(net=SkipSpec(**NETS[net_name]), **overrides)
+
+
+def run_one(job: dict) -> dict:
+    import torch
+
+    from dip_gui.core.degradations import add_gaussian_noise
+    from dip_gui.core.imaging import load_image
+    from dip_gui.core.session import Session
+    from dip_gui.core.tasks import make_problem
+
+    torch.set_num_threads(job["threads"])
+    clean = load_image(Path(job["path"])).rgb
+    if job["crop"]:
+        top, left = (clean.shape[0] - job["crop"]) // 2, (clean.shape[1] - job["crop"]) // 2
+        clean = clean[top : top + job["crop"], left : left + job["crop"]]
+    noisy = add_gaussian_noise(clean, 25, seed=1)
+    preset = make_preset(job["config"])
+    if job["iterations"]:
+        preset = preset.with_overrides(iterations=job["iterations"])
+    session = Session(make_problem("denoise", noisy, reference=clean), preset, seed=0, device=job["device"])
+    curve, start = [], time.perf_counter()
+    for _ in range(preset.iterations):
+        step = session.step()
+        if step.iteration % job["every"] == 0 or step.iteration == 1:
+            curve.append((step.iteration, round(time.perf_counter() - start, 2), round(step.psnr, 3)))
+        if time.time() > job["deadline"]:
+            break
+    best = max(curve, key=lambda point: point[2])
+    return {"photo": job["photo"], "config": job["config"], "iterations_planned": preset.iterations,
+            "iterations_run": session.iteration, "parameters": session.parameters, "peak": best,
+            "final_psnr": curve[-1][2], "seconds": round(time.perf_counter() - start, 1), "curve": curve}
+
+
+def cpu_cost(configs: list[str], size: int, iters: int) -> dict:
+    """CPU seconds per iteration of each config's network (one at a time, this process)."""
+    from dip_gui.core.bench import _time_steps, synthetic_photo
+    from dip_gui.core.session import Session
+    from dip_gui.core.tasks import make_problem
+
+    costs = {}
+    for config in configs:
+        preset = make_preset(config)
+        session = Session(make_problem("denoise", synthetic_photo(size)), preset, seed=0, device="cpu")
+        _time_steps(session, 1)
+        costs[config] = round(_time_steps(session, iters), 4)
+        print(config, costs[config], flush=True)
+    return costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--deadline", type=float, default=400.0, help="seconds from the start; runs stop there")
+    parser.add_argument("--photos", default=",".join(PHOTOS))
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--skip", default="", help="PHOTO:CONFIG pairs already measured elsewhere, comma-separated")
+    parser.add_argument("--crop", type=int, default=0, help="centre crop side (0: whole photo)")
+    parser.add_argument("--iterations", type=int, default=0, help="override every config's iterations")
+    parser.add_argument("--every", type=int, default=25)
+    parser.add_argument("--cpu-cost", type=int, default=0, metavar="SIZE", help="time each config on this CPU instead")
+    args = parser.parse_args()
+    configs = args.configs.split(",")
+    if args.cpu_cost:
+        args.out.write_text(json.dumps({"size": args.cpu_cost, "seconds_per_iter": cpu_cost(configs, args.cpu_cost, 3)}))
+        return
+    deadline = time.time() + args.deadline
+    jobs = [{"photo": photo, "path": str(args.data / PHOTOS[photo]), "config": config, "device": args.device,
+             "crop": args.crop, "iterations": args.iterations, "every": args.every, "deadline": deadline,
+             "threads": args.threads} for photo in args.photos.split(",") for config in configs
+            if f"{photo}:{config}" not in args.skip.split(",")]
+    report: dict = {"runs": [], "jobs": len(jobs)}
+    with mp.get_context("spawn").Pool(args.parallel, maxtasksperchild=1) as pool:
+        for result in pool.imap_unordered(run_one, jobs):
+            report["runs"].append(result)
+            print({k: v for k, v in result.items() if k != "curve"}, flush=True)
+            tmp = args.out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(report))
+            tmp.replace(args.out)
+
+
+if __name__ == "__main__":
+    main()
