@@ -25,6 +25,7 @@ from dip_gui.core.imaging import LoadedImage, load_image
 from dip_gui.core.presets import TASKS
 from dip_gui.ui import files
 from dip_gui.ui.canvas import ImageCanvas, sync_views
+from dip_gui.ui.estimator import BackgroundEstimator
 from dip_gui.ui.file_actions import FileActionsMixin
 from dip_gui.ui.plot_panel import PlotPanel
 from dip_gui.ui.qimage import qimage_to_array
@@ -68,6 +69,8 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         self._connect()
         self._estimate_timer = QTimer(self, singleShot=True, interval=300)
         self._estimate_timer.timeout.connect(self.update_estimate)
+        self.estimator = BackgroundEstimator(self)
+        self.estimator.ready.connect(self.show_estimate)
         self.setAcceptDrops(True)
         self._restore_settings()
         self._update_title()
@@ -325,6 +328,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
             event.ignore()
             return
         self.run.shutdown()
+        self.estimator.wait()
         self.discard_recovery()  # a normal close: nothing to recover next time
         self._save_settings()
         event.accept()

@@ -8,8 +8,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DeviceError, DipError
-from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_warning, estimate_cost
+from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_warning
 from dip_gui.core.tasks import make_problem
+from dip_gui.ui.estimator import EstimateRequest
 
 
 class RunActionsMixin:
@@ -143,7 +144,7 @@ class RunActionsMixin:
         to the fast preset, or cancel."""
         preset, device = self.panel.current_preset(), self.panel.device.currentText()
         try:
-            cost = self._estimate(preset)
+            cost = self.estimator.result_for(self._estimate_request(preset))
             warning = cost_warning(cost, preset.iterations, available_memory_bytes(resolve_device(device)), LONG_RUN_S)
         except (DipError, RuntimeError):
             return True  # no estimate: the run itself will say what is wrong
@@ -164,18 +165,22 @@ class RunActionsMixin:
         return "run" if clicked is run else "fast" if fast is not None and clicked is fast else "cancel"
 
     def update_estimate(self) -> None:
-        # The estimate runs a real iteration on a small crop (~0.1-0.3 s): never during a run.
+        """Ask for the estimate of the current settings; it arrives in ``show_estimate`` (core/estimate.py
+        times real passes on small canvases, 0.3-1.1 s: off the GUI thread, never during a run)."""
         if self.photo is None or self.run.running:
             return
-        preset = self.panel.current_preset()
-        try:
-            cost = self._estimate(preset)
-            self.panel.estimate.setText("Estimate: " + cost.describe(preset.iterations))
-        except (DipError, RuntimeError) as exc:
-            self.panel.estimate.setText(f"Estimate unavailable: {exc}")
+        self.panel.estimate.setText("Estimating the run's time and memory...")
+        self.estimator.request(self._estimate_request(self.panel.current_preset()))
 
-    def _estimate(self, preset) -> CostEstimate:
-        """Time and memory of a run of ``preset`` on the open photo with the panel's scale and device."""
+    @Slot(object, object)
+    def show_estimate(self, request: EstimateRequest, result: object) -> None:
+        if isinstance(result, CostEstimate):
+            self.panel.estimate.setText("Estimate: " + result.describe(request.preset.iterations))
+        else:
+            self.panel.estimate.setText(f"Estimate unavailable: {result}")
+
+    def _estimate_request(self, preset) -> EstimateRequest:
+        """A run of ``preset`` on the open photo with the panel's scale and device."""
         scale = self.panel.current_scale() or 1
         size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
-        return estimate_cost(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
+        return EstimateRequest(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())

@@ -246,7 +246,7 @@ def test_every_task_has_presets_and_an_estimate(window, photo_path, task, qtbot)
     window.open_path(photo_path)
     window.panel.select_task(task)
     window.update_estimate()
-    assert "s/iteration" in window.panel.estimate.text()
+    qtbot.waitUntil(lambda: "s/iteration" in window.panel.estimate.text(), timeout=20000)
     assert window.panel.preset.count() >= 3  # fast, paper, custom
 
 

@@ -1,0 +1,84 @@
+"""The cost estimate runs off the GUI thread, the newest request wins, and Start reuses it."""
+
+import threading
+
+import pytest
+
+import dip_gui.ui.estimator as estimator_module
+from dip_gui.core.estimate import CostEstimate
+
+
+class FakeEstimates:
+    """Stands in for core.estimate.estimate_cost: records each call's preset and thread, answers
+    ``seconds_per_iteration`` = 1 for fast, 7 for paper, and can be held until released."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, threading.Thread]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.started = threading.Event()
+
+    def __call__(self, preset, size, channels, device):
+        self.calls.append((preset.name, threading.current_thread()))
+        self.started.set()
+        assert self.release.wait(20), "the test never released the estimate"
+        return CostEstimate(seconds_per_iteration=7.0 if preset.name == "paper" else 1.0, memory_bytes=2**20,
+                            canvas=size)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    fake = FakeEstimates()
+    monkeypatch.setattr(estimator_module, "estimate_cost", fake)
+    return fake
+
+
+def _select(window, preset_name):
+    window.panel.preset.setCurrentIndex(window.panel.preset.findData(preset_name))
+
+
+def test_estimate_runs_in_another_thread_and_the_window_says_it_is_coming(window, photo_path, qtbot, fake):
+    window.open_path(photo_path)
+    window._estimate_timer.stop()
+    fake.release.clear()
+    window.update_estimate()  # returns while the estimate is held in its thread
+    assert fake.started.wait(10)
+    assert window.panel.estimate.text().startswith("Estimating")
+    assert fake.calls[0][1] is not threading.main_thread()
+    fake.release.set()
+    qtbot.waitUntil(lambda: "~1.00 s/iteration" in window.panel.estimate.text(), timeout=10000)
+
+
+def test_the_newest_request_wins(window, photo_path, qtbot, fake):
+    window.open_path(photo_path)
+    window._estimate_timer.stop()
+    fake.release.clear()
+    _select(window, "fast")
+    window.update_estimate()  # A: starts, held
+    assert fake.started.wait(10)
+    _select(window, "balanced")
+    window.update_estimate()  # B: queued behind A, superseded before it starts
+    _select(window, "paper")
+    window.update_estimate()  # C: the newest
+    window._estimate_timer.stop()
+    fake.release.set()
+    qtbot.waitUntil(lambda: "~7.00 s/iteration" in window.panel.estimate.text(), timeout=10000)
+    window.estimator.wait()
+    qtbot.wait(50)  # let any late delivery arrive: A's result must not replace C's
+    assert window.panel.estimate.text().startswith("Estimate: ~7.00")
+    assert [name for name, _ in fake.calls] == ["fast", "paper"]  # B was never computed
+
+
+def test_start_reuses_the_estimate_shown_and_computes_one_for_changed_settings(window, photo_path, qtbot, fake):
+    window.open_path(photo_path)
+    window._estimate_timer.stop()
+    _select(window, "paper")
+    window.update_estimate()
+    qtbot.waitUntil(lambda: "~7.00" in window.panel.estimate.text(), timeout=10000)
+    calls = len(fake.calls)
+    assert window._confirm_cost()  # the fixture answers a long-run question with "run"
+    assert len(fake.calls) == calls  # the estimate on screen was used
+    _select(window, "fast")
+    window._estimate_timer.stop()
+    assert window._confirm_cost()
+    assert [name for name, _ in fake.calls[calls:]] == ["fast"]  # changed settings: estimated again
