@@ -27,7 +27,7 @@ FIT_BELOW_S = 0.05
 #: Networks no wider than this get the second probe whatever their 64 px time: the ``balanced``
 #: preset's 64-channel network takes 60-90 ms there, but most of its layers reach the Winograd
 #: kernels (split_conv) only on larger canvases, so one 64 px probe scaled by the pixels read it
-#: ~3x too slow (4.85 s/iter predicted at 512 px, 1.66 measured; with the fit: 2.65).
+#: ~3x too slow (4.85 s/iter predicted at 512 px, 1.66 measured; with the fit 1.6-3.1 over ten calls).
 FIT_MAX_CHANNELS = 64
 
 
