@@ -56,6 +56,7 @@ class TaskPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._loading = False
+        self._custom_from: str | None = None  # the preset "custom" edits were made to
         self.task = QComboBox()
         for task in TASKS:
             self.task.addItem(TASK_LABELS[task], task)
@@ -132,8 +133,11 @@ class TaskPanel(QWidget):
         return self.scale.currentData() if self.current_task() == "sr" else None
 
     def base_preset(self) -> Preset:
+        """The named preset, or for "custom" the one its edits were made to (its network and input)."""
         name = self.preset.currentData()
-        return scaled_for(get_preset(self.current_task(), None if name in (None, CUSTOM) else name), self.current_scale())
+        if name == CUSTOM:
+            name = self._custom_from
+        return scaled_for(get_preset(self.current_task(), name), self.current_scale())
 
     def current_preset(self) -> Preset:
         """The preset with the panel's edits applied."""
@@ -168,6 +172,7 @@ class TaskPanel(QWidget):
         task = self.current_task()
         self._loading = True
         self.preset.clear()
+        self._custom_from = None
         for preset in presets_for(task):
             self.preset.addItem(preset.name, preset.name)
         self.preset.addItem(CUSTOM, CUSTOM)
@@ -180,6 +185,7 @@ class TaskPanel(QWidget):
     def _preset_changed(self) -> None:
         if self._loading or self.preset.currentData() == CUSTOM:
             return
+        self._custom_from = self.preset.currentData()  # "custom" starts from the last preset shown
         preset = self.base_preset()
         self._loading = True
         self.iterations.setValue(preset.iterations)

@@ -319,3 +319,20 @@ def test_memory_kept_during_a_run_is_given_back_when_it_ends(window, photo_path,
     run_to_end(window, qtbot, 5)
     assert window.run.session.host_memory == "fast"  # a small photo on the CPU
     assert seen == ["fast", "lean"] and not host_memory.keeping_freed_memory()
+
+
+def test_editing_a_preset_keeps_its_network_and_input(window):
+    from dip_gui.core.presets import get_preset
+
+    panel = window.panel
+    panel.select_task("denoise")
+    panel.preset.setCurrentIndex(panel.preset.findData("paper"))
+    panel.iterations.setValue(500)  # an edit: the preset becomes "custom"...
+    assert panel.preset.currentData() == "custom"
+    custom, paper = panel.current_preset(), get_preset("denoise", "paper")
+    assert custom.iterations == 500 and custom.name == "custom"
+    assert (custom.net, custom.input_kind, custom.base) == (paper.net, paper.input_kind, paper.base)  # ...of paper
+    panel.select_task("sr")
+    panel.select_task("denoise")  # a new task starts from its default again
+    panel.iterations.setValue(400)
+    assert panel.current_preset().net == get_preset("denoise", "fast").net
