@@ -8,11 +8,11 @@ the last result is kept so that Start asks for nothing twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from dip_gui.core.errors import DipError
 from dip_gui.core.estimate import CostEstimate, estimate_cost
 from dip_gui.core.presets import Preset
 
@@ -23,10 +23,17 @@ class EstimateRequest(NamedTuple):
     channels: int
     device: str
 
+    def cost_key(self) -> tuple:
+        """What the estimate depends on: the network, its input, the size and the device, not the
+        schedule (iterations, learning rate, jitter, averaging), so editing those costs no new estimate."""
+        schedule_free = replace(self.preset, name="", description="", iterations=1, lr=0.01, ema=None,
+                                reg_noise_std=0.0, lr_floor=1.0, warmup=0)
+        return schedule_free, self.size, self.channels, self.device
+
 
 class BackgroundEstimator(QObject):
-    """``request`` returns at once; ``ready(request, CostEstimate | DipError | RuntimeError)`` follows
-    in the GUI thread for the newest request only."""
+    """``request`` returns at once; ``ready(request, CostEstimate | Exception)`` follows in the GUI
+    thread for the newest request only."""
 
     ready = Signal(object, object)
     _finished = Signal(object, object)  # emitted in the pool thread, delivered in the GUI thread
@@ -41,7 +48,7 @@ class BackgroundEstimator(QObject):
 
     def request(self, request: EstimateRequest) -> None:
         self._newest = request
-        if self._last is not None and self._last[0] == request:
+        if self._last is not None and self._last[0].cost_key() == request.cost_key():
             self.ready.emit(request, self._last[1])
             return
         self._pool.start(lambda: self._compute(request))
@@ -49,7 +56,7 @@ class BackgroundEstimator(QObject):
     def result_for(self, request: EstimateRequest) -> CostEstimate:
         """The estimate for ``request``: the kept one, after any estimate in flight, or computed now."""
         self.wait()
-        if self._last is not None and self._last[0] == request:
+        if self._last is not None and self._last[0].cost_key() == request.cost_key():
             return self._last[1]
         cost = _estimate(request)
         self._last = (request, cost)
@@ -61,16 +68,23 @@ class BackgroundEstimator(QObject):
     def _compute(self, request: EstimateRequest) -> None:
         if request != self._newest:
             return  # superseded while queued
+        last = self._last
+        if last is not None and last[0].cost_key() == request.cost_key():
+            self._finished.emit(request, last[1])  # an estimate finished meanwhile serves this one too
+            return
         try:
             result: object = _estimate(request)
             self._last = (request, result)  # set here, not on delivery: result_for may be waiting for it
-        except (DipError, RuntimeError) as exc:
+        except Exception as exc:  # any error, a bug too: shown as "Estimate unavailable", not lost in the pool thread
             result = exc
         self._finished.emit(request, result)
 
     def _deliver(self, request: EstimateRequest, result: object) -> None:
-        if request == self._newest:
-            self.ready.emit(request, result)
+        newest = self._newest
+        if newest is None:
+            return
+        if request == newest or (isinstance(result, CostEstimate) and request.cost_key() == newest.cost_key()):
+            self.ready.emit(newest, result)  # the newest request's schedule (iterations) for the text
 
 
 def _estimate(request: EstimateRequest) -> CostEstimate:

@@ -82,3 +82,27 @@ def test_start_reuses_the_estimate_shown_and_computes_one_for_changed_settings(w
     window._estimate_timer.stop()
     assert window._confirm_cost()
     assert [name for name, _ in fake.calls[calls:]] == ["fast"]  # changed settings: estimated again
+
+
+def test_a_failing_estimate_says_so_in_the_panel(window, photo_path, qtbot, monkeypatch):
+    def broken(preset, size, channels, device):
+        raise ValueError("probe exploded")
+
+    monkeypatch.setattr(estimator_module, "estimate_cost", broken)
+    window.open_path(photo_path)
+    window.update_estimate()
+    qtbot.waitUntil(lambda: window.panel.estimate.text() == "Estimate unavailable: probe exploded", timeout=10000)
+
+
+def test_editing_the_schedule_reuses_the_estimate(window, photo_path, qtbot, fake):
+    window.open_path(photo_path)
+    _select(window, "paper")
+    window._estimate_timer.stop()
+    window.update_estimate()
+    qtbot.waitUntil(lambda: "~7.00" in window.panel.estimate.text(), timeout=10000)
+    calls = len(fake.calls)
+    window.panel.iterations.setValue(1234)  # the schedule, not the network: no new estimate
+    window._estimate_timer.stop()
+    window.update_estimate()
+    qtbot.waitUntil(lambda: "for 1234 iterations" in window.panel.estimate.text(), timeout=10000)
+    assert len(fake.calls) == calls
