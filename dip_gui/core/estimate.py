@@ -37,6 +37,10 @@ class CostEstimate:
     memory_bytes: int
     canvas: tuple[int, int]
 
+    def duration(self, iterations: int) -> str:
+        """The time ``iterations`` would take, for people: "40 s", "12 min", "1.4 h"."""
+        return _duration(self.seconds_per_iteration * iterations)
+
     def describe(self, iterations: int) -> str:
         total = self.seconds_per_iteration * iterations
         return (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{_duration(total)} for {iterations} iterations, "

@@ -9,8 +9,12 @@ from PySide6.QtWidgets import QMessageBox
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_warning
+from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.tasks import make_problem
 from dip_gui.ui.estimator import EstimateRequest
+
+#: Presets a long run may switch to, slowest first (a preset is offered only those after it).
+QUICKER_PRESETS = ("balanced", "fast")
 
 
 class RunActionsMixin:
@@ -141,7 +145,7 @@ class RunActionsMixin:
 
     def _confirm_cost(self) -> bool:
         """A run estimated to take very long or more memory than is free asks first: run anyway, switch
-        to the fast preset, or cancel."""
+        to a quicker preset of the task (each offered with its own estimated time), or cancel."""
         preset, device = self.panel.current_preset(), self.panel.device.currentText()
         try:
             cost = self.estimator.result_for(self._estimate_request(preset))
@@ -150,19 +154,37 @@ class RunActionsMixin:
             return True  # no estimate: the run itself will say what is wrong
         if warning is None:
             return True
-        choice = self._ask_about_cost(warning, can_switch=preset.name != "fast")
-        if choice == "fast":
-            self.panel.preset.setCurrentIndex(self.panel.preset.findData("fast"))
-        return choice in ("run", "fast")
+        choice = self._ask_about_cost(warning, self._quicker_presets(preset))
+        if choice not in ("run", "cancel"):
+            self.panel.preset.setCurrentIndex(self.panel.preset.findData(choice))
+        return choice != "cancel"
 
-    def _ask_about_cost(self, warning: str, can_switch: bool) -> str:
+    def _quicker_presets(self, preset) -> list[tuple[str, str]]:
+        """(name, estimated time) of the task's presets quicker than ``preset``: ``fast``, and for
+        denoising ``balanced`` (docs/presets.md: ahead of the paper recipe under any CPU budget)."""
+        names = [name for name in QUICKER_PRESETS if self.panel.preset.findData(name) >= 0]
+        if preset.name in names:
+            names = names[names.index(preset.name) + 1:]
+        offers = []
+        for name in names:
+            quicker = scaled_for(get_preset(self.panel.current_task(), name), self.panel.current_scale())
+            try:
+                duration = "~" + self.estimator.result_for(self._estimate_request(quicker)).duration(quicker.iterations)
+            except (DipError, RuntimeError):
+                duration = "time unknown"
+            offers.append((name, duration))
+        return offers
+
+    def _ask_about_cost(self, warning: str, offers: list[tuple[str, str]]) -> str:
+        """"run", "cancel" or the name of the offered preset the user chose."""
         box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self)
         run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
-        fast = box.addButton("Use the fast preset", QMessageBox.ButtonRole.ActionRole) if can_switch else None
+        buttons = {box.addButton(f"Use the {name} preset ({duration})", QMessageBox.ButtonRole.ActionRole): name
+                   for name, duration in offers}
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
         clicked = box.clickedButton()
-        return "run" if clicked is run else "fast" if fast is not None and clicked is fast else "cancel"
+        return "run" if clicked is run else buttons.get(clicked, "cancel")
 
     def update_estimate(self) -> None:
         """Ask for the estimate of the current settings; it arrives in ``show_estimate`` (core/estimate.py

@@ -32,7 +32,7 @@ def window(qtbot, settings, monkeypatch):
     win = MainWindow(settings=settings, open_sample=False)
     monkeypatch.setattr(win, "confirm_discard", lambda: True)
     # Tests run "until stopped" with huge iteration counts: answer the long-run question with "run".
-    monkeypatch.setattr(win, "_ask_about_cost", lambda text, can_switch: "run")
+    monkeypatch.setattr(win, "_ask_about_cost", lambda text, offers: "run")
     qtbot.addWidget(win)
     win.show()
     yield win

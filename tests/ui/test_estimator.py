@@ -76,12 +76,18 @@ def test_start_reuses_the_estimate_shown_and_computes_one_for_changed_settings(w
     window.update_estimate()
     qtbot.waitUntil(lambda: "~7.00" in window.panel.estimate.text(), timeout=10000)
     calls = len(fake.calls)
-    assert window._confirm_cost()  # the fixture answers a long-run question with "run"
-    assert len(fake.calls) == calls  # the estimate on screen was used
+    assert window._confirm_cost()  # 3000 x 7 s is long: the fixture answers the question with "run"
+    # The estimate on screen was used for paper; the quicker presets offered were estimated for their times.
+    assert [name for name, _ in fake.calls[calls:]] == ["balanced", "fast"]
+    calls = len(fake.calls)
     _select(window, "fast")
     window._estimate_timer.stop()
     assert window._confirm_cost()
-    assert [name for name, _ in fake.calls[calls:]] == ["fast"]  # changed settings: estimated again
+    assert len(fake.calls) == calls  # estimated a moment ago, for the offer
+    _select(window, "balanced")
+    window._estimate_timer.stop()
+    assert window._confirm_cost()  # changed settings: estimated again (3000 x 1 s is long: fast offered)
+    assert [name for name, _ in fake.calls[calls:]] == ["balanced", "fast"]
 
 
 def test_a_failing_estimate_says_so_in_the_panel(window, photo_path, qtbot, monkeypatch):

@@ -13,7 +13,7 @@ def _second_window(qtbot, settings, monkeypatch):
     """A new window as after a restart (same settings and recovery folder)."""
     win = MainWindow(settings=settings, open_sample=False)
     monkeypatch.setattr(win, "confirm_discard", lambda: True)
-    monkeypatch.setattr(win, "_ask_about_cost", lambda text, can_switch: "run")
+    monkeypatch.setattr(win, "_ask_about_cost", lambda text, offers: "run")
     qtbot.addWidget(win)
     return win
 
@@ -164,22 +164,39 @@ def test_out_of_memory_on_the_cpu_says_what_to_change_and_keeps_the_app(window, 
     assert window.run.session.iteration == 6
 
 
-def test_a_very_long_run_asks_first_and_can_switch_to_the_fast_preset(window, photo_path, qtbot, monkeypatch):
+def test_a_very_long_run_asks_first_and_offers_the_quicker_presets(window, photo_path, qtbot, monkeypatch):
     import dip_gui.ui.run_actions as run_actions
 
     window.open_path(photo_path)
     window.panel.preset.setCurrentIndex(window.panel.preset.findData("paper"))
     monkeypatch.setattr(run_actions, "LONG_RUN_S", 0.001)  # every run is "long"
     asked = []
-    monkeypatch.setattr(window, "_ask_about_cost", lambda text, can_switch: asked.append((text, can_switch)) or "cancel")
+    monkeypatch.setattr(window, "_ask_about_cost", lambda text, offers: asked.append((text, offers)) or "cancel")
     window.start_run()
-    assert asked and "take about" in asked[0][0] and asked[0][1]
+    text, offers = asked[0]
+    assert "take about" in text
+    assert [name for name, _ in offers] == ["balanced", "fast"]  # quicker first-class presets, each with its time
+    assert all(duration.startswith("~") for _, duration in offers)
     assert window.run.session is None  # cancelled: nothing started
 
-    monkeypatch.setattr(window, "_ask_about_cost", lambda text, can_switch: "fast")
-    window.panel.iterations.setValue(3)  # custom settings derived from paper...
+    monkeypatch.setattr(window, "_ask_about_cost", lambda text, offers: "balanced")
+    window.start_run()
+    assert window.run.session.preset.name == "balanced"
+    window.run.stop()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+
+    asked.clear()
+    monkeypatch.setattr(window, "_ask_about_cost", lambda text, offers: asked.append(offers) or "fast")
+    window.panel.iterations.setValue(3)  # custom settings derived from balanced...
     window.start_run()  # ...switched to the fast preset by the user's choice
+    assert [name for name, _ in asked[0]] == ["balanced", "fast"]  # custom is not balanced itself
     assert window.run.session.preset.name == "fast"
+    window.run.stop()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+
+    asked.clear()
+    window.start_run()  # fast itself: nothing quicker to offer
+    assert asked == [[]]
     window.run.stop()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
 
