@@ -176,7 +176,7 @@ class RunActionsMixin:
         return offers
 
     def _ask_about_cost(self, warning: str, offers: list[tuple[str, str]]) -> str:
-        """"run", "cancel" or the name of the offered preset the user chose."""
+        """The user's answer: 'run', 'cancel' or the name of the offered preset chosen."""
         box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self)
         run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
         buttons = {box.addButton(f"Use the {name} preset ({duration})", QMessageBox.ButtonRole.ActionRole): name
