@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dip_gui.cli import main
+from dip_gui.cli import build_parser, main
 from dip_gui.core.imaging import load_image, save_image
 from tests.conftest import smooth_image
 
@@ -278,3 +278,36 @@ def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp
     assert main(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise", "--tile", "20"]) == 2
     assert "more than twice the overlap" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_budget_long_enough_for_the_balanced_denoiser_takes_it(photo, tmp_path, capsys, monkeypatch):
+    """No preset named and --max-seconds that lets `balanced` finish: fast would stop after minutes."""
+    import dip_gui.runner as runner
+    from dip_gui.core.estimate import CostEstimate
+
+    monkeypatch.setattr(runner, "estimate_cost", lambda preset, size, channels, device: CostEstimate(0.01, 2**20, size))
+    parser = build_parser()
+
+    def chosen(*options):
+        args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise", "--device", "cpu",
+                                  *options])
+        return runner.preset_for(args, size, 3).name
+
+    monkeypatch.setattr(runner, "BALANCED_MIN_PIXELS", 400)  # the test photo (24x20) is tiny
+    size = (24, 20)
+    assert chosen("--max-seconds", "30") == "balanced"  # 3000 x 0.01 s fits
+    assert chosen("--max-seconds", "29") == "fast"  # it would not finish
+    assert chosen() == "fast"  # no budget: the quick default
+    assert chosen("--max-seconds", "30", "--preset", "fast") == "fast"  # a named preset is kept
+    assert chosen("--max-seconds", "30", "--iters", "50") == "fast"  # iterations asked for: the default's
+    size = (16, 16)
+    assert chosen("--max-seconds", "30") == "fast"  # a small photo: balanced's 3000 iterations overfit it
+    args = parser.parse_args(["run", str(photo), "-o", "x.png", "--task", "sr", "--scale", "2", "--device", "cpu",
+                              "--max-seconds", "1e6"])
+    assert runner.preset_for(args, (56, 40), 3).name == "fast"  # no balanced preset for SR
+    monkeypatch.setattr(runner, "estimate_cost", lambda preset, size, channels, device: CostEstimate(5e-4, 2**20, size))
+    metrics = tmp_path / "m.json"
+    assert main(["run", str(photo), "-o", str(tmp_path / "b.png"), "--task", "denoise", "--device", "cpu",
+                 "--max-seconds", "2", "--metrics-json", str(metrics)]) == 0  # a real run: balanced, cut by the budget
+    assert json.loads(metrics.read_text())["preset"] == "balanced"
+    assert "leaves time for the whole balanced preset" in capsys.readouterr().err
