@@ -42,8 +42,7 @@ class CostEstimate:
         return _duration(self.seconds_per_iteration * iterations)
 
     def describe(self, iterations: int) -> str:
-        total = self.seconds_per_iteration * iterations
-        return (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{_duration(total)} for {iterations} iterations, "
+        return (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{self.duration(iterations)} for {iterations} iterations, "
                 f"~{self.memory_bytes / 2**20:,.0f} MB")
 
 

@@ -3,7 +3,8 @@
 An estimate times real forward and backward passes on small canvases: 0.3-1.1 s on a 2-core CPU,
 which froze the window after every change of task, preset or photo. It now runs in one pool thread;
 the newest request wins (an older one still queued is skipped, an older result is dropped), and
-the last result is kept so that Start asks for nothing twice.
+results are kept by what they depend on, so that Start and the long-run question's offers ask for
+nothing twice.
 """
 
 from __future__ import annotations
@@ -43,24 +44,25 @@ class BackgroundEstimator(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # estimates compete for the same cores: one at a time
         self._newest: EstimateRequest | None = None
-        self._last: tuple[EstimateRequest, CostEstimate] | None = None
+        #: Estimates by ``cost_key``: a few per photo (each preset and device tried); written in the pool thread.
+        self._kept: dict[tuple, CostEstimate] = {}
         self._finished.connect(self._deliver)
 
     def request(self, request: EstimateRequest) -> None:
         self._newest = request
-        if self._last is not None and self._last[0].cost_key() == request.cost_key():
-            self.ready.emit(request, self._last[1])
+        kept = self._kept.get(request.cost_key())
+        if kept is not None:
+            self.ready.emit(request, kept)
             return
         self._pool.start(lambda: self._compute(request))
 
     def result_for(self, request: EstimateRequest) -> CostEstimate:
         """The estimate for ``request``: the kept one, after any estimate in flight, or computed now."""
         self.wait()
-        if self._last is not None and self._last[0].cost_key() == request.cost_key():
-            return self._last[1]
-        cost = _estimate(request)
-        self._last = (request, cost)
-        return cost
+        key = request.cost_key()
+        if key not in self._kept:
+            self._kept[key] = _estimate(request)
+        return self._kept[key]
 
     def wait(self) -> None:
         self._pool.waitForDone()
@@ -68,13 +70,13 @@ class BackgroundEstimator(QObject):
     def _compute(self, request: EstimateRequest) -> None:
         if request != self._newest:
             return  # superseded while queued
-        last = self._last
-        if last is not None and last[0].cost_key() == request.cost_key():
-            self._finished.emit(request, last[1])  # an estimate finished meanwhile serves this one too
+        key = request.cost_key()
+        if key in self._kept:
+            self._finished.emit(request, self._kept[key])  # an estimate finished meanwhile serves this one too
             return
         try:
             result: object = _estimate(request)
-            self._last = (request, result)  # set here, not on delivery: result_for may be waiting for it
+            self._kept[key] = result  # set here, not on delivery: result_for may be waiting for it
         except Exception as exc:  # any error, a bug too: shown as "Estimate unavailable", not lost in the pool thread
             result = exc
         self._finished.emit(request, result)

@@ -86,8 +86,16 @@ def test_start_reuses_the_estimate_shown_and_computes_one_for_changed_settings(w
     assert len(fake.calls) == calls  # estimated a moment ago, for the offer
     _select(window, "balanced")
     window._estimate_timer.stop()
-    assert window._confirm_cost()  # changed settings: estimated again (3000 x 1 s is long: fast offered)
-    assert [name for name, _ in fake.calls[calls:]] == ["balanced", "fast"]
+    assert window._confirm_cost()  # 3000 x 1 s is long: fast offered; both estimated for the first offers
+    assert len(fake.calls) == calls
+    _select(window, "paper")
+    window._estimate_timer.stop()
+    window.update_estimate()  # the offers' estimates did not push out the one shown before
+    assert "~7.00" in window.panel.estimate.text() and len(fake.calls) == calls
+    window.panel.width_box.setCurrentIndex(window.panel.width_box.findText("medium (32-128 channels)"))
+    window._estimate_timer.stop()
+    assert window._confirm_cost()  # changed settings (another network): estimated again
+    assert [name for name, _ in fake.calls[calls:]] == ["custom"]
 
 
 def test_a_failing_estimate_says_so_in_the_panel(window, photo_path, qtbot, monkeypatch):
