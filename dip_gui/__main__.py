@@ -2,7 +2,16 @@
 
 import sys
 
-from dip_gui.cli import main
+from dip_gui.core.host_memory import share_main_arena
+
+
+def entry() -> int:
+    """The command line, with the main arena shared before any thread starts (core/host_memory.py)."""
+    share_main_arena()
+    from dip_gui.cli import main  # imports torch, which starts a thread
+
+    return main()
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

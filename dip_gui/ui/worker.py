@@ -20,6 +20,7 @@ from dip_gui.core.checkpoint import Checkpointer
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.host_memory import apply_host_memory
 from dip_gui.core.session import Session
+from dip_gui.core.thread_trial import ThreadTrial
 from dip_gui.core.timeline import RunMonitor
 
 BATCH_SECONDS = 0.05
@@ -27,7 +28,8 @@ BATCH_SECONDS = 0.05
 
 def worker_threads() -> int:
     """Leave one core to the GUI thread. Measured on 2 cores: the event loop's worst stall fell
-    from 85 to 52 ms with the same iterations per second (docs/benchmarks.md)."""
+    from 85 to 52 ms with the same iterations per second (docs/benchmarks.md). CPU runs measure
+    whether all cores pay for their network (core/thread_trial.py); this is where they start."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 
@@ -62,6 +64,7 @@ class RunWorker(QThread):
         #: (iteration, loss, psnr or NaN) of every step, saved with the session so that a resumed
         #: run shows its whole curve. Filled from the worker thread only.
         self.history: list[tuple[float, float, float]] = []
+        self.thread_trial: ThreadTrial | None = None  # set when the run starts (CPU runs)
 
     # Called from the GUI thread.
     def pause(self) -> None:
@@ -84,7 +87,8 @@ class RunWorker(QThread):
         self._running.set()  # wake a paused loop so it can see the request
 
     def run(self) -> None:
-        torch.set_num_threads(worker_threads())
+        self.thread_trial = ThreadTrial() if self.session.device.type == "cpu" else None
+        torch.set_num_threads(self.thread_trial.threads if self.thread_trial else worker_threads())
         apply_host_memory(self.session.host_memory)  # a continued run after another one: set it again
         self._recovery = Checkpointer(self.recovery_path, self.recovery_every, self.session, self.monitor,
                                       self.current_source)
@@ -98,7 +102,7 @@ class RunWorker(QThread):
                     break
                 now = time.monotonic()
                 want_image = now - last_preview >= self.preview_interval
-                result = self.session.step()
+                result = self._step()
                 if want_image:
                     result.image = self.session.result(raw=self.raw_preview)
                     last_preview = now
@@ -132,6 +136,17 @@ class RunWorker(QThread):
             self._serve_saves(final=True)
             apply_host_memory("lean")  # between runs the window gives kept memory back to the system
             self.run_ended.emit(reason)
+
+    def _step(self):
+        """One iteration; during the thread trial, timed, and the thread count set for the next."""
+        if self.thread_trial is None or self.thread_trial.decided:
+            return self.session.step()
+        start = time.perf_counter()
+        result = self.session.step()
+        self.thread_trial.record(time.perf_counter() - start)
+        if self.thread_trial.threads != torch.get_num_threads():
+            torch.set_num_threads(self.thread_trial.threads)
+        return result
 
     def _flush_monitor(self) -> None:
         """Process the iterations the monitor still queues (GPU), so the timeline is complete."""

@@ -105,6 +105,32 @@ def test_a_run_streams_previews_and_loss_points_then_ends(window, photo_path, qt
     assert window.start_action.isEnabled() and not window.stop_action.isEnabled()
 
 
+def test_a_cpu_run_times_its_first_iterations_with_each_thread_count(window, photo_path, qtbot, monkeypatch):
+    """The worker runs each trial iteration with the count the trial names, then keeps its choice."""
+    import torch
+
+    from dip_gui.core.thread_trial import ThreadTrial
+    from dip_gui.ui import worker
+
+    ran_with: list[int] = []
+
+    class RecordingTrial(ThreadTrial):
+        def __init__(self) -> None:
+            super().__init__(cores=2)
+
+        def record(self, seconds: float) -> None:
+            ran_with.append(torch.get_num_threads())
+            super().record(seconds)
+
+    monkeypatch.setattr(worker, "ThreadTrial", RecordingTrial)
+    before = torch.get_num_threads()
+    window.open_path(photo_path)
+    run_to_end(window, qtbot, 10)
+    trial = window.run.worker.thread_trial
+    assert ran_with == [1, 1, 1, 2, 2, 2] and trial.chosen in (1, 2)
+    assert torch.get_num_threads() == before  # the GUI thread's own count is untouched
+
+
 def test_pause_holds_the_count_and_resume_continues(window, photo_path, qtbot):
     window.open_path(photo_path)
     quick_settings(window, 100000)
