@@ -23,12 +23,15 @@ PHOTOS = {"F16_GT": "denoising/F16_GT.png", "barbara": "restoration/barbara.png"
           "library": "inpainting/library.png"}
 
 
-def _net(channels: tuple[int, ...], skip: int = 4) -> dict:
-    return {"channels_down": channels, "channels_up": channels, "channels_skip": (skip,) * len(channels)}
+def _net(channels: tuple[int, ...], skip: int = 4, up: tuple[int, ...] = ()) -> dict:
+    return {"channels_down": channels, "channels_up": up or channels, "channels_skip": (skip,) * len(channels)}
 
 
 NETS = {"p128": _net((128,) * 5), "w96": _net((96,) * 5), "w64": _net((64,) * 5), "w32": _net((32,) * 5),
-        "small": _net((16, 32, 64, 64, 64))}
+        "small": _net((16, 32, 64, 64, 64)),
+        # 64 channels except a narrower full-resolution decoder layer (CPU cost only: docs/presets.md)
+        "top32": _net((64,) * 5, up=(32, 64, 64, 64, 64)), "top48": _net((64,) * 5, up=(48, 64, 64, 64, 64)),
+        "top32w": _net((64, 96, 96, 96, 96), up=(32, 96, 96, 96, 96))}
 BLUR_INPUT = {"input_kind": "base", "base": "blur", "base_sigma": 1.0, "adapt_blur": True, "residual": False}
 
 #: name -> (network, preset overrides over the paper denoising preset)
@@ -41,6 +44,9 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "w64_lr03c": ("w64", {"lr": 0.03, "lr_floor": 0.1, "iterations": 1500}),
     "w32_lr01": ("w32", {}),
     "w96_lr01": ("w96", {}),
+    "top32_lr01": ("top32", {}),
+    "top48_lr01": ("top48", {}),
+    "top32w_lr01": ("top32w", {}),
     "w64_blurin": ("w64", {**BLUR_INPUT, "reg_noise_std": 0.05, "iterations": 2000}),
     "p128_blurin": ("p128", {**BLUR_INPUT, "reg_noise_std": 0.05, "iterations": 2000}),
     "small_blurin": ("small", {**BLUR_INPUT, "reg_noise_std": 0.05, "lr": 0.03, "iterations": 1500}),

@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--size", type=int, default=128, help="centre crop side in pixels")
     evaluate.add_argument("--iters", type=int, default=2000, help="iterations per case (past the peak)")
     evaluate.add_argument("--json", help="write per-case figures here")
+    evaluate.add_argument("--preset", help="preset of every case's task (default: the task's default)")
+    evaluate.add_argument("--cases", help="comma-separated: noise15,noise25,noise50,jpeg10,downscale4,drop0.5 (default: all)")
 
     presets = commands.add_parser("presets", help="list the presets of every task")
     presets.add_argument("--json", action="store_true")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dip_gui.core import degradations as deg
-from dip_gui.core.errors import DipError
+from dip_gui.core.errors import DipError, InvalidParameterError
 from dip_gui.core.imaging import load_image
 from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.session import Session
@@ -25,6 +25,7 @@ from dip_gui.core.timeline import VarianceStopDetector
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 CASES = (("denoise", "noise", 15), ("denoise", "noise", 25), ("denoise", "noise", 50), ("jpeg", "jpeg", 10),
          ("sr", "downscale", 4), ("restore", "drop", 0.5))
+CURVE_EVERY = 25
 
 
 @dataclass
@@ -35,6 +36,9 @@ class CaseResult:
     peak_iteration: int
     suggested_iteration: int | None
     suggested_psnr: float
+    final_psnr: float = float("nan")
+    #: PSNR every ``CURVE_EVERY`` iterations (for the JSON report)
+    curve: list[float] = field(default_factory=list, repr=False)
 
     @property
     def gap(self) -> float:
@@ -52,9 +56,11 @@ def degrade(clean: np.ndarray, kind: str, amount: float, seed: int = 0) -> tuple
     return clean * known[:, :, None], {"mask": known}
 
 
-def evaluate_case(clean: np.ndarray, photo: str, task: str, kind: str, amount: float, iterations: int) -> CaseResult:
+def evaluate_case(clean: np.ndarray, photo: str, task: str, kind: str, amount: float, iterations: int,
+                  preset_name: str | None = None) -> CaseResult:
+    """Run ``task`` (its default preset unless ``preset_name``) on the degraded crop past its peak."""
     observed, extra = degrade(clean, kind, amount)
-    preset = scaled_for(get_preset(task), extra.get("scale")).with_overrides(iterations=iterations)
+    preset = scaled_for(get_preset(task, preset_name), extra.get("scale")).with_overrides(iterations=iterations)
     session = Session(make_problem(task, observed, reference=clean, **extra), preset, seed=0, device="auto")
     detector = VarianceStopDetector.for_run(iterations)
     history = []
@@ -66,7 +72,8 @@ def evaluate_case(clean: np.ndarray, photo: str, task: str, kind: str, amount: f
     peak = int(np.argmax(psnrs))
     chosen = detector.suggestion.iteration if detector.suggestion else len(psnrs)
     return CaseResult(photo, f"{task} {kind} {amount:g}", float(psnrs[peak]), peak + 1,
-                      detector.suggestion.iteration if detector.suggestion else None, float(psnrs[chosen - 1]))
+                      detector.suggestion.iteration if detector.suggestion else None, float(psnrs[chosen - 1]),
+                      float(psnrs[-1]), [round(float(p), 3) for p in psnrs[CURVE_EVERY - 1 :: CURVE_EVERY]])
 
 
 def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
@@ -76,12 +83,15 @@ def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     photos = [Path(p) for p in args.photos] or sorted(SAMPLES.glob("*.png"))
+    cases = [case for case in CASES if not args.cases or _case_name(case) in args.cases.split(",")]
+    if not cases:
+        raise InvalidParameterError(f"no such case in {args.cases!r}; cases: {', '.join(map(_case_name, CASES))}")
     results = []
     for photo in photos:
         clean = centre_crop(load_image(photo).rgb, args.size)
-        for task, kind, amount in CASES:
+        for task, kind, amount in cases:
             try:
-                result = evaluate_case(clean, photo.stem, task, kind, amount, args.iters)
+                result = evaluate_case(clean, photo.stem, task, kind, amount, args.iters, args.preset)
             except DipError as exc:
                 print(f"| {photo.stem} | {task} {kind} {amount:g} | failed: {exc} |", flush=True)
                 continue
@@ -93,6 +103,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([{**r.__dict__, "gap": r.gap} for r in results], indent=1))
     return 0
+
+
+def _case_name(case: tuple) -> str:
+    """``noise25``, ``jpeg10``, ``downscale4``, ``drop0.5``: how ``--cases`` names a case."""
+    return f"{case[1]}{case[2]:g}"
 
 
 def _row(r: CaseResult) -> str:

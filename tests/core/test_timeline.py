@@ -63,6 +63,29 @@ def test_evaluate_case_reports_peak_and_suggestion():
     assert result.peak_psnr >= result.suggested_psnr and result.gap >= 0
 
 
+def test_evaluate_stopping_takes_a_preset_and_a_subset_of_cases(tmp_path):
+    import argparse
+    import json
+
+    import pytest
+
+    from dip_gui.core.errors import InvalidParameterError
+    from dip_gui.core.evaluate_stopping import evaluate_command
+    from dip_gui.core.imaging import save_image
+    from tests.conftest import smooth_image
+
+    save_image(tmp_path / "p.png", smooth_image(40, 40))
+    args = argparse.Namespace(photos=[str(tmp_path / "p.png")], size=32, iters=50, json=str(tmp_path / "r.json"),
+                              preset="balanced", cases="noise15,noise25")
+    assert evaluate_command(args) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [r["case"] for r in report] == ["denoise noise 15", "denoise noise 25"]
+    assert all(len(r["curve"]) == 2 and r["curve"][-1] == pytest.approx(r["final_psnr"], abs=1e-3) for r in report)
+    assert max(report[0]["curve"]) <= report[0]["peak_psnr"] + 1e-3
+    with pytest.raises(InvalidParameterError, match="no such case"):
+        evaluate_command(argparse.Namespace(**{**vars(args), "cases": "noise30"}))
+
+
 class _SettlingSession:
     """Stands in for a Session: outputs settle until iteration 150, then wander (like overfitting)."""
 
