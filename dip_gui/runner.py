@@ -20,7 +20,7 @@ from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
 from dip_gui.core.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DipError, DivergenceError, ImageWriteError, InvalidParameterError
-from dip_gui.core.estimate import LONG_RUN_S, cost_warning, estimate_cost
+from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_key, cost_warning, estimate_cost
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.presets import default_preset_name, get_preset, presets_for, scaled_for
@@ -38,6 +38,7 @@ def run_command(args: argparse.Namespace) -> int:
         from dip_gui.runner_tiled import run_tiled_command
 
         return run_tiled_command(args)
+    costs: dict = {}  # estimates made for this command, by cost_key: the preset choice's serves the announcement
     if args.resume:
         session, state = load_session(args.resume, args.device, args.precision, args.host_memory)
         remove_stale_temporaries(args.resume)  # what the killed run was writing when it died
@@ -48,7 +49,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise InvalidParameterError("give the photo to restore and --task (or --resume a saved session)")
         check_output(args)
         photo = load_image(args.input)
-        session, state = _make_session(args, photo), None
+        session, state = _make_session(args, photo, costs), None
     log = progress_printer(args.quiet, lambda: session.iteration <= 1)
     verb = f"resuming at iteration {session.iteration}: " if args.resume else ""
     log(
@@ -59,7 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.preset is None and not args.resume and session.preset.name == "balanced":
         log(f"--max-seconds leaves time for the whole balanced preset ({session.preset.iterations} iterations), "
             "which gets further than fast in a long run; --preset fast keeps the quick one")
-    _announce_cost(session, log, args.max_seconds)
+    _announce_cost(session, log, args.max_seconds, costs)
     monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
     if state is not None:
         restore_monitor(monitor, state)
@@ -90,10 +91,10 @@ def run_command(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
-def _announce_cost(session: Session, log, budget: float | None) -> None:
+def _announce_cost(session: Session, log, budget: float | None, costs: dict) -> None:
     """Time and memory of the run before it starts; a warning when it is long or may not fit."""
     try:
-        cost = estimate_cost(session.preset, session.problem.out_size, session.problem.channels, session.device.type)
+        cost = _estimate(costs, session.preset, session.problem.out_size, session.problem.channels, session.device.type)
     except (DipError, RuntimeError):
         return
     remaining = session.total_iterations - session.iteration
@@ -158,7 +159,15 @@ def _check_checkpoint_path(args: argparse.Namespace) -> None:
         raise InvalidParameterError(f"--checkpoint-every must be 0 or more seconds, not {args.checkpoint_every}")
 
 
-def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
+def _estimate(costs: dict, preset, out_size: tuple[int, int], channels: int, device: str) -> CostEstimate:
+    """``estimate_cost``, made once per command for each thing it depends on (it times real passes)."""
+    key = cost_key(preset, out_size, channels, device)
+    if key not in costs:
+        costs[key] = estimate_cost(preset, out_size, channels, device)
+    return costs[key]
+
+
+def _make_session(args: argparse.Namespace, photo: LoadedImage, costs: dict) -> Session:
     mask, guide, reference = load_side_inputs(args, photo)
     problem = make_problem(
         args.task,
@@ -170,7 +179,7 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
         reference=reference,
         keep_known=not args.raw_output,
     )
-    return Session(problem, preset_for(args, problem.out_size, problem.channels), seed=args.seed, device=args.device,
+    return Session(problem, preset_for(args, problem.out_size, problem.channels, costs), seed=args.seed, device=args.device,
                    precision=args.precision, host_memory=args.host_memory)
 
 
@@ -186,7 +195,8 @@ def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:
     return mask, guide, reference
 
 
-def preset_for(args: argparse.Namespace, out_size: tuple[int, int] | None = None, channels: int = 3):
+def preset_for(args: argparse.Namespace, out_size: tuple[int, int] | None = None, channels: int = 3,
+               costs: dict | None = None):
     """The run's preset: named or the device's default, scaled for SR, with command-line overrides.
     With no preset named, a ``--max-seconds`` budget that lets the task's ``balanced`` preset run its
     whole course (estimated at ``out_size``) takes it instead of ``fast``: ``fast`` is done in minutes
@@ -194,7 +204,8 @@ def preset_for(args: argparse.Namespace, out_size: tuple[int, int] | None = None
     +0.8 to +4.1 dB on three of the paper's four photos, -1.3 dB on library)."""
     device = resolve_device(args.device).type
     preset_name = args.preset or default_preset_name(args.task, device)
-    if args.preset is None and out_size is not None and _budget_fits_balanced(args, out_size, channels, device):
+    if args.preset is None and out_size is not None and _budget_fits_balanced(args, out_size, channels, device,
+                                                                              {} if costs is None else costs):
         preset_name = "balanced"
     preset = scaled_for(get_preset(args.task, preset_name), args.scale)
     preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
@@ -210,7 +221,8 @@ def preset_for(args: argparse.Namespace, out_size: tuple[int, int] | None = None
 BALANCED_MIN_PIXELS = 200_000
 
 
-def _budget_fits_balanced(args: argparse.Namespace, out_size: tuple[int, int], channels: int, device: str) -> bool:
+def _budget_fits_balanced(args: argparse.Namespace, out_size: tuple[int, int], channels: int, device: str,
+                          costs: dict) -> bool:
     if args.max_seconds is None or args.iters is not None or default_preset_name(args.task, device) != "fast":
         return False
     if out_size[0] * out_size[1] < BALANCED_MIN_PIXELS:
@@ -219,7 +231,7 @@ def _budget_fits_balanced(args: argparse.Namespace, out_size: tuple[int, int], c
         return False
     balanced = get_preset(args.task, "balanced")
     try:
-        cost = estimate_cost(balanced, out_size, channels, device)
+        cost = _estimate(costs, balanced, out_size, channels, device)
     except (DipError, RuntimeError):
         return False
     return cost.seconds_per_iteration * balanced.iterations <= args.max_seconds

@@ -7,7 +7,7 @@ the pixel count, so they are scaled to the photo's canvas. Cheap (tens of ms) an
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -44,6 +44,14 @@ class CostEstimate:
     def describe(self, iterations: int) -> str:
         return (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{self.duration(iterations)} for {iterations} iterations, "
                 f"~{self.memory_bytes / 2**20:,.0f} MB")
+
+
+def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: str) -> tuple:
+    """What an estimate depends on: the network, its input, the size and the device, not the
+    schedule (iterations, learning rate, jitter, averaging). Hashable: estimates are kept by it."""
+    schedule_free = replace(preset, name="", description="", iterations=1, lr=0.01, ema=None, reg_noise_std=0.0,
+                            lr_floor=1.0, warmup=0)
+    return schedule_free, tuple(out_size), channels, device
 
 
 def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto") -> CostEstimate:

@@ -9,12 +9,11 @@ nothing twice.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from dip_gui.core.estimate import CostEstimate, estimate_cost
+from dip_gui.core.estimate import CostEstimate, cost_key, estimate_cost
 from dip_gui.core.presets import Preset
 
 
@@ -27,9 +26,7 @@ class EstimateRequest(NamedTuple):
     def cost_key(self) -> tuple:
         """What the estimate depends on: the network, its input, the size and the device, not the
         schedule (iterations, learning rate, jitter, averaging), so editing those costs no new estimate."""
-        schedule_free = replace(self.preset, name="", description="", iterations=1, lr=0.01, ema=None,
-                                reg_noise_std=0.0, lr_floor=1.0, warmup=0)
-        return schedule_free, self.size, self.channels, self.device
+        return cost_key(self.preset, self.size, self.channels, self.device)
 
 
 class BackgroundEstimator(QObject):

@@ -305,9 +305,16 @@ def test_a_budget_long_enough_for_the_balanced_denoiser_takes_it(photo, tmp_path
     args = parser.parse_args(["run", str(photo), "-o", "x.png", "--task", "sr", "--scale", "2", "--device", "cpu",
                               "--max-seconds", "1e6"])
     assert runner.preset_for(args, (56, 40), 3).name == "fast"  # no balanced preset for SR
-    monkeypatch.setattr(runner, "estimate_cost", lambda preset, size, channels, device: CostEstimate(5e-4, 2**20, size))
+    estimated = []
+
+    def quick(preset, size, channels, device):
+        estimated.append(preset.name)
+        return CostEstimate(5e-4, 2**20, size)
+
+    monkeypatch.setattr(runner, "estimate_cost", quick)
     metrics = tmp_path / "m.json"
     assert main(["run", str(photo), "-o", str(tmp_path / "b.png"), "--task", "denoise", "--device", "cpu",
                  "--max-seconds", "2", "--metrics-json", str(metrics)]) == 0  # a real run: balanced, cut by the budget
     assert json.loads(metrics.read_text())["preset"] == "balanced"
+    assert estimated == ["balanced"]  # timed once: the choice's estimate is the one announced
     assert "leaves time for the whole balanced preset" in capsys.readouterr().err
