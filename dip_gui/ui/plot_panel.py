@@ -70,8 +70,8 @@ class PlotPanel(QWidget):
         self._dirty = True
         self.marker.setVisible(False)
         self.suggestion_marker.setVisible(False)
-        self.plot.getAxis("right").setStyle(showValues=False)
-        self.plot.getAxis("right").showLabel(False)
+        self._psnr_axis_shown = None
+        self._show_psnr_axis(False)
 
     def add_results(self, results) -> None:
         for result in results:
@@ -99,14 +99,22 @@ class PlotPanel(QWidget):
         self._dirty = False
         self.loss_curve.setData(np.asarray(self.iterations, float), np.asarray(self.losses, float))
         has_psnr = bool(self.psnrs)
-        self.plot.getAxis("right").setStyle(showValues=has_psnr)
-        self.plot.getAxis("right").showLabel(has_psnr)
+        self._show_psnr_axis(has_psnr)
         self.psnr_curve.setData(np.asarray(self.psnr_iterations, float), np.asarray(self.psnrs, float))
         if self.losses:
             low, high = np.log10(min(self.losses)), np.log10(max(self.losses))
             _widen(self.plot.getViewBox(), low, high, margin=0.5)
         if has_psnr:
             _widen(self.psnr_view, min(self.psnrs), max(self.psnrs), margin=2.0)
+
+    def _show_psnr_axis(self, shown: bool) -> None:
+        """Only on a change: each call re-lays out the axis and repaints its labels (at 10 Hz, most of
+        the GUI thread's painting during a run)."""
+        if shown == self._psnr_axis_shown:
+            return
+        self._psnr_axis_shown = shown
+        self.plot.getAxis("right").setStyle(showValues=shown)
+        self.plot.getAxis("right").showLabel(shown)
 
     def _sync_views(self) -> None:
         self.psnr_view.setGeometry(self.plot.getViewBox().sceneBoundingRect())
