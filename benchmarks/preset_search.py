@@ -1,14 +1,20 @@
-"""PSNR against iterations for candidate denoising presets, several runs at once on one device.
+"""PSNR against iterations for candidate presets, several runs at once on one device.
 
     python benchmarks/preset_search.py --data DIR --out search.json [--device cuda] [--parallel 8]
-        [--deadline 400] [--photos F16_GT,barbara] [--configs NAME,...] [--crop 0] [--tiny]
+        [--deadline 400] [--task denoise] [--photos F16_GT,barbara] [--configs NAME,...] [--crop 0]
+
+    # the other tasks' shipped presets, paper against fast (item 3 covers every fast preset):
+    python benchmarks/preset_search.py --data DIR --out sr.json --task sr --configs paper,fast
 
 Why: item 3 of the speed issue asks for presets that reach the paper preset's peak PSNR in a small
 fraction of its wall time. PSNR against *iterations* does not depend on the device, so the curves
 are measured where iterations are cheap (a GPU, runs side by side in separate processes) and turned
 into CPU wall time with each network's CPU seconds per iteration (``--cpu-cost`` on this machine).
 Each finished run is written to the JSON at once, so a run cut short by ``--deadline`` still reports.
-Noise: sigma 25, seed 1, Session seed 0, as benchmarks/gpu.py and docs/gpu.md.
+Denoising: sigma 25, seed 1, Session seed 0, as benchmarks/gpu.py and docs/gpu.md. Other tasks
+(``TASK_PHOTOS``): x4 super-resolution of the Lanczos-downscaled photo (the paper's SR setting),
+restoration with 50% of the pixels dropped (seed 0), inpainting with the paper's own masks; their
+``paper`` and ``fast`` configs are the shipped presets.
 """
 
 from __future__ import annotations
@@ -21,6 +27,15 @@ from pathlib import Path
 
 PHOTOS = {"F16_GT": "denoising/F16_GT.png", "barbara": "restoration/barbara.png", "zebra_GT": "sr/zebra_GT.png",
           "library": "inpainting/library.png"}
+#: task -> photo name -> (photo, mask file or None): the paper's photos for each task
+TASK_PHOTOS = {
+    "sr": {"zebra_GT": ("sr/zebra_GT.png", None), "F16_GT": ("denoising/F16_GT.png", None)},
+    "restore": {"barbara": ("restoration/barbara.png", None), "kate": ("restoration/kate.png", None)},
+    "inpaint": {"library": ("inpainting/library.png", "inpainting/library_mask.png"),
+                "kate": ("inpainting/kate.png", "inpainting/kate_mask.png"),
+                "vase": ("inpainting/vase.png", "inpainting/vase_mask.png")},
+}
+SR_SCALE, DROP_FRACTION = 4, 0.5
 
 
 def _net(channels: tuple[int, ...], skip: int = 4, up: tuple[int, ...] = ()) -> dict:
@@ -54,10 +69,12 @@ CONFIGS: dict[str, tuple[str, dict]] = {
 }
 
 
-def make_preset(config: str):
+def make_preset(config: str, task: str = "denoise"):
     from dip_gui.core.networks import SkipSpec
-    from dip_gui.core.presets import get_preset
+    from dip_gui.core.presets import get_preset, scaled_for
 
+    if task != "denoise":  # the shipped presets
+        return scaled_for(get_preset(task, config), SR_SCALE if task == "sr" else None)
     net_name, overrides = CONFIGS[config]
     if config == "fast":
         return get_preset("denoise", "fast")
@@ -67,21 +84,14 @@ def make_preset(config: str):
 def run_one(job: dict) -> dict:
     import torch
 
-    from dip_gui.core.degradations import add_gaussian_noise
-    from dip_gui.core.imaging import load_image
     from dip_gui.core.session import Session
-    from dip_gui.core.tasks import make_problem
 
     torch.set_num_threads(job["threads"])
-    clean = load_image(Path(job["path"])).rgb
-    if job["crop"]:
-        top, left = (clean.shape[0] - job["crop"]) // 2, (clean.shape[1] - job["crop"]) // 2
-        clean = clean[top : top + job["crop"], left : left + job["crop"]]
-    noisy = add_gaussian_noise(clean, 25, seed=1)
-    preset = make_preset(job["config"])
+    problem = make_test_problem(job)
+    preset = make_preset(job["config"], job["task"])
     if job["iterations"]:
         preset = preset.with_overrides(iterations=job["iterations"])
-    session = Session(make_problem("denoise", noisy, reference=clean), preset, seed=0, device=job["device"])
+    session = Session(problem, preset, seed=0, device=job["device"])
     curve, start = [], time.perf_counter()
     for _ in range(preset.iterations):
         step = session.step()
@@ -90,9 +100,35 @@ def run_one(job: dict) -> dict:
         if time.time() > job["deadline"]:
             break
     best = max(curve, key=lambda point: point[2])
-    return {"photo": job["photo"], "config": job["config"], "iterations_planned": preset.iterations,
+    return {"task": job["task"], "photo": job["photo"], "config": job["config"], "iterations_planned": preset.iterations,
             "iterations_run": session.iteration, "parameters": session.parameters, "peak": best,
             "final_psnr": curve[-1][2], "seconds": round(time.perf_counter() - start, 1), "curve": curve}
+
+
+def make_test_problem(job: dict):
+    """The degraded photo of ``job`` as a Problem that knows the clean one (for PSNR)."""
+    from dip_gui.core import degradations as deg
+    from dip_gui.core.imaging import load_image, load_mask
+    from dip_gui.core.tasks import make_problem
+
+    clean = load_image(Path(job["path"])).rgb
+    mask = None
+    if job.get("mask"):  # the paper's masks are white where the pixel is known
+        mask = load_mask(job["mask"], clean.shape[:2], white_is_hole=False)
+    if job["crop"]:
+        top, left = (clean.shape[0] - job["crop"]) // 2, (clean.shape[1] - job["crop"]) // 2
+        window = (slice(top, top + job["crop"]), slice(left, left + job["crop"]))
+        clean, mask = clean[window], None if mask is None else mask[window]
+    task = job["task"]
+    if task == "sr":
+        small = deg.downscale(clean, SR_SCALE)
+        clean = clean[: small.shape[0] * SR_SCALE, : small.shape[1] * SR_SCALE]
+        return make_problem("sr", small, scale=SR_SCALE, reference=clean)
+    if task == "restore":
+        mask = deg.random_known_mask(clean.shape[:2], DROP_FRACTION, seed=0)
+    if task in ("restore", "inpaint"):
+        return make_problem(task, clean * mask[:, :, None], mask=mask, reference=clean)
+    return make_problem("denoise", deg.add_gaussian_noise(clean, 25, seed=1), reference=clean)
 
 
 def cpu_cost(configs: list[str], size: int, iters: int) -> dict:
@@ -119,7 +155,8 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--deadline", type=float, default=400.0, help="seconds from the start; runs stop there")
-    parser.add_argument("--photos", default=",".join(PHOTOS))
+    parser.add_argument("--task", default="denoise", choices=("denoise", *TASK_PHOTOS))
+    parser.add_argument("--photos", help="photo names (default: the task's photos)")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--skip", default="", help="PHOTO:CONFIG pairs already measured elsewhere, comma-separated")
     parser.add_argument("--crop", type=int, default=0, help="centre crop side (0: whole photo)")
@@ -129,12 +166,17 @@ def main() -> None:
     args = parser.parse_args()
     configs = args.configs.split(",")
     if args.cpu_cost:
+        if args.task != "denoise":
+            parser.error("--cpu-cost times denoising configs; for the other tasks: python -m dip_gui bench --task T --preset P")
         args.out.write_text(json.dumps({"size": args.cpu_cost, "seconds_per_iter": cpu_cost(configs, args.cpu_cost, 3)}))
         return
     deadline = time.time() + args.deadline
-    jobs = [{"photo": photo, "path": str(args.data / PHOTOS[photo]), "config": config, "device": args.device,
+    photos = {name: (path, None) for name, path in PHOTOS.items()} if args.task == "denoise" else TASK_PHOTOS[args.task]
+    names = args.photos.split(",") if args.photos else list(photos)
+    jobs = [{"photo": photo, "path": str(args.data / photos[photo][0]), "config": config, "device": args.device,
+             "mask": photos[photo][1] and str(args.data / photos[photo][1]), "task": args.task,
              "crop": args.crop, "iterations": args.iterations, "every": args.every, "deadline": deadline,
-             "threads": args.threads} for photo in args.photos.split(",") for config in configs
+             "threads": args.threads} for photo in names for config in configs
             if f"{photo}:{config}" not in args.skip.split(",")]
     report: dict = {"runs": [], "jobs": len(jobs)}
     with mp.get_context("spawn").Pool(args.parallel, maxtasksperchild=1) as pool:
