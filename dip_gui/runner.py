@@ -219,13 +219,18 @@ def preset_for(args: argparse.Namespace, out_size: tuple[int, int] | None = None
 #: smaller ones the network fits the noise sooner: a 128 px crop of F16 peaked at iteration 950
 #: (30.2 dB) and ended at 25.2 dB, below ``fast``'s end (26.1), so a budget alone must not pick it.
 BALANCED_MIN_PIXELS = 200_000
+#: With ``--auto-stop`` the run ends at the stop suggestion, which finds ``balanced``'s peak on smaller
+#: photos: 256 px crops (sigma 25) peaked at iteration 1822 / 2421 (F16 30.92 dB, barbara 30.61) and
+#: the suggestion came 0.01 / 0.02 dB under it, where 3000 iterations end 1.3 / 0.4 dB lower
+#: (``evaluate-stopping --size 256 --iters 3000 --preset balanced --cases noise25``; docs/presets.md).
+BALANCED_MIN_PIXELS_AUTO_STOP = 256 * 256
 
 
 def _budget_fits_balanced(args: argparse.Namespace, out_size: tuple[int, int], channels: int, device: str,
                           costs: dict) -> bool:
     if args.max_seconds is None or args.iters is not None or default_preset_name(args.task, device) != "fast":
         return False
-    if out_size[0] * out_size[1] < BALANCED_MIN_PIXELS:
+    if out_size[0] * out_size[1] < (BALANCED_MIN_PIXELS_AUTO_STOP if args.auto_stop else BALANCED_MIN_PIXELS):
         return False
     if "balanced" not in {preset.name for preset in presets_for(args.task)}:
         return False
