@@ -56,8 +56,8 @@ def measure(args: argparse.Namespace) -> dict:
 
     if args.threads:
         class FixedThreads(worker.ThreadTrial):
-            def __init__(self) -> None:
-                super().__init__()
+            def __init__(self, **options) -> None:
+                super().__init__(**options)
                 self.chosen = args.threads
 
         worker.ThreadTrial = FixedThreads

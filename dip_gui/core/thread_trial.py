@@ -19,14 +19,17 @@ import os
 class ThreadTrial:
     """Feed it each iteration's seconds (``record``); ``threads`` is the count to run the next with."""
 
-    def __init__(self, cores: int | None = None, warmup: int = 1, timed: int = 2, margin: float = 0.1) -> None:
+    def __init__(self, cores: int | None = None, warmup: int = 1, timed: int = 2, margin: float = 0.1,
+                 measure: bool = True) -> None:
         cores = max(1, cores or os.cpu_count() or 1)
-        #: leave one core to the GUI first: the choice unless all cores are clearly faster
+        #: One core left to the GUI first, the choice unless all cores are clearly faster (on 2 cores the
+        #: event loop's worst stall fell from 85 to 52 ms with it, docs/benchmarks.md). Without
+        #: ``measure`` (a GPU run, where the threads only feed the device) that count is kept untimed.
         self.candidates = [max(1, cores - 1)] + ([cores] if cores > 1 else [])
         self.warmup, self.timed, self.margin = warmup, timed, margin
         self._times: list[list[float]] = [[] for _ in self.candidates]
         self._index, self._seen = 0, 0
-        self.chosen: int | None = self.candidates[0] if len(self.candidates) == 1 else None
+        self.chosen: int | None = self.candidates[0] if len(self.candidates) == 1 or not measure else None
 
     @property
     def decided(self) -> bool:

@@ -7,7 +7,6 @@ asked for at most ``preview_interval`` apart, so the GUI thread never drowns in 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 import traceback
@@ -24,13 +23,6 @@ from dip_gui.core.thread_trial import ThreadTrial
 from dip_gui.core.timeline import RunMonitor
 
 BATCH_SECONDS = 0.05
-
-
-def worker_threads() -> int:
-    """Leave one core to the GUI thread. Measured on 2 cores: the event loop's worst stall fell
-    from 85 to 52 ms with the same iterations per second (docs/benchmarks.md). CPU runs measure
-    whether all cores pay for their network (core/thread_trial.py); this is where they start."""
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class RunWorker(QThread):
@@ -64,7 +56,7 @@ class RunWorker(QThread):
         #: (iteration, loss, psnr or NaN) of every step, saved with the session so that a resumed
         #: run shows its whole curve. Filled from the worker thread only.
         self.history: list[tuple[float, float, float]] = []
-        self.thread_trial: ThreadTrial | None = None  # set when the run starts (CPU runs)
+        self.thread_trial: ThreadTrial | None = None  # the torch thread count; set when the run starts
 
     # Called from the GUI thread.
     def pause(self) -> None:
@@ -87,8 +79,8 @@ class RunWorker(QThread):
         self._running.set()  # wake a paused loop so it can see the request
 
     def run(self) -> None:
-        self.thread_trial = ThreadTrial() if self.session.device.type == "cpu" else None
-        torch.set_num_threads(self.thread_trial.threads if self.thread_trial else worker_threads())
+        self.thread_trial = ThreadTrial(measure=self.session.device.type == "cpu")
+        torch.set_num_threads(self.thread_trial.threads)
         apply_host_memory(self.session.host_memory)  # a continued run after another one: set it again
         self._recovery = Checkpointer(self.recovery_path, self.recovery_every, self.session, self.monitor,
                                       self.current_source)
@@ -139,7 +131,7 @@ class RunWorker(QThread):
 
     def _step(self):
         """One iteration; during the thread trial, timed, and the thread count set for the next."""
-        if self.thread_trial is None or self.thread_trial.decided:
+        if self.thread_trial.decided:
             return self.session.step()
         start = time.perf_counter()
         result = self.session.step()

@@ -44,3 +44,9 @@ def test_one_core_needs_no_trial():
     assert trial.decided and trial.threads == 1
     trial.record(1.0)
     assert trial.threads == 1
+
+
+def test_an_untimed_trial_keeps_a_core_for_the_gui():
+    """GPU runs: the threads only feed the device, nothing to time."""
+    trial = ThreadTrial(cores=4, measure=False)
+    assert trial.decided and trial.threads == 3

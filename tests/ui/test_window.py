@@ -115,8 +115,8 @@ def test_a_cpu_run_times_its_first_iterations_with_each_thread_count(window, pho
     ran_with: list[int] = []
 
     class RecordingTrial(ThreadTrial):
-        def __init__(self) -> None:
-            super().__init__(cores=2)
+        def __init__(self, **options) -> None:
+            super().__init__(**options, cores=2)
 
         def record(self, seconds: float) -> None:
             ran_with.append(torch.get_num_threads())
