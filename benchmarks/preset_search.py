@@ -107,28 +107,25 @@ def run_one(job: dict) -> dict:
 
 def make_test_problem(job: dict):
     """The degraded photo of ``job`` as a Problem that knows the clean one (for PSNR)."""
-    from dip_gui.core import degradations as deg
+    from dip_gui.core.evaluate_stopping import centre_crop, degrade
     from dip_gui.core.imaging import load_image, load_mask
     from dip_gui.core.tasks import make_problem
 
     clean = load_image(Path(job["path"])).rgb
-    mask = None
-    if job.get("mask"):  # the paper's masks are white where the pixel is known
-        mask = load_mask(job["mask"], clean.shape[:2], white_is_hole=False)
-    if job["crop"]:
-        top, left = (clean.shape[0] - job["crop"]) // 2, (clean.shape[1] - job["crop"]) // 2
-        window = (slice(top, top + job["crop"]), slice(left, left + job["crop"]))
-        clean, mask = clean[window], None if mask is None else mask[window]
     task = job["task"]
-    if task == "sr":
-        small = deg.downscale(clean, SR_SCALE)
-        clean = clean[: small.shape[0] * SR_SCALE, : small.shape[1] * SR_SCALE]
-        return make_problem("sr", small, scale=SR_SCALE, reference=clean)
-    if task == "restore":
-        mask = deg.random_known_mask(clean.shape[:2], DROP_FRACTION, seed=0)
-    if task in ("restore", "inpaint"):
+    if task == "inpaint":  # the paper's masks are white where the pixel is known
+        mask = load_mask(job["mask"], clean.shape[:2], white_is_hole=False)
+        if job["crop"]:
+            clean, mask = centre_crop(clean, job["crop"]), centre_crop(mask, job["crop"])
         return make_problem(task, clean * mask[:, :, None], mask=mask, reference=clean)
-    return make_problem("denoise", deg.add_gaussian_noise(clean, 25, seed=1), reference=clean)
+    if job["crop"]:
+        clean = centre_crop(clean, job["crop"])
+    kind, amount, seed = {"sr": ("downscale", SR_SCALE, 0), "restore": ("drop", DROP_FRACTION, 0),
+                          "denoise": ("noise", 25, 1)}[task]
+    observed, extra = degrade(clean, kind, amount, seed)
+    if task == "sr":  # the downscale cuts the sides to a multiple of the scale
+        clean = clean[: observed.shape[0] * SR_SCALE, : observed.shape[1] * SR_SCALE]
+    return make_problem(task, observed, reference=clean, **extra)
 
 
 def cpu_cost(configs: list[str], size: int, iters: int) -> dict:
