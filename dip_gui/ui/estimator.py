@@ -24,8 +24,7 @@ class EstimateRequest(NamedTuple):
     device: str
 
     def cost_key(self) -> tuple:
-        """What the estimate depends on: the network, its input, the size and the device, not the
-        schedule (iterations, learning rate, jitter, averaging), so editing those costs no new estimate."""
+        """``core.estimate.cost_key``: editing the schedule (iterations, lr, ...) costs no new estimate."""
         return cost_key(self.preset, self.size, self.channels, self.device)
 
 
