@@ -13,8 +13,10 @@ into CPU wall time with each network's CPU seconds per iteration (``--cpu-cost``
 Each finished run is written to the JSON at once, so a run cut short by ``--deadline`` still reports.
 Denoising: sigma 25, seed 1, Session seed 0, as benchmarks/gpu.py and docs/gpu.md. Other tasks
 (``TASK_PHOTOS``): x4 super-resolution of the Lanczos-downscaled photo (the paper's SR setting),
-restoration with 50% of the pixels dropped (seed 0), inpainting with the paper's own masks; their
-``paper`` and ``fast`` configs are the shipped presets.
+restoration with 50% of the pixels dropped (seed 0), inpainting with the paper's own masks. For
+every task ``paper`` and ``fast`` are the shipped presets; any other config is the task's paper
+preset with that config's network and settings (``*_basein``: the task's classical estimate as the
+network input), e.g. ``--task sr --configs paper,w64_lr01`` for SR ``balanced`` (docs/presets.md).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ NETS = {"p128": _net((128,) * 5), "w96": _net((96,) * 5), "w64": _net((64,) * 5)
         "top32": _net((64,) * 5, up=(32, 64, 64, 64, 64)), "top48": _net((64,) * 5, up=(48, 64, 64, 64, 64)),
         "top32w": _net((64, 96, 96, 96, 96), up=(32, 96, 96, 96, 96))}
 BLUR_INPUT = {"input_kind": "base", "base": "blur", "base_sigma": 1.0, "adapt_blur": True, "residual": False}
+#: the classical estimate as the network's input (not its output's base) for the other tasks
+BASE_INPUT = {"input_kind": "base", "residual": False}
 
 #: name -> (network, preset overrides over the paper denoising preset)
 CONFIGS: dict[str, tuple[str, dict]] = {
@@ -66,19 +70,26 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "p128_blurin": ("p128", {**BLUR_INPUT, "reg_noise_std": 0.05, "iterations": 2000}),
     "small_blurin": ("small", {**BLUR_INPUT, "reg_noise_std": 0.05, "lr": 0.03, "iterations": 1500}),
     "fast": ("", {}),  # the shipped fast preset as it is
+    # other tasks (over the task's paper preset; the base is the task's own: upscale, fill)
+    "small_basein": ("small", {**BASE_INPUT, "ema": 0.99}),
+    "w64_basein": ("w64", {**BASE_INPUT, "ema": 0.99}),
 }
+#: the fast presets' classical estimate for each task
+TASK_BASE = {"denoise": "blur", "sr": "upsample", "restore": "fill", "inpaint": "fill"}
 
 
 def make_preset(config: str, task: str = "denoise"):
     from dip_gui.core.networks import SkipSpec
     from dip_gui.core.presets import get_preset, scaled_for
 
-    if task != "denoise":  # the shipped presets
-        return scaled_for(get_preset(task, config), SR_SCALE if task == "sr" else None)
+    scale = SR_SCALE if task == "sr" else None
+    if config in ("paper", "fast"):  # the shipped presets
+        return scaled_for(get_preset(task, config), scale)
     net_name, overrides = CONFIGS[config]
-    if config == "fast":
-        return get_preset("denoise", "fast")
-    return get_preset("denoise", "paper").with_overrides(net=SkipSpec(**NETS[net_name]), **overrides)
+    if overrides.get("input_kind") == "base" and "base" not in overrides:
+        overrides = {**overrides, "base": TASK_BASE[task]}
+    paper = scaled_for(get_preset(task, "paper"), scale)
+    return paper.with_overrides(net=SkipSpec(**NETS[net_name]), **overrides)
 
 
 def run_one(job: dict) -> dict:
