@@ -161,7 +161,7 @@ class RunActionsMixin:
 
     def _quicker_presets(self, preset) -> list[tuple[str, str]]:
         """(name, estimated time) of the task's presets quicker than ``preset``: ``fast``, and for
-        denoising ``balanced`` (docs/presets.md: ahead of the paper recipe under any CPU budget)."""
+        denoising and SR ``balanced`` (docs/presets.md: ahead of the paper recipe under any CPU budget)."""
         names = [name for name in QUICKER_PRESETS if self.panel.preset.findData(name) >= 0]
         if preset.name in names:
             names = names[names.index(preset.name) + 1:]

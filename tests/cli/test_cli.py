@@ -304,9 +304,13 @@ def test_a_budget_long_enough_for_the_balanced_denoiser_takes_it(photo, tmp_path
     assert chosen("--max-seconds", "30") == "fast"  # a small photo: balanced's 3000 iterations overfit it
     monkeypatch.setattr(runner, "BALANCED_MIN_PIXELS_AUTO_STOP", 200)
     assert chosen("--max-seconds", "30", "--auto-stop") == "balanced"  # the stop suggestion finds its peak
-    args = parser.parse_args(["run", str(photo), "-o", "x.png", "--task", "sr", "--scale", "2", "--device", "cpu",
-                              "--max-seconds", "1e6"])
-    assert runner.preset_for(args, (56, 40), 3).name == "fast"  # no balanced preset for SR
+    def chosen_sr(seconds):
+        args = parser.parse_args(["run", str(photo), "-o", "x.png", "--task", "sr", "--scale", "2", "--device", "cpu",
+                                  "--max-seconds", seconds])
+        return runner.preset_for(args, (56, 40), 3).name
+
+    assert chosen_sr("20") == "balanced"  # SR has one too: 2000 x 0.01 s fits
+    assert chosen_sr("19") == "fast"
     estimated = []
 
     def quick(preset, size, channels, device):

@@ -1,9 +1,11 @@
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
 
 from dip_gui.core.networks import SkipNet, SkipSpec, count_parameters, make_input
-from dip_gui.core.presets import PRESETS, get_preset
+from dip_gui.core.presets import BALANCED_NET, PRESETS, get_preset, scaled_for
 
 # The authors' parameter counts (their code, printed by their notebooks).
 PAPER_COUNTS = [
@@ -22,6 +24,16 @@ def test_paper_presets_have_the_authors_parameter_counts(task, name, depth, out,
     preset = get_preset(task, name)
     assert preset.input_depth == depth
     assert count_parameters(SkipNet(preset.net, depth, out)) == expected
+
+
+@pytest.mark.parametrize("task", sorted({p.task for p in PRESETS if p.name == "balanced"}))
+@pytest.mark.parametrize("scale", [None, 2, 4, 8])
+def test_balanced_is_the_paper_recipe_on_the_narrower_network(task, scale):
+    """Its evidence (docs/presets.md) is that per iteration it follows the paper network's curve: any
+    other difference from the paper preset (jitter, learning rate, iterations, x8 settings) breaks that."""
+    paper, balanced = (scaled_for(get_preset(task, name), scale) for name in ("paper", "balanced"))
+    assert balanced.net == BALANCED_NET
+    assert replace(balanced, name="paper", description=paper.description, net=paper.net) == paper
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"{p.task}-{p.name}")
