@@ -53,7 +53,7 @@ BLUR_INPUT = {"input_kind": "base", "base": "blur", "base_sigma": 1.0, "adapt_bl
 #: the classical estimate as the network's input (not its output's base) for the other tasks
 BASE_INPUT = {"input_kind": "base", "residual": False}
 
-#: name -> (network, preset overrides over the paper denoising preset)
+#: name -> (network, preset overrides over the task's paper preset)
 CONFIGS: dict[str, tuple[str, dict]] = {
     "paper": ("p128", {}),
     "p128_lr02c": ("p128", {"lr": 0.02, "lr_floor": 0.1, "iterations": 1500}),
@@ -70,7 +70,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "p128_blurin": ("p128", {**BLUR_INPUT, "reg_noise_std": 0.05, "iterations": 2000}),
     "small_blurin": ("small", {**BLUR_INPUT, "reg_noise_std": 0.05, "lr": 0.03, "iterations": 1500}),
     "fast": ("", {}),  # the shipped fast preset as it is
-    # other tasks (over the task's paper preset; the base is the task's own: upscale, fill)
+    # the task's own classical estimate (blur, upscale, fill) as the network's input
     "small_basein": ("small", {**BASE_INPUT, "ema": 0.99}),
     "w64_basein": ("w64", {**BASE_INPUT, "ema": 0.99}),
 }

@@ -304,6 +304,7 @@ def test_a_budget_long_enough_for_the_balanced_denoiser_takes_it(photo, tmp_path
     assert chosen("--max-seconds", "30") == "fast"  # a small photo: balanced's 3000 iterations overfit it
     monkeypatch.setattr(runner, "BALANCED_MIN_PIXELS_AUTO_STOP", 200)
     assert chosen("--max-seconds", "30", "--auto-stop") == "balanced"  # the stop suggestion finds its peak
+
     def chosen_sr(seconds):
         args = parser.parse_args(["run", str(photo), "-o", "x.png", "--task", "sr", "--scale", "2", "--device", "cpu",
                                   "--max-seconds", seconds])
