@@ -70,6 +70,8 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "p128_blurin": ("p128", {**BLUR_INPUT, "reg_noise_std": 0.05, "iterations": 2000}),
     "small_blurin": ("small", {**BLUR_INPUT, "reg_noise_std": 0.05, "lr": 0.03, "iterations": 1500}),
     "fast": ("", {}),  # the shipped fast preset as it is
+    # "" as the network: the shipped fast preset with these overrides
+    "fast_nlm": ("", {"base": "nlm"}),
     # the task's own classical estimate (blur, upscale, fill) as the network's input
     "small_basein": ("small", {**BASE_INPUT, "ema": 0.99}),
     "w64_basein": ("w64", {**BASE_INPUT, "ema": 0.99}),
@@ -86,6 +88,8 @@ def make_preset(config: str, task: str = "denoise"):
     if config in ("paper", "fast"):  # the shipped presets
         return scaled_for(get_preset(task, config), scale)
     net_name, overrides = CONFIGS[config]
+    if not net_name:
+        return scaled_for(get_preset(task, "fast"), scale).with_overrides(**overrides)
     if overrides.get("input_kind") == "base" and "base" not in overrides:
         overrides = {**overrides, "base": TASK_BASE[task]}
     paper = scaled_for(get_preset(task, "paper"), scale)

@@ -1,6 +1,7 @@
 """Quality under fixed wall-clock budgets, through the real command line, on the paper's images.
 
     python benchmarks/quality.py --data ../shared/data/dip-paper --out docs/quality.md
+    python benchmarks/quality.py --only denoise   # one section, printed (docs/quality.md left alone)
 
 Cases (the product's promises on a 2-core CPU):
   * denoise, sigma 25, 40 s: default preset vs the paper recipe for the same 40 s, and vs the noisy input;
@@ -95,16 +96,22 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=Path("../shared/data/dip-paper"))
     parser.add_argument("--out", type=Path, default=Path("docs/quality.md"))
+    parser.add_argument("--only", choices=("denoise", "sr", "restore"),
+                        help="measure one section and print its rows (the file is left alone)")
     args = parser.parse_args()
+    sections = {"denoise": ("Denoising, sigma 25, 40 s budget (PSNR dB; iterations in brackets)", denoise_rows),
+                "sr": ("x4 super-resolution, 120 s budget (luma PSNR dB)", sr_rows),
+                "restore": ("50% randomly missing pixels, 120 s budget (PSNR dB)", restore_rows)}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        sections = [("Denoising, sigma 25, 40 s budget (PSNR dB; iterations in brackets)", denoise_rows(args.data, work)),
-                    ("x4 super-resolution, 120 s budget (luma PSNR dB)", sr_rows(args.data, work)),
-                    ("50% randomly missing pixels, 120 s budget (PSNR dB)", restore_rows(args.data, work))]
+        if args.only:
+            sections[args.only][1](args.data, work)  # prints its rows as it goes
+            return 0
+        measured = [(title, rows(args.data, work)) for title, rows in sections.values()]
     text = ["# Quality under wall-clock budgets", "",
             "Made by `python benchmarks/quality.py --data ../shared/data/dip-paper --out docs/quality.md` "
             "on the development machine (2-core CPU, no GPU).", ""]
-    for title, rows in sections:
+    for title, rows in measured:
         text += [f"## {title}", "", *rows, ""]
     args.out.write_text("\n".join(text))
     return 0

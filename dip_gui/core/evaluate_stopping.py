@@ -70,9 +70,10 @@ def evaluate_case(clean: np.ndarray, photo: str, task: str, kind: str, amount: f
         detector.update(result.iteration, session.last_output)
     psnrs = np.asarray(history)
     peak = int(np.argmax(psnrs))
-    chosen = detector.suggestion.iteration if detector.suggestion else len(psnrs)
-    return CaseResult(photo, f"{task} {kind} {amount:g}", float(psnrs[peak]), peak + 1,
-                      detector.suggestion.iteration if detector.suggestion else None, float(psnrs[chosen - 1]),
+    suggested = detector.suggestion.iteration if detector.suggestion else None
+    chosen = suggested or len(psnrs)  # no suggestion: the user gets the last iteration
+    return CaseResult(photo, f"{task} {kind} {amount:g}", float(psnrs[peak]), peak + 1, suggested,
+                      float(psnrs[chosen - 1]),
                       float(psnrs[-1]), [round(float(p), 3) for p in psnrs[CURVE_EVERY - 1 :: CURVE_EVERY]])
 
 

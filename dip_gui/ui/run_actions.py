@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
-from PySide6.QtCore import QTimer, Slot
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DeviceError, DipError
@@ -15,6 +17,16 @@ from dip_gui.ui.estimator import EstimateRequest
 
 #: Presets a long run may switch to, slowest first (a preset is offered only those after it).
 QUICKER_PRESETS = ("balanced", "fast")
+
+
+@contextmanager
+def busy_cursor():
+    """A wait cursor while the GUI thread does seconds of work, restored whatever happens."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 class RunActionsMixin:
@@ -56,10 +68,11 @@ class RunActionsMixin:
         if not self._confirm_cost():
             return
         try:
-            problem = self.build_problem()
-            preset = self.panel.current_preset()
-            session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
-                                     source=self.run_source())
+            with busy_cursor():  # the classical start takes seconds on a large photo (non-local means)
+                problem = self.build_problem()
+                preset = self.panel.current_preset()
+                session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
+                                         source=self.run_source())
         except DeviceError as exc:
             self._offer_cpu(str(exc))
             return

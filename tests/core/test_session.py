@@ -229,12 +229,12 @@ def test_noise_estimate_and_the_blur_it_chooses():
     assert adapted_blur_sigma(clean[:1, :1], 1.0) == 1.0  # too small to tell: the preset's blur
 
 
-def test_fast_denoise_starts_from_a_stronger_blur_on_a_very_noisy_photo():
+def test_an_adaptive_blur_start_is_stronger_on_a_very_noisy_photo():
     from dip_gui.core.presets import get_preset
 
     clean = smooth_image(64, 64)
     noisy = add_gaussian_noise(clean, 50, seed=2)
-    preset = get_preset("denoise", "fast")
+    preset = get_preset("denoise", "fast").with_overrides(base="blur", base_sigma=1.0, adapt_blur=True)
     adapted = Session(make_problem("denoise", noisy, reference=clean), preset, device="cpu")
     fixed = Session(make_problem("denoise", noisy, reference=clean), replace(preset, adapt_blur=False), device="cpu")
     assert psnr(adapted.base, adapted.reference) > psnr(fixed.base, fixed.reference) + 0.5

@@ -3,7 +3,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from dip_gui.core import timeline
-from dip_gui.core.imaging import load_image
+from dip_gui.core.degradations import add_gaussian_noise
+from dip_gui.core.imaging import load_image, save_image
+from tests.conftest import smooth_image
 from tests.ui.conftest import quick_settings, run_to_end
 
 
@@ -13,8 +15,17 @@ def eager_detector(monkeypatch):
     monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(lambda cls, n: cls(window=3, patience=5)))
 
 
-def test_suggested_stop_is_marked_and_one_click_away(window, photo_path, qtbot, eager_detector, tmp_path):
-    window.open_path(photo_path)
+@pytest.fixture
+def noisy_photo_path(tmp_path):
+    """A noisy photo: on a clean one the default denoiser's output settles from its non-local means
+    start without ever fitting noise, so (rightly) no stop is suggested."""
+    path = tmp_path / "noisy.png"
+    save_image(path, add_gaussian_noise(smooth_image(40, 48), 25, seed=1))
+    return path
+
+
+def test_suggested_stop_is_marked_and_one_click_away(window, noisy_photo_path, qtbot, eager_detector, tmp_path):
+    window.open_path(noisy_photo_path)
     run_to_end(window, qtbot, 40, timeout_ms=60000)
     qtbot.wait(300)
     suggestion = window.run.monitor.suggestion

@@ -1,0 +1,63 @@
+import numpy as np
+
+from dip_gui.core.degradations import add_gaussian_noise
+from dip_gui.core.metrics import psnr
+from dip_gui.core.tasks import make_problem
+from dip_gui.core.warmstart import OPPONENT, estimate_noise_sigma, non_local_means, warm_start
+from tests.conftest import smooth_image
+
+
+def striped_photo(size: int = 96) -> np.ndarray:
+    """Smooth shading under sharp, repeating stripes: the edges a blur destroys and NLM keeps."""
+    stripes = ((np.arange(size) // 4) % 2).astype(np.float32)[None, :, None] * 0.4
+    return np.clip(smooth_image(size, size) * 0.6 + stripes, 0, 1).astype(np.float32)
+
+
+def test_the_opponent_transform_keeps_the_noise_level_in_every_channel():
+    np.testing.assert_allclose(OPPONENT @ OPPONENT.T, np.eye(3), atol=1e-12)
+
+
+def test_non_local_means_beats_the_blur_and_the_input_at_light_and_heavy_noise():
+    clean = striped_photo()
+    for sigma in (5, 25):
+        noisy = add_gaussian_noise(clean, sigma, seed=3)
+        problem = make_problem("denoise", noisy, reference=clean)
+        nlm, blur = warm_start(problem, "nlm", 1.0), warm_start(problem, "blur", 1.0)
+        assert nlm.shape == clean.shape and nlm.dtype == np.float32
+        assert psnr(nlm, clean) > psnr(blur, clean) + 1.0, sigma
+        assert psnr(nlm, clean) > psnr(noisy, clean) + 1.0, sigma  # the blur is worse than sigma-5 noise
+
+
+def test_non_local_means_on_grey_and_flat_photos():
+    clean = striped_photo()[:, :, :1]
+    noisy = add_gaussian_noise(clean, 25, seed=4)
+    grey = non_local_means(noisy, estimate_noise_sigma(noisy))
+    assert grey.shape == clean.shape
+    assert psnr(grey, clean) > psnr(noisy, clean) + 3.0
+    flat = np.full((16, 16, 3), 0.25, np.float32)
+    np.testing.assert_allclose(non_local_means(flat, 25.0), flat, atol=1e-6)  # nothing to stretch or smooth
+
+
+def test_a_preset_naming_an_unknown_warm_start_is_refused_up_front():
+    import pytest
+
+    from dip_gui.core.errors import InvalidParameterError
+    from dip_gui.core.presets import get_preset, preset_from_dict
+
+    data = get_preset("denoise", "fast").to_dict()
+    with pytest.raises(InvalidParameterError, match="unknown warm start 'median'"):
+        preset_from_dict({**data, "base": "median"})
+    assert preset_from_dict({**data, "base": "nlm"}).base == "nlm"
+
+
+def test_the_fast_denoiser_starts_from_non_local_means():
+    from dip_gui.core.presets import get_preset
+    from dip_gui.core.session import Session
+
+    clean = striped_photo(64)
+    noisy = add_gaussian_noise(clean, 25, seed=5)
+    problem = make_problem("denoise", noisy, reference=clean)
+    session = Session(problem, get_preset("denoise", "fast"), device="cpu")
+    blur = warm_start(problem, "blur", 1.0)
+    assert psnr(session.base, session.reference) > psnr(blur, clean) + 3.0
+    assert session.step().iteration == 1  # and the network runs over it
