@@ -72,12 +72,10 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "fast": ("", {}),  # the shipped fast preset as it is
     # "" as the network: the shipped fast preset with these overrides
     "fast_nlm": ("", {"base": "nlm"}),
-    # the task's own classical estimate (blur, upscale, fill) as the network's input
+    # the task's fast preset's classical estimate (non-local means, upscale, fill) as the network's input
     "small_basein": ("small", {**BASE_INPUT, "ema": 0.99}),
     "w64_basein": ("w64", {**BASE_INPUT, "ema": 0.99}),
 }
-#: the fast presets' classical estimate for each task
-TASK_BASE = {"denoise": "blur", "sr": "upsample", "restore": "fill", "inpaint": "fill"}
 
 
 def make_preset(config: str, task: str = "denoise"):
@@ -90,8 +88,8 @@ def make_preset(config: str, task: str = "denoise"):
     net_name, overrides = CONFIGS[config]
     if not net_name:
         return scaled_for(get_preset(task, "fast"), scale).with_overrides(**overrides)
-    if overrides.get("input_kind") == "base" and "base" not in overrides:
-        overrides = {**overrides, "base": TASK_BASE[task]}
+    if overrides.get("input_kind") == "base" and "base" not in overrides:  # the task's fast preset's estimate
+        overrides = {**overrides, "base": get_preset(task, "fast").base}
     paper = scaled_for(get_preset(task, "paper"), scale)
     return paper.with_overrides(net=SkipSpec(**NETS[net_name]), **overrides)
 
