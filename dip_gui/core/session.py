@@ -122,12 +122,13 @@ class Session:
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
-        sigma = adapted_blur_sigma(problem.observed, preset.base_sigma) if preset.adapt_blur else preset.base_sigma
-        estimate = to_tensor(warm_start(problem, preset.base, sigma)) if preset.base else None
         self.net = self._make_network().to(dev, memory_format=preferred_memory_format(dev, self.precision))
-        self.base = estimate.to(dev) if (estimate is not None and preset.residual) else None
-        z = self._make_input(estimate, generator)
-        self.z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
+        # The classical start and the input built from it wait for prepare(): non-local means takes
+        # 2-5 s per megapixel on a CPU, which the window spends on its worker thread, not the GUI's.
+        self._input_generator = generator
+        self._z: torch.Tensor | None = None
+        self._base: torch.Tensor | None = None
+        self.prepared = False
         self.observed = problem.observed_tensor().to(dev)
         self.operator = problem.operator.to(dev)
         mask = problem.mask_tensor()
@@ -139,6 +140,42 @@ class Session:
         self.guard = DivergenceGuard(self.net, self.optimizer)
         self.jitter = torch.Generator(device=dev).manual_seed(self.seed + 1)
         self.parameters = count_parameters(self.net)
+
+    def prepare(self) -> None:
+        """Compute the classical start and the network input (once; seconds on a large photo).
+
+        Called by the first step, or ahead of it by whoever wants that wait elsewhere (the window's
+        worker thread). A resumed session keeps the input it saved and recomputes only the start."""
+        if self.prepared:
+            return
+        problem, preset, dev = self.problem, self.preset, self.device
+        sigma = adapted_blur_sigma(problem.observed, preset.base_sigma) if preset.adapt_blur else preset.base_sigma
+        try:
+            estimate = to_tensor(warm_start(problem, preset.base, sigma)) if preset.base else None
+            self._base = estimate.to(dev) if (estimate is not None and preset.residual) else None
+            if self._z is None:
+                z = self._make_input(estimate, self._input_generator)
+                self._z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
+        except RuntimeError as exc:
+            raise _device_error(exc) from None
+        self.prepared = True
+
+    @property
+    def z(self) -> torch.Tensor:
+        """The network input (fixed noise, the classical estimate or the guide photo)."""
+        self.prepare()
+        return self._z
+
+    @z.setter
+    def z(self, value: torch.Tensor) -> None:
+        self.prepare()  # the start is still needed for the residual
+        self._z = value
+
+    @property
+    def base(self) -> torch.Tensor | None:
+        """The classical estimate the network's output is added to (residual presets), else None."""
+        self.prepare()
+        return self._base
 
     def _make_network(self) -> SkipNet:
         problem, preset = self.problem, self.preset
@@ -169,6 +206,7 @@ class Session:
 
     def step(self, want_image: bool = False) -> StepResult:
         """Run one iteration and return its record (with the current result image if asked)."""
+        self.prepare()  # before the clock starts: the classical start is not an iteration's cost
         start = time.perf_counter()
         try:
             loss, output = self._iterate()
@@ -249,7 +287,7 @@ class Session:
             "iteration": self.iteration, "seconds": self.seconds, "horizon": self.horizon, "lr_scale": self.lr_scale,
             "last_loss": self.last_loss, "stopped_early": self.stopped_early,
             "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "guard": self.guard.state_dict(),
-            "z": optional(self.z), "average": optional(self.average.value), "last_output": optional(self.last_output),
+            "z": optional(self._z), "average": optional(self.average.value), "last_output": optional(self.last_output),
             "jitter": self.jitter.get_state(),
         }
 
@@ -259,7 +297,8 @@ class Session:
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.guard.load_state_dict(state["guard"])
-        self.z = state["z"].to(dev, memory_format=preferred_memory_format(dev, self.precision))
+        if state["z"] is not None:  # None: saved before its first step; prepare() makes it again
+            self._z = state["z"].to(dev, memory_format=preferred_memory_format(dev, self.precision))
         self.average.value = None if state["average"] is None else state["average"].to(dev)
         self.last_output = None if state["last_output"] is None else state["last_output"].to(dev)
         if state["device_type"] == dev.type:  # generator states are device-specific; else a fresh stream

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -30,6 +31,18 @@ def install_excepthook(window_getter) -> None:
     sys.excepthook = hook
 
 
+def _import_lazy_torch_parts() -> None:
+    """Torch's optimisers import torch._dynamo the first time one is built: ~3 s on the 2-core
+    development CPU, which froze the window at the first Start. Done on a side thread at launch."""
+    import torch._dynamo  # noqa: F401
+
+
+def preload_in_background() -> threading.Thread:
+    thread = threading.Thread(target=_import_lazy_torch_parts, name="dip-preload", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_app(photo: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("DIP Studio")
@@ -41,5 +54,6 @@ def run_app(photo: str | None = None) -> int:
     if photo is not None:
         window.open_path(Path(photo))
     window.show()
+    preload_in_background()
     window.offer_recovery()  # the last run's recovery copy is still there: the app died mid-run
     return app.exec()

@@ -229,8 +229,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         self._set_photo(LoadedImage(qimage_to_array(image)))
 
     def _set_photo(self, photo: LoadedImage) -> None:
-        if self.run.running:
-            self.run.shutdown()
+        self.stop_run_and_wait()
         self.photo, self.reference, self.guide = photo, None, None
         self.input_view.set_image(photo.rgb)
         self.input_view.mask = None
@@ -327,7 +326,9 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         if self.unsaved_result and not self.confirm_discard():
             event.ignore()
             return
-        self.run.shutdown()
+        if not self.run.shutdown(timeout_ms=500):
+            self.hide()  # the last step is still going: wait for it without a frozen window on screen
+            self.run.shutdown()
         self.estimator.wait()
         self.discard_recovery()  # a normal close: nothing to recover next time
         self._save_settings()

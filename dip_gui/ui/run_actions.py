@@ -15,13 +15,17 @@ from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.tasks import make_problem
 from dip_gui.ui.estimator import EstimateRequest
 
+#: How the status line names each classical start while the worker computes it.
+START_NAMES = {"nlm": "non-local means", "blur": "a light blur", "fill": "a classical fill of the holes",
+               "upsample": "a back-projected upscale"}
+
 #: Presets a long run may switch to, slowest first (a preset is offered only those after it).
 QUICKER_PRESETS = ("balanced", "fast")
 
 
 @contextmanager
 def busy_cursor():
-    """A wait cursor while the GUI thread does seconds of work, restored whatever happens."""
+    """A wait cursor while the GUI thread waits, restored whatever happens."""
     QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         yield
@@ -58,6 +62,15 @@ class RunActionsMixin:
         wanted = (self.photo.size[0] * scale, self.photo.size[1] * scale)
         return self.reference if self.reference.shape[:2] == wanted else None
 
+    def stop_run_and_wait(self) -> None:
+        """End the run before the window moves on (another photo or session): the current step or
+        classical start cannot be cut short, so this waits for it under a wait cursor."""
+        if not self.run.running:
+            return
+        self.status.setText("Stopping the run…")
+        with busy_cursor():
+            self.run.shutdown()
+
     def start_run(self) -> None:
         if self.run.running:
             return
@@ -67,12 +80,11 @@ class RunActionsMixin:
         self._estimate_timer.stop()
         if not self._confirm_cost():
             return
-        try:
-            with busy_cursor():  # the classical start takes seconds on a large photo (non-local means)
-                problem = self.build_problem()
-                preset = self.panel.current_preset()
-                session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
-                                         source=self.run_source())
+        try:  # quick: the classical start (seconds on a large photo) is made on the worker thread
+            problem = self.build_problem()
+            preset = self.panel.current_preset()
+            session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
+                                     source=self.run_source())
         except DeviceError as exc:
             self._offer_cpu(str(exc))
             return
@@ -85,14 +97,21 @@ class RunActionsMixin:
         self.plot.clear()
         self.plot.set_total(session.total_iterations)
         self._timeline_run_started()
-        self.progress_bar.setRange(0, session.total_iterations)
-        self.progress_bar.setValue(session.iteration)
-        self.status.setText(f"Running {session.preset.name} on {session.device.type}…")
+        if session.prepared:
+            self.progress_bar.setRange(0, session.total_iterations)
+            self.progress_bar.setValue(session.iteration)
+            self.status.setText(f"Running {session.preset.name} on {session.device.type}…")
+        else:  # a busy bar until the first iteration: the worker computes the classical start first
+            self.progress_bar.setRange(0, 0)
+            start = f" ({START_NAMES.get(session.preset.base, session.preset.base)})" if session.preset.base else ""
+            self.status.setText(f"Preparing {session.preset.name} on {session.device.type}: computing the start{start}…")
 
     @Slot(object)
     def _on_progress(self, results) -> None:
         self.plot.add_results(results)
         session, last = self.run.session, results[-1]
+        if self.progress_bar.maximum() != session.total_iterations:  # the start is made: a real bar again
+            self.progress_bar.setRange(0, session.total_iterations)
         self.progress_bar.setValue(last.iteration)
         rate = last.iteration / max(last.seconds, 1e-9)
         left = (session.total_iterations - last.iteration) / max(rate, 1e-9)
@@ -141,11 +160,13 @@ class RunActionsMixin:
         failure, self._device_failure = getattr(self, "_device_failure", None), None
         if reason == "failed" and failure:
             QTimer.singleShot(0, lambda: self._offer_cpu(failure))
+        session = self.run.session
+        self.progress_bar.setRange(0, session.total_iterations)  # busy still if it ended while preparing
+        self.progress_bar.setValue(session.iteration)
         image = self.run.result()
         if image is not None and self.following_live:
             self.result_view.set_image(image, keep_view=True)
             self.unsaved_result = True
-        session = self.run.session
         self.status.setText(f"{reason.capitalize()} after {session.iteration} iterations ({session.seconds:.0f} s).")
 
     def _update_run_actions(self) -> None:

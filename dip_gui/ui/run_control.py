@@ -133,12 +133,15 @@ class RunControl(QObject):
         if self.running:
             self.worker.stop()
 
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Stop and wait for the thread (window closing). True when no thread is left running."""
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Stop and wait for the thread: until it ends (default), or ``timeout_ms``. True when no
+        thread is left running. The wait can be long: a step or the classical start of a large
+        photo is not interruptible, and a thread left running would feed its results to the next
+        photo (or, at exit, make Qt abort the process)."""
         if self.worker is None:
             return True
         self.worker.stop()
-        finished = self.worker.wait(timeout_ms)
+        finished = self.worker.wait() if timeout_ms is None else self.worker.wait(timeout_ms)
         self._active = self._active and not finished
         return finished
 

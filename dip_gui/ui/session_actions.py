@@ -76,8 +76,7 @@ class SessionActionsMixin:
 
     def open_session(self, path: Path) -> bool:
         """Load a saved session into the window and carry on running it."""
-        if self.run.running:
-            self.run.shutdown()
+        self.stop_run_and_wait()
         try:
             session, state = load_session(path, self.panel.device.currentText())
         except DipError as exc:

@@ -88,6 +88,7 @@ class RunWorker(QThread):
         batch: list = []
         last_emit = last_preview = 0.0
         try:
+            self.session.prepare()  # the classical start: seconds on a large photo, here and not on the GUI thread
             while self.session.iteration < self.until:
                 if not self._wait_while_paused():
                     reason = "stopped"

@@ -1,3 +1,4 @@
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -65,6 +66,39 @@ def test_warm_start_begins_at_the_base_and_improves_on_noise(tiny_preset):
     assert first.psnr > psnr(noisy, clean) + 3.0  # the first result is already the classical estimate
     run(session, 59)
     assert psnr(session.result(), clean) > first.psnr - 0.5
+
+
+def test_the_start_waits_for_prepare_and_is_not_counted_as_an_iteration(tiny_preset, monkeypatch):
+    """Building a session is quick; the classical start (seconds on a large photo) is made by
+    prepare() or the first step, outside the iteration clock, and only once."""
+    import dip_gui.core.session as session_module
+
+    calls = []
+    real = session_module.warm_start
+
+    def slow_start(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session_module, "warm_start", slow_start)
+    preset = replace(tiny_preset, input_kind="base", base="blur", base_sigma=1.0, residual=True)
+    session = Session(make_problem("denoise", smooth_image(32, 32)), preset, device="cpu")
+    assert not calls and not session.prepared
+    first = session.step()
+    assert calls == [1] and session.prepared and first.seconds < 0.4
+    session.prepare()
+    session.step()
+    assert calls == [1]
+
+
+def test_a_session_saved_before_its_first_step_resumes_with_the_same_input(tiny_preset, image32):
+    made = Session(make_problem("denoise", image32), tiny_preset, device="cpu", seed=3)
+    state = made.state_dict()  # not prepared: no input saved
+    assert state["z"] is None
+    resumed = Session(make_problem("denoise", image32), tiny_preset, device="cpu", seed=3)
+    resumed.load_state_dict(state)
+    torch.testing.assert_close(resumed.z, Session(make_problem("denoise", image32), tiny_preset, device="cpu", seed=3).z)
 
 
 def test_back_projected_upscale_explains_the_observation_better_than_bicubic():
