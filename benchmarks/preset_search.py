@@ -62,6 +62,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "w64_lr02c": ("w64", {"lr": 0.02, "lr_floor": 0.1, "iterations": 2000}),
     "w64_lr03c": ("w64", {"lr": 0.03, "lr_floor": 0.1, "iterations": 1500}),
     "w32_lr01": ("w32", {}),
+    "small_lr01": ("small", {}),  # the paper's recipe on the fast network
     "w96_lr01": ("w96", {}),
     "top32_lr01": ("top32", {}),
     "top48_lr01": ("top48", {}),
