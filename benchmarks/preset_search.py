@@ -63,6 +63,15 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "w64_lr03c": ("w64", {"lr": 0.03, "lr_floor": 0.1, "iterations": 1500}),
     "w32_lr01": ("w32", {}),
     "small_lr01": ("small", {}),  # the paper's recipe on the fast network
+    "small_lr01_ema": ("small", {"ema": 0.99}),  # ... with the output averaged (inpainting: no averaging)
+    # inpainting's `fast` until session 9: the small network refining the Telea fill (a residual)
+    "fill_refine": ("small", {"input_kind": "base", "base": "fill", "base_sigma": 0.8, "residual": True,
+                              "reg_noise_std": 0.03, "ema": 0.97, "lr_floor": 0.2, "warmup": 30, "iterations": 1500}),
+    # ... and the average starting at the classical fill (what the first previews show)
+    "small_lr01_seeded": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.0, "average_from_base": True}),
+    "small_seeded": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "average_from_base": True}),
+    "small_seeded_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "average_from_base": True,
+                                    "lr": 0.01}),
     "w96_lr01": ("w96", {}),
     "top32_lr01": ("top32", {}),
     "top48_lr01": ("top48", {}),

@@ -156,6 +156,8 @@ class Session:
             if self._z is None:
                 z = self._make_input(estimate, self._input_generator)
                 self._z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
+            if preset.average_from_base and self.average.value is None and self.iteration == 0:
+                self.average.value = estimate.to(dev)
         except RuntimeError as exc:
             raise _device_error(exc) from None
         self.prepared = True
@@ -310,6 +312,7 @@ class Session:
 
     def result_tensor(self, raw: bool = False) -> torch.Tensor:
         """The result on the device (1xCxhxw, clamped, known pixels kept): cheap, no host copy."""
+        self.prepare()
         output = self.average.value
         if output is None or raw:
             with torch.no_grad():

@@ -101,6 +101,52 @@ def test_a_session_saved_before_its_first_step_resumes_with_the_same_input(tiny_
     torch.testing.assert_close(resumed.z, Session(make_problem("denoise", image32), tiny_preset, device="cpu", seed=3).z)
 
 
+def test_the_average_can_start_at_the_classical_fill_and_forgets_it(tiny_preset):
+    """Noise-input inpainting starts from grey; seeded, the first result is the Telea fill and the
+    network's output takes over at the averaging weight's pace."""
+    from dip_gui.core.warmstart import warm_start
+
+    clean = smooth_image(32, 32, seed=6)
+    known = np.ones((32, 32), np.float32)
+    known[10:14, 4:28] = 0  # a scratch
+    problem = make_problem("restore", clean * known[:, :, None], mask=known, reference=clean)
+    preset = replace(tiny_preset, task="restore", base="fill", base_sigma=0.0, average_from_base=True, ema=0.9)
+    session = Session(problem, preset, device="cpu")
+    fill = warm_start(problem, "fill", 0.0)
+    np.testing.assert_allclose(session.result(), fill, atol=1e-6)  # before any step: the classical fill
+    unseeded = Session(problem, replace(preset, average_from_base=False), device="cpu")
+    first, plain_first = session.step(), unseeded.step()
+    assert first.psnr > plain_first.psnr + 3.0  # the fill, not the untrained network's grey
+    outputs = [session.last_output]
+    for _ in range(29):
+        session.step()
+        outputs.append(session.last_output)
+    expected = torch.from_numpy(fill).permute(2, 0, 1)[None] * 0.9 ** 30
+    for n, output in enumerate(outputs):
+        expected = expected + 0.1 * 0.9 ** (29 - n) * output
+    torch.testing.assert_close(session.average.value, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_a_resumed_seeded_session_keeps_its_average(tiny_preset, image32):
+    known = np.ones((32, 32), np.float32)
+    known[8:12, 8:20] = 0
+    problem = make_problem("restore", image32 * known[:, :, None], mask=known)
+    preset = replace(tiny_preset, task="restore", base="fill", base_sigma=0.0, average_from_base=True)
+    session = Session(problem, preset, device="cpu")
+    run(session, 3)
+    resumed = Session(problem, preset, device="cpu")
+    resumed.load_state_dict(session.state_dict())
+    resumed.prepare()
+    torch.testing.assert_close(resumed.average.value, session.average.value)
+
+
+def test_seeding_the_average_needs_a_start_and_averaging(tiny_preset):
+    with pytest.raises(InvalidParameterError, match="warm start"):
+        replace(tiny_preset, average_from_base=True).validate()
+    with pytest.raises(InvalidParameterError, match="averaging"):
+        replace(tiny_preset, base="fill", average_from_base=True, ema=None).validate()
+
+
 def test_back_projected_upscale_explains_the_observation_better_than_bicubic():
     import cv2
 
