@@ -98,13 +98,16 @@ class RunActionsMixin:
         self.plot.set_total(session.total_iterations)
         self._timeline_run_started()
         if session.prepared:
-            self.progress_bar.setRange(0, session.total_iterations)
-            self.progress_bar.setValue(session.iteration)
+            self._show_iterations_done(session)
             self.status.setText(f"Running {session.preset.name} on {session.device.type}…")
         else:  # a busy bar until the first iteration: the worker computes the classical start first
             self.progress_bar.setRange(0, 0)
             start = f" ({START_NAMES.get(session.preset.base, session.preset.base)})" if session.preset.base else ""
             self.status.setText(f"Preparing {session.preset.name} on {session.device.type}: computing the start{start}…")
+
+    def _show_iterations_done(self, session) -> None:
+        self.progress_bar.setRange(0, session.total_iterations)
+        self.progress_bar.setValue(session.iteration)
 
     @Slot(object)
     def _on_progress(self, results) -> None:
@@ -161,8 +164,7 @@ class RunActionsMixin:
         if reason == "failed" and failure:
             QTimer.singleShot(0, lambda: self._offer_cpu(failure))
         session = self.run.session
-        self.progress_bar.setRange(0, session.total_iterations)  # busy still if it ended while preparing
-        self.progress_bar.setValue(session.iteration)
+        self._show_iterations_done(session)  # the bar is busy still if the run ended while preparing
         image = self.run.result()
         if image is not None and self.following_live:
             self.result_view.set_image(image, keep_view=True)
