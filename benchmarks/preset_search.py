@@ -72,6 +72,8 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "small_seeded": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "average_from_base": True}),
     "small_seeded_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "average_from_base": True,
                                     "lr": 0.01}),
+    # ... and the holes filled by the average and the fill mixed by a holdout (core/holdout.py)
+    "small_holdout": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True}),
     "w96_lr01": ("w96", {}),
     "top32_lr01": ("top32", {}),
     "top48_lr01": ("top48", {}),

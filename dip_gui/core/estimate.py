@@ -39,7 +39,7 @@ class CostEstimate:
 
     def duration(self, iterations: int) -> str:
         """The time ``iterations`` would take, for people: "40 s", "12 min", "1.4 h"."""
-        return _duration(self.seconds_per_iteration * iterations)
+        return format_duration(self.seconds_per_iteration * iterations)
 
     def describe(self, iterations: int) -> str:
         return (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{self.duration(iterations)} for {iterations} iterations, "
@@ -133,13 +133,14 @@ def cost_warning(cost: CostEstimate, iterations: int, available_bytes: int | Non
     reasons = []
     total = cost.seconds_per_iteration * iterations
     if total > long_run_s:
-        reasons.append(f"take about {_duration(total)}")
+        reasons.append(f"take about {format_duration(total)}")
     if available_bytes and cost.memory_bytes > 0.8 * available_bytes:
         reasons.append(f"need ~{cost.memory_bytes / 2**30:.1f} GB of memory with {available_bytes / 2**30:.1f} GB free")
     return None if not reasons else "This run would " + " and ".join(reasons) + "."
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """Seconds for people: "40 s", "12 min", "1.4 h"."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -147,4 +148,4 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["LONG_RUN_S", "CostEstimate", "cost_warning", "estimate_cost", "estimate_memory"]
+__all__ = ["LONG_RUN_S", "CostEstimate", "cost_warning", "estimate_cost", "estimate_memory", "format_duration"]

@@ -23,6 +23,7 @@ from dip_gui.core.device import (
     resolve_precision,
 )
 from dip_gui.core.errors import DeviceError, InvalidParameterError
+from dip_gui.core.holdout import Holdout
 from dip_gui.core.host_memory import apply_host_memory, choose_host_memory
 from dip_gui.core.metrics import psnr
 from dip_gui.core.networks import SkipNet, count_parameters, make_input
@@ -42,6 +43,8 @@ class StepResult:
     psnr: float | None = None
     image: np.ndarray | None = None
     backtracked: bool = False
+    #: Inpainting with a holdout: the network's share of the holes (the rest is the classical fill).
+    network_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class Session:
         mask = problem.mask_tensor()
         self.mask = None if mask is None else mask.to(dev)
         self.known_fraction = 1.0 if mask is None else float(mask.mean())
+        self.holdout: Holdout | None = None  # hides known pixels from the loss for a while (prepare())
+        self._holdout_released = False  # a resumed run whose holdout had already handed over
         self.reference = None if problem.reference is None else to_tensor(problem.reference).to(dev)
         self.optimizer = make_adam(self.net.parameters(), preset.lr, dev)
         self.average = OutputAverage(preset.ema)
@@ -156,11 +161,22 @@ class Session:
             if self._z is None:
                 z = self._make_input(estimate, self._input_generator)
                 self._z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
-            if preset.average_from_base and self.average.value is None and self.iteration == 0:
-                self.average.value = estimate.to(dev)
+            seed_image = estimate
+            if preset.holdout and problem.mask is not None:
+                self._prepare_holdout(sigma)
+                seed_image = self.holdout.fill_unseen  # the average must not hold the hidden pixels' values
+            if (preset.average_from_base or preset.holdout) and self.average.value is None and self.iteration == 0:
+                self.average.value = seed_image.to(dev).clone()
         except RuntimeError as exc:
             raise _device_error(exc) from None
         self.prepared = True
+
+    def _prepare_holdout(self, sigma: float) -> None:
+        problem = self.problem
+        observed = np.ascontiguousarray(problem.observed[:, :, : problem.channels], dtype=np.float32)
+        self.holdout = Holdout.build(observed, problem.mask, sigma, self.seed, self.device)
+        if self._holdout_released:
+            self.holdout.release()
 
     @property
     def z(self) -> torch.Tensor:
@@ -221,6 +237,8 @@ class Session:
         else:
             self.optimizer.step()
             self.average.update(output)
+            if self.holdout is not None:
+                self.holdout.judge(self.average.value, self.observed)
             self.last_loss = loss_value
             self.last_output = output
         self.iteration += 1
@@ -244,8 +262,11 @@ class Session:
         predicted = self.operator(output)
         if self.mask is None:
             loss = F.mse_loss(predicted, self.observed)
-        else:  # mean over known pixels only, so the loss scale does not depend on the hole size
+        elif self.holdout is None:  # mean over known pixels only, so the loss scale does not depend on the hole size
             loss = F.mse_loss(predicted, self.observed * self.mask) / self.known_fraction
+        else:  # the same over the pixels not hidden (the operator applied the known-pixel mask already)
+            fit = self.holdout.fit_mask()
+            loss = F.mse_loss(predicted * fit, self.observed * fit) / self.holdout.fit_fraction()
         loss.backward()
         return loss.detach(), output.detach()
 
@@ -289,7 +310,9 @@ class Session:
             "iteration": self.iteration, "seconds": self.seconds, "horizon": self.horizon, "lr_scale": self.lr_scale,
             "last_loss": self.last_loss, "stopped_early": self.stopped_early,
             "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "guard": self.guard.state_dict(),
-            "z": optional(self._z), "average": optional(self.average.value), "last_output": optional(self.last_output),
+            "z": optional(self._z), "average": optional(self.average.value),
+            "holdout_released": self.holdout is not None and self.holdout.released_now(),
+            "last_output": optional(self.last_output),
             "jitter": self.jitter.get_state(),
         }
 
@@ -302,6 +325,9 @@ class Session:
         if state["z"] is not None:  # None: saved before its first step; prepare() makes it again
             self._z = state["z"].to(dev, memory_format=preferred_memory_format(dev, self.precision))
         self.average.value = None if state["average"] is None else state["average"].to(dev)
+        self._holdout_released = bool(state.get("holdout_released", False))  # prepare() builds it again
+        if self._holdout_released and self.holdout is not None:
+            self.holdout.release()
         self.last_output = None if state["last_output"] is None else state["last_output"].to(dev)
         if state["device_type"] == dev.type:  # generator states are device-specific; else a fresh stream
             self.jitter.set_state(state["jitter"])
@@ -314,13 +340,19 @@ class Session:
         """The result on the device (1xCxhxw, clamped, known pixels kept): cheap, no host copy."""
         self.prepare()
         output = self.average.value
-        if output is None or raw:
+        if self.holdout is not None and not raw:  # the holes: the fill, the network's average or a mix
+            output = self.holdout.fill if output is None else self.holdout.blend(output)
+        elif output is None or raw:
             with torch.no_grad():
                 output = self._network_output(self.z)
         output = torch.nan_to_num(output.clamp(0.0, 1.0), nan=0.0)
         if self.mask is not None and self.problem.keep_known:
             output = output * (1 - self.mask) + self.observed * self.mask
         return output
+
+    def network_share(self) -> float | None:
+        """The network's share of the holes in the result (holdout presets; reads the device), else None."""
+        return None if self.holdout is None else self.holdout.weight
 
     def result(self, raw: bool = False) -> np.ndarray:
         """The restored photo as HxWx3 float32 (averaged output unless ``raw``; known pixels kept).

@@ -28,7 +28,7 @@ def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
     elif kind == "nlm":
         base = non_local_means(observed, estimate_noise_sigma(observed))
     elif kind == "fill":
-        base = _blur(_telea_fill(observed, problem.mask), sigma)
+        base = classical_fill(observed, problem.mask, sigma)
     else:
         raise ValueError(f"unknown warm start {kind!r}; expected one of {BASES}")
     base = base.reshape(problem.out_size[0], problem.out_size[1], -1)
@@ -122,6 +122,11 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     if sigma <= 0:
         return image
     return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def classical_fill(image: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
+    """The ``fill`` start: holes filled by Telea's method, then blurred by ``sigma`` px."""
+    return _blur(_telea_fill(image, known), sigma)
 
 
 def _telea_fill(image: np.ndarray, known: np.ndarray | None) -> np.ndarray:

@@ -46,6 +46,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         self.reference: np.ndarray | None = None
         self.guide: np.ndarray | None = None
         self.unsaved_result = False
+        self._network_share: float | None = None  # of the holes, from the last preview (holdout presets)
         self.run = RunControl(self)
         self.run.recovery_path = recovery_path()
         self.input_view, self.result_view = ImageCanvas(), ImageCanvas()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DeviceError, DipError
-from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_warning
+from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_warning, format_duration
 from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.tasks import make_problem
 from dip_gui.ui.estimator import EstimateRequest
@@ -94,6 +94,7 @@ class RunActionsMixin:
         self._run_started(session)
 
     def _run_started(self, session) -> None:
+        self._network_share = None
         self.plot.clear()
         self.plot.set_total(session.total_iterations)
         self._timeline_run_started()
@@ -120,15 +121,18 @@ class RunActionsMixin:
         left = (session.total_iterations - last.iteration) / max(rate, 1e-9)
         text = (
             f"iteration {last.iteration} / {session.total_iterations}   {rate:.2f} it/s   "
-            f"{last.seconds:.0f} s elapsed   ~{left:.0f} s left"
+            f"{format_duration(last.seconds)} elapsed   ~{format_duration(left)} left"
         )
         if last.psnr is not None:
             text += f"   PSNR {last.psnr:.2f} dB"
+        if self._network_share is not None:
+            text += "   " + _holes_text(self._network_share)
         self.status.setText(text + ("   (paused)" if self.run.paused else ""))
 
     @Slot(object)
     def _on_preview(self, result) -> None:
         self.unsaved_result = True
+        self._network_share = result.network_share
         if not self.following_live:
             return  # the user is looking at a snapshot: do not pull the view away
         self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
@@ -169,7 +173,9 @@ class RunActionsMixin:
         if image is not None and self.following_live:
             self.result_view.set_image(image, keep_view=True)
             self.unsaved_result = True
-        self.status.setText(f"{reason.capitalize()} after {session.iteration} iterations ({session.seconds:.0f} s).")
+        text = f"{reason.capitalize()} after {session.iteration} iterations ({format_duration(session.seconds)})."
+        share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
+        self.status.setText(text if share is None else f"{text} {_holes_text(share).capitalize()}.")
 
     def _update_run_actions(self) -> None:
         running = self.run.running
@@ -242,3 +248,8 @@ class RunActionsMixin:
         scale = self.panel.current_scale() or 1
         size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
         return EstimateRequest(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
+
+
+def _holes_text(network_share: float) -> str:
+    """What fills the holes of an inpainting whose preset judges the network against the fill."""
+    return f"holes: {network_share:.0%} network, {1 - network_share:.0%} classical fill"

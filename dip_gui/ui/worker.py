@@ -98,6 +98,7 @@ class RunWorker(QThread):
                 result = self._step()
                 if want_image:
                     result.image = self.session.result(raw=self.raw_preview)
+                    result.network_share = self.session.network_share()
                     last_preview = now
                     self.preview.emit(result)
                     result = _without_image(result)

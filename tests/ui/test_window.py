@@ -204,6 +204,24 @@ def test_inpaint_run_keeps_the_painted_mask_for_a_second_run(window, photo_path,
     np.testing.assert_allclose(result[~painted], source[~painted], atol=1e-6)
 
 
+def test_inpaint_status_says_how_much_of_the_holes_the_network_draws(window, tmp_path, qtbot):
+    from dip_gui.core.imaging import save_image
+    from tests.conftest import smooth_image
+
+    path = tmp_path / "photo.png"
+    save_image(path, smooth_image(64, 64))
+    window.open_path(path)
+    window.panel.select_task("inpaint")
+    assert window.panel.current_preset().holdout  # `fast` judges the network against the fill
+    quick_settings(window, 3)
+    window.input_view.paint_stroke([(20, 20), (40, 30)])
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    share = window.run.session.network_share()
+    assert share is not None and 0.0 <= share <= 1.0
+    assert f"Holes: {share:.0%} network, {1 - share:.0%} classical fill." in window.status.text()
+
+
 def test_inpaint_without_a_painted_hole_explains_what_to_do(window, photo_path):
     window.open_path(photo_path)
     window.panel.select_task("inpaint")

@@ -1,0 +1,182 @@
+"""Inpainting's self-check: known pixels shaped like the holes, hidden from the fit.
+
+Whether the network or the classical fill predicts the holes better depends on the photo and on
+the moment: on the paper's text mask (kate) the fill is better for the first ~200 iterations and
+the network after; on a large hole (vase) the network is better from the first iterations; on the
+library's large blobs the fill stays better for the whole run (docs/presets.md, "Inpainting: the
+holdout"). Nothing in the holes can be measured, so the run hides a few known pixels shaped like
+the holes (the hole mask shifted onto known pixels), fits the network without them, and compares
+both predictors there. The result in the holes blends the two with the weight that would have been
+best on the hidden pixels. They are known pixels, so the result keeps their true values anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from dip_gui.core.tasks import to_tensor
+from dip_gui.core.warmstart import classical_fill
+
+#: At most this fraction of the known pixels is hidden: the fit loses them.
+MAX_HIDDEN_FRACTION = 0.1
+#: Copies of the holes hidden (each shifted elsewhere). Two judged a single blob in more places but
+#: cost kate's text 0.4 dB at 3000 iterations by hiding twice as much (docs/presets.md).
+COPIES = 1
+#: The network's share at which the holdout hands over to it for good.
+RELEASE_AT = 0.9
+#: Fewer hidden pixels than this tell nothing reliable: no holdout then.
+MIN_HIDDEN_PIXELS = 64
+#: Hidden pixels keep this distance (px) from the holes, so that a hidden stroke beside a hole does
+#: not make one hole twice as wide for the fill it is judged by.
+GAP_TO_HOLES = 2
+
+
+@dataclass
+class Holdout:
+    """The hidden pixels of one run and what the result in the holes is made of.
+
+    Hiding pixels costs the fit their information, most of all next to the holes. So once the
+    network's average predicts them clearly better than the fill (weight ``RELEASE_AT``), the
+    holdout hands over for good: the loss sees every known pixel again and the holes show the
+    network alone. Where it never does (the fill stays better, e.g. large holes in busy texture),
+    the mix stays judged to the end. Without hidden pixels (holes too small to copy) the holes show
+    the network's average alone, which starts at the fill and forgets it at the averaging rate.
+    Everything stays on the device: no host waits in the loop."""
+
+    known: torch.Tensor  # 1x1xHxW, 1 where the pixel is known
+    hidden: torch.Tensor | None  # 1x1xHxW, 1 where a known pixel is hidden from the fit
+    fill: torch.Tensor  # 1xCxHxW, the classical fill of the holes (all known pixels used)
+    fill_unseen: torch.Tensor  # 1xCxHxW, the same fill made without the hidden pixels (the fill if none)
+    released: torch.Tensor  # 0-d bool: handed over to the network for good
+    last_weight: torch.Tensor | float = 0.0  # the network average's share of the result
+
+    @classmethod
+    def build(cls, observed: np.ndarray, known: np.ndarray, sigma: float, seed: int, device: torch.device) -> Holdout:
+        """For an HxWxC photo and its HxW known-pixel mask (1 = known)."""
+        hidden = holdout_mask(known > 0.5, seed)
+
+        def tensor(mask: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(mask.astype(np.float32))[None, None].to(device)
+
+        fill = to_tensor(classical_fill(observed, known, sigma)).to(device)
+        unseen = fill
+        if hidden is not None:
+            seen = ((known > 0.5) & ~hidden).astype(np.float32)
+            unseen = to_tensor(classical_fill(observed, seen, sigma)).to(device)
+        return cls(
+            known=tensor(known > 0.5),
+            hidden=None if hidden is None else tensor(hidden),
+            fill=fill,
+            fill_unseen=unseen,
+            released=torch.tensor(hidden is None, device=device),
+        )
+
+    def fit_mask(self) -> torch.Tensor:
+        """The pixels the loss sees: the known ones, less the hidden ones until the hand-over."""
+        if self.hidden is None:
+            return self.known
+        return self.known - self.hidden * (~self.released).float()
+
+    def fit_fraction(self) -> torch.Tensor:
+        return self.fit_mask().mean()
+
+    def judge(self, average: torch.Tensor, observed: torch.Tensor) -> None:
+        """Weigh the network's average against the fill on the hidden pixels; hand over once it is
+        clearly better. (The average starts at the fill made without them: see Session.prepare.)"""
+        if self.hidden is None:
+            self.last_weight = 1.0
+            return
+        weight = blend_weight(average, self.fill_unseen, observed, self.hidden)
+        self.released = self.released | (weight >= RELEASE_AT)
+        self.last_weight = torch.where(self.released, torch.ones_like(weight), weight)
+
+    def blend(self, average: torch.Tensor) -> torch.Tensor:
+        """The result in the holes: the network's average and the fill mixed by the last judgement."""
+        return self.last_weight * average + (1.0 - self.last_weight) * self.fill
+
+    def release(self) -> None:
+        """Hand over to the network for good (a resumed run that had)."""
+        self.released = torch.ones_like(self.released)
+        if self.hidden is not None:
+            self.last_weight = 1.0
+
+    def released_now(self) -> bool:
+        """Whether the hand-over happened (reads the device: for saving, not for the loop)."""
+        return self.hidden is not None and bool(self.released)
+
+    @property
+    def weight(self) -> float:
+        """The network average's share of the last result (reads the device)."""
+        return float(self.last_weight)
+
+
+def holdout_mask(known: np.ndarray, seed: int = 0) -> np.ndarray | None:
+    """Known pixels shaped like the holes (HxW bool), or None where no useful set fits.
+
+    The holes, shifted by about their own size in the directions that land most of them on known
+    pixels (``COPIES`` of them), keep their shapes (thin strokes stay thin strokes, a blob stays a
+    blob), so the fill's and the network's errors there resemble their errors in the holes. Whole
+    shifted components are dropped at random (seeded) until at most ``MAX_HIDDEN_FRACTION`` of the
+    known pixels are hidden.
+    """
+    known = known.astype(bool)
+    holes = ~known
+    if not holes.any() or not known.any():
+        return None
+    apart = known & (cv2.distanceTransform(known.astype(np.uint8), cv2.DIST_L2, 3) > GAP_TO_HOLES)
+    shifted = _shifted_copies(holes, apart)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(shifted.astype(np.uint8), connectivity=8)
+    budget = MAX_HIDDEN_FRACTION * known.sum()
+    order = np.random.default_rng(seed).permutation(np.arange(1, count))
+    keep, total = [], 0
+    for label in order:
+        area = int(stats[label, cv2.CC_STAT_AREA])
+        if total + area <= budget:
+            keep.append(label)
+            total += area
+    if total < MIN_HIDDEN_PIXELS:
+        return None
+    return np.isin(labels, keep)
+
+
+def _shifted_copies(holes: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The holes moved (with wrap-around) to where each copy adds the most allowed pixels, cut to those."""
+    size = _typical_hole_size(holes)
+    steps = [factor * size for factor in (1, 2, 3)]
+    candidates = [np.roll(holes, (dy, dx), axis=(0, 1)) & allowed
+                  for step in steps for dy, dx in ((step, 0), (0, step), (step, step), (-step, step))]
+    union = np.zeros_like(holes)
+    for _ in range(COPIES):
+        gains = [int((moved & ~union).sum()) for moved in candidates]
+        best = int(np.argmax(gains))
+        if gains[best] == 0:
+            break
+        union |= candidates.pop(best)
+    return union
+
+
+def _typical_hole_size(holes: np.ndarray) -> int:
+    """About twice the width of the holes (pixels): the shift that clears a hole of itself."""
+    distance = cv2.distanceTransform(holes.astype(np.uint8), cv2.DIST_L2, 3)
+    return max(4, int(2 * np.percentile(distance[holes], 90)) + 2)
+
+
+def blend_weight(average: torch.Tensor, fill: torch.Tensor, observed: torch.Tensor,
+                 hidden: torch.Tensor) -> torch.Tensor:
+    """The weight w in [0, 1] for which ``w * average + (1 - w) * fill`` best predicts the hidden pixels.
+
+    Least squares over the hidden pixels: w = <y - f, a - f> / |a - f|^2, clipped; 0 (the fill) where
+    the two agree there. A 0-d tensor on their device: reading it would wait for the device, which
+    the loop does only at preview time."""
+    difference = (average - fill) * hidden
+    denominator = (difference * difference).sum()
+    numerator = ((observed - fill) * difference).sum()
+    weight = numerator / denominator.clamp_min(torch.finfo(denominator.dtype).tiny)
+    return torch.where(denominator > 0, weight.clamp(0.0, 1.0), torch.zeros_like(weight))
+
+
+__all__ = ["COPIES", "MAX_HIDDEN_FRACTION", "RELEASE_AT", "Holdout", "blend_weight", "holdout_mask"]

@@ -1,0 +1,18 @@
+"""What the estimate tells people."""
+
+import pytest
+
+from dip_gui.core.estimate import CostEstimate, cost_warning, format_duration
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(40, "40 s"), (89.4, "89 s"), (1920, "32 min"), (5399, "90 min"),
+                                               (5400, "1.5 h"), (36000, "10.0 h")])
+def test_durations_read_in_the_unit_a_person_would_use(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_a_long_run_and_a_tight_memory_are_both_named():
+    cost = CostEstimate(seconds_per_iteration=2.0, memory_bytes=3 * 2**30, canvas=(512, 512))
+    assert cost_warning(cost, 100, 8 * 2**30, long_run_s=1800) is None
+    warning = cost_warning(cost, 1000, 2 * 2**30, long_run_s=1800)
+    assert warning == "This run would take about 33 min and need ~3.0 GB of memory with 2.0 GB free."

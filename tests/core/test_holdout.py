@@ -1,0 +1,152 @@
+"""Inpainting's holdout: known pixels shaped like the holes judge the network against the fill."""
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from dip_gui.core.errors import InvalidParameterError
+from dip_gui.core.holdout import COPIES, GAP_TO_HOLES, MAX_HIDDEN_FRACTION, blend_weight, holdout_mask
+from dip_gui.core.session import Session
+from dip_gui.core.tasks import make_problem, to_tensor
+from dip_gui.core.warmstart import warm_start
+from tests.conftest import smooth_image
+
+
+def square_hole(size=64, top=24, side=8):
+    known = np.ones((size, size), bool)
+    known[top : top + side, top : top + side] = False
+    return known
+
+
+def test_the_hidden_pixels_are_the_hole_moved_onto_known_pixels_away_from_it():
+    known = square_hole()
+    hidden = holdout_mask(known)
+    assert hidden is not None
+    assert not (hidden & ~known).any()
+    count, labels = cv2.connectedComponents(hidden.astype(np.uint8))
+    assert count - 1 == COPIES  # two copies of the 8x8 square, whole
+    for label in range(1, count):
+        ys, xs = np.nonzero(labels == label)
+        assert len(ys) == 64 and np.ptp(ys) == 7 and np.ptp(xs) == 7
+    ys, xs = np.nonzero(hidden)
+    hole_ys, hole_xs = np.nonzero(~known)
+    gap = np.min(np.hypot(ys[:, None] - hole_ys[None], xs[:, None] - hole_xs[None]))
+    assert gap > GAP_TO_HOLES
+
+
+def test_many_holes_hide_at_most_a_tenth_of_the_known_pixels_and_the_same_ones_each_time():
+    rng = np.random.default_rng(3)
+    known = np.ones((96, 96), bool)
+    for y, x in rng.integers(0, 90, size=(60, 2)):  # strokes covering ~20% of the photo
+        known[y : y + 2, x : x + 12] = False
+    hidden = holdout_mask(known, seed=1)
+    assert hidden is not None and not (hidden & ~known).any()
+    assert 0 < hidden.sum() <= MAX_HIDDEN_FRACTION * known.sum()
+    np.testing.assert_array_equal(hidden, holdout_mask(known, seed=1))
+
+
+@pytest.mark.parametrize("known", [np.ones((32, 32), bool), np.zeros((32, 32), bool), square_hole(32, 15, 2)])
+def test_nothing_to_hide_gives_no_holdout(known):
+    assert holdout_mask(known) is None  # no holes, nothing known, or too few pixels to judge by
+
+
+def test_holes_too_small_to_judge_show_the_average_that_starts_at_the_fill(tiny_preset, image32):
+    known = np.ones((32, 32), np.float32)
+    known[15:17, 15:17] = 0
+    problem = make_problem("inpaint", image32 * known[:, :, None], mask=known, reference=image32)
+    session = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    np.testing.assert_allclose(session.result(), warm_start(problem, "fill", 0.0), atol=1e-6)
+    session.step()
+    assert session.holdout.hidden is None and session.holdout.weight == 1.0
+    torch.testing.assert_close(session.result_tensor(), session.average.value * (1 - session.mask)
+                               + session.observed * session.mask)
+
+
+def test_the_blend_weight_is_the_least_squares_mix_clipped_to_0_1():
+    fill, average = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    hidden = torch.zeros(1, 1, 8, 8)
+    hidden[..., 2:6, 2:6] = 1
+    assert float(blend_weight(average, fill, average, hidden)) == pytest.approx(1.0)
+    assert float(blend_weight(average, fill, fill, hidden)) == pytest.approx(0.0)
+    assert float(blend_weight(average, fill, 0.3 * average + 0.7 * fill, hidden)) == pytest.approx(0.3, abs=1e-5)
+    assert float(blend_weight(average, fill, fill - (average - fill), hidden)) == 0.0  # worse than the fill: clipped
+    assert float(blend_weight(fill, fill, average, hidden)) == 0.0  # no difference to judge: the fill
+
+
+@pytest.fixture
+def scratched(image32):
+    known = np.ones((32, 32), np.float32)
+    known[12:16, 4:24] = 0  # a scratch
+    problem = make_problem("inpaint", image32 * known[:, :, None], mask=known, reference=image32)
+    return problem, known
+
+
+def holdout_preset(tiny_preset):
+    return replace(tiny_preset, task="inpaint", base="fill", base_sigma=0.0, holdout=True)
+
+
+def test_the_fit_never_sees_the_hidden_pixels(tiny_preset, scratched):
+    problem, known = scratched
+    session = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    session.prepare()
+    hidden = session.holdout.hidden
+    assert float(hidden.sum()) > 0 and float((hidden * (1 - session.mask)).sum()) == 0
+    torch.testing.assert_close(session.holdout.fit_mask(), session.mask * (1 - hidden))
+    other = make_problem("inpaint", problem.observed.copy(), mask=known, reference=problem.reference)
+    other.observed[hidden[0, 0].numpy() > 0] = 1.0 - other.observed[hidden[0, 0].numpy() > 0]  # change only them
+    changed = Session(other, holdout_preset(tiny_preset), device="cpu")
+    assert changed.step().loss == pytest.approx(session.step().loss, rel=1e-6)
+
+
+def test_the_holes_show_the_fill_until_the_network_predicts_the_hidden_pixels_better(tiny_preset, scratched, image32):
+    problem, _ = scratched
+    session = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    fill = warm_start(problem, "fill", 0.0)
+    np.testing.assert_allclose(session.result(), fill, atol=1e-6)  # before any step: the fill
+    hidden = session.holdout.hidden[0, 0].numpy() > 0
+    assert np.abs(session.average.value[0].permute(1, 2, 0).numpy()[hidden] - image32[hidden]).max() > 0.01
+    session.step()
+    assert session.holdout.weight < 0.2  # the untrained network's grey predicts the hidden pixels badly
+    assert not session.holdout.released_now()
+    session.average.value = to_tensor(image32)  # an average right everywhere, the hidden pixels too
+    session.holdout.judge(session.average.value, session.observed)
+    np.testing.assert_allclose(session.result(), image32, atol=1e-6)
+    assert session.holdout.weight == pytest.approx(1.0) and session.holdout.released_now()
+    torch.testing.assert_close(session.holdout.fit_mask(), session.mask)  # handed over: the fit sees them again
+    session.average.value = to_tensor(warm_start(problem, "fill", 0.0))
+    session.holdout.judge(session.average.value, session.observed)
+    assert session.holdout.weight == 1.0  # for good: the hidden pixels are fitted now, no judge any more
+
+
+@pytest.mark.parametrize("handed_over", [False, True])
+def test_a_resumed_session_hides_the_same_pixels_or_none_once_handed_over(tiny_preset, scratched, handed_over):
+    problem, _ = scratched
+    session = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    session.step()
+    if handed_over:
+        session.holdout.release()
+    resumed = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    resumed.load_state_dict(session.state_dict())
+    resumed.prepare()
+    torch.testing.assert_close(resumed.holdout.hidden, session.holdout.hidden)
+    torch.testing.assert_close(resumed.holdout.fit_mask(), session.holdout.fit_mask())
+    assert resumed.holdout.released_now() == handed_over
+    torch.testing.assert_close(resumed.average.value, session.average.value)
+
+
+def test_a_holdout_needs_the_fill_as_its_start_and_an_average(tiny_preset):
+    with pytest.raises(InvalidParameterError, match="fill"):
+        replace(tiny_preset, holdout=True).validate()
+    with pytest.raises(InvalidParameterError, match="ema"):
+        replace(holdout_preset(tiny_preset), ema=None).validate()
+
+
+def test_a_holdout_preset_on_a_photo_without_holes_fits_every_pixel(tiny_preset):
+    image = smooth_image(32, 32)
+    session = Session(make_problem("denoise", image), replace(holdout_preset(tiny_preset), task="denoise"),
+                      device="cpu")
+    session.step()
+    assert session.holdout is None
