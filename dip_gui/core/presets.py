@@ -176,11 +176,12 @@ PRESETS: tuple[Preset, ...] = (
     # -- inpainting -----------------------------------------------------------------------------
     # The paper's recipe on the fast network (session 9): refining the classical fill, as `fast`
     # did before, gained 0.8 dB on thin holes; drawing the picture from noise gains 5 dB and per
-    # iteration keeps up with the paper's network (kate's text mask, 128 px crop: 38.08 dB at 3000
-    # against the paper's 37.86; docs/presets.md, "Inpainting"). Known pixels shaped like the holes
-    # are hidden from the fit to judge the network against the classical fill (session 10): the
-    # holes show the fill until the network predicts them better, and where it never does (library:
-    # +0.9 dB at 3000 iterations) the fill stays in the mix.
+    # iteration keeps up with the paper's network (kate's text mask, 128 px crop: 37.8-38.1 dB at
+    # 3000 against the paper's 37.86; docs/presets.md, "Inpainting"). Known pixels shaped like the
+    # holes are hidden from the fit to judge the network against the classical fill (session 10):
+    # the holes show the fill until the network predicts them better (no dark ghosts of the holes
+    # in the first previews), and where it never does (library: +0.55 dB at 3000 iterations) the
+    # fill stays in the mix.
     Preset("inpaint", "fast", "The paper's inpainting recipe on a small network, judged against a classical fill",
            FAST_NET, base="fill", base_sigma=0.8, holdout=True, input_depth=32, reg_noise_std=0.03,
            lr=0.01, iterations=3000, ema=0.99),
