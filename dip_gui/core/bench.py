@@ -26,7 +26,8 @@ from dip_gui.core.session import Session
 from dip_gui.core.tasks import make_problem
 from dip_gui.core.timeline import RunMonitor
 
-TABLE_TASKS = (("denoise", "fast"), ("denoise", "balanced"), ("denoise", "paper"), ("sr", "fast"), ("sr", "paper"),
+TABLE_TASKS = (("denoise", "fast"), ("denoise", "balanced"), ("denoise", "paper"), ("sr", "fast"), ("sr", "balanced"),
+               ("sr", "paper"),
                ("inpaint", "fast"), ("inpaint", "paper"))
 TABLE_SIZES = (128, 256, 512, 1024)
 #: Rows whose estimated iteration takes longer than this are skipped in the table (noted as such).
