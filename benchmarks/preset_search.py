@@ -74,6 +74,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
                                     "lr": 0.01}),
     # ... and the holes filled by the average and the fill mixed by a holdout (core/holdout.py)
     "small_holdout": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True}),
+    "small_holdout_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True, "lr": 0.01}),
     "w96_lr01": ("w96", {}),
     "top32_lr01": ("top32", {}),
     "top48_lr01": ("top48", {}),

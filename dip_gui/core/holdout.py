@@ -4,10 +4,11 @@ Whether the network or the classical fill predicts the holes better depends on t
 the moment: on the paper's text mask (kate) the fill is better for the first ~200 iterations and
 the network after; on a large hole (vase) the network is better from the first iterations; on the
 library's large blobs the fill stays better for the whole run (docs/presets.md, "Inpainting: the
-holdout"). Nothing in the holes can be measured, so the run hides a few known pixels shaped like
-the holes (the hole mask shifted onto known pixels), fits the network without them, and compares
-both predictors there. The result in the holes blends the two with the weight that would have been
-best on the hidden pixels. They are known pixels, so the result keeps their true values anyway.
+holdout judges the network against the fill"). Nothing in the holes can be measured, so the run
+hides a few known pixels shaped like the holes (the hole mask shifted onto known pixels), fits the
+network without them, and compares both predictors there. The result in the holes blends the two
+with the weight that would have been best on the hidden pixels. They are known pixels, so the
+result keeps their true values anyway.
 """
 
 from __future__ import annotations
