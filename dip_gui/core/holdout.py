@@ -56,14 +56,15 @@ class Holdout:
     last_weight: torch.Tensor | float = 0.0  # the network average's share of the result
 
     @classmethod
-    def build(cls, observed: np.ndarray, known: np.ndarray, sigma: float, seed: int, device: torch.device) -> Holdout:
-        """For an HxWxC photo and its HxW known-pixel mask (1 = known)."""
+    def build(cls, observed: np.ndarray, known: np.ndarray, fill: torch.Tensor, sigma: float, seed: int) -> Holdout:
+        """For an HxWxC photo, its HxW known-pixel mask (1 = known) and its classical fill
+        (``warmstart.classical_fill`` with ``sigma``, 1xCxHxW on the run's device)."""
         hidden = holdout_mask(known > 0.5, seed)
+        device = fill.device
 
         def tensor(mask: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(mask.astype(np.float32))[None, None].to(device)
 
-        fill = to_tensor(classical_fill(observed, known, sigma)).to(device)
         unseen = fill
         if hidden is not None:
             seen = ((known > 0.5) & ~hidden).astype(np.float32)

@@ -163,7 +163,7 @@ class Session:
                 self._z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
             seed_image = estimate
             if preset.holdout and problem.mask is not None:
-                self._prepare_holdout(sigma)
+                self._prepare_holdout(estimate, sigma)
                 seed_image = self.holdout.fill_unseen  # the average must not hold the hidden pixels' values
             if (preset.average_from_base or preset.holdout) and self.average.value is None and self.iteration == 0:
                 self.average.value = seed_image.to(dev).clone()
@@ -171,10 +171,11 @@ class Session:
             raise _device_error(exc) from None
         self.prepared = True
 
-    def _prepare_holdout(self, sigma: float) -> None:
+    def _prepare_holdout(self, fill: torch.Tensor, sigma: float) -> None:
+        """``fill``: the classical start (the preset's ``fill``), made once for both."""
         problem = self.problem
         observed = np.ascontiguousarray(problem.observed[:, :, : problem.channels], dtype=np.float32)
-        self.holdout = Holdout.build(observed, problem.mask, sigma, self.seed, self.device)
+        self.holdout = Holdout.build(observed, problem.mask, fill.to(self.device), sigma, self.seed)
         if self._holdout_released:
             self.holdout.release()
 
