@@ -83,9 +83,6 @@ class Holdout:
             return self.known
         return self.known - self.hidden * (~self.released).float()
 
-    def fit_fraction(self) -> torch.Tensor:
-        return self.fit_mask().mean()
-
     def judge(self, average: torch.Tensor, observed: torch.Tensor) -> None:
         """Weigh the network's average against the fill on the hidden pixels; hand over once it is
         clearly better. (The average starts at the fill made without them: see Session.prepare.)"""

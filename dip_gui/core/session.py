@@ -267,7 +267,7 @@ class Session:
             loss = F.mse_loss(predicted, self.observed * self.mask) / self.known_fraction
         else:  # the same over the pixels not hidden (the operator applied the known-pixel mask already)
             fit = self.holdout.fit_mask()
-            loss = F.mse_loss(predicted * fit, self.observed * fit) / self.holdout.fit_fraction()
+            loss = F.mse_loss(predicted * fit, self.observed * fit) / fit.mean()
         loss.backward()
         return loss.detach(), output.detach()
 
