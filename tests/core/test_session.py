@@ -10,6 +10,7 @@ from dip_gui.core.errors import DivergenceError, InvalidParameterError, MaskErro
 from dip_gui.core.metrics import psnr
 from dip_gui.core.session import Canvas, Session
 from dip_gui.core.tasks import make_problem, to_tensor
+from dip_gui.core.warmstart import warm_start
 from tests.conftest import smooth_image
 
 
@@ -56,16 +57,20 @@ def test_small_denoise_gains_several_db(tiny_preset):
     assert psnr(session.result(), clean) > psnr(noisy, clean) + 4.0
 
 
-def test_warm_start_begins_at_the_base_and_improves_on_noise(tiny_preset):
+def test_warm_start_begins_at_the_base_and_stays_far_above_the_noise(tiny_preset):
+    """The residual starts at the blur and moves away from it slowly. (How far it drifts in 60
+    iterations on this tiny photo depends on the CPU's arithmetic: 0.2-0.5 dB down has been seen.)"""
     clean = smooth_image(48, 48, seed=4)
     noisy = add_gaussian_noise(clean, 25, seed=1)
     preset = replace(tiny_preset, input_kind="base", base="blur", base_sigma=1.0, residual=True, iterations=60, ema=0.9)
     session = Session(make_problem("denoise", noisy, reference=clean), preset, device="cpu")
     assert session.z.shape[1] == 3  # the blurred photo is the network input
     first = session.step()
-    assert first.psnr > psnr(noisy, clean) + 3.0  # the first result is already the classical estimate
-    run(session, 59)
-    assert psnr(session.result(), clean) > first.psnr - 0.5
+    noisy_psnr = psnr(noisy, clean)
+    assert first.psnr > noisy_psnr + 3.0  # the first result is already the classical estimate
+    assert first.psnr == pytest.approx(psnr(warm_start(session.problem, "blur", 1.0), clean), abs=0.05)
+    assert min(step.psnr for step in run(session, 59)) > noisy_psnr + 3.0
+    assert psnr(session.result(), clean) > first.psnr - 1.0
 
 
 def test_the_start_waits_for_prepare_and_is_not_counted_as_an_iteration(tiny_preset, monkeypatch):
@@ -104,7 +109,6 @@ def test_a_session_saved_before_its_first_step_resumes_with_the_same_input(tiny_
 def test_the_average_can_start_at_the_classical_fill_and_forgets_it(tiny_preset):
     """Noise-input inpainting starts from grey; seeded, the first result is the Telea fill and the
     network's output takes over at the averaging weight's pace."""
-    from dip_gui.core.warmstart import warm_start
 
     clean = smooth_image(32, 32, seed=6)
     known = np.ones((32, 32), np.float32)
@@ -150,7 +154,6 @@ def test_seeding_the_average_needs_a_start_and_averaging(tiny_preset):
 def test_back_projected_upscale_explains_the_observation_better_than_bicubic():
     import cv2
 
-    from dip_gui.core.warmstart import warm_start
 
     low = smooth_image(12, 16, seed=5)
     problem = make_problem("sr", low, scale=4)
