@@ -75,6 +75,12 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     # ... and the holes filled by the average and the fill mixed by a holdout (core/holdout.py)
     "small_holdout": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True}),
     "small_holdout_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True, "lr": 0.01}),
+    # restoration (session 11): the fill made for scattered missing pixels (warmstart.non_local_means_fill)
+    "fast_nlmfill": ("", {"base": "nlm_fill"}),  # blurred by fast's 0.8 px, or the residual never moves
+    "fast_nlmfill_b05": ("", {"base": "nlm_fill", "base_sigma": 0.5}),
+    "fast_nlmfill_noisein": ("", {"base": "nlm_fill", "input_kind": "noise", "input_depth": 32}),
+    "small_holdout_nlmfill": ("small", {"ema": 0.99, "base": "nlm_fill", "base_sigma": 0.0, "holdout": True,
+                                        "lr": 0.01}),
     "w96_lr01": ("w96", {}),
     "top32_lr01": ("top32", {}),
     "top48_lr01": ("top48", {}),

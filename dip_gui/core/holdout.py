@@ -1,4 +1,4 @@
-"""Inpainting's self-check: known pixels shaped like the holes, hidden from the fit.
+"""Inpainting's and restoration's self-check: known pixels shaped like the holes, hidden from the fit.
 
 Whether the network or the classical fill predicts the holes better depends on the photo and on
 the moment: on the paper's text mask (kate) the fill is better for the first ~200 iterations and
@@ -8,11 +8,13 @@ holdout judges the network against the fill"). Nothing in the holes can be measu
 hides a few known pixels shaped like the holes (the hole mask shifted onto known pixels), fits the
 network without them, and compares both predictors there. The result in the holes blends the two
 with the weight that would have been best on the hidden pixels. They are known pixels, so the
-result keeps their true values anyway.
+result keeps their true values anyway. Pixels missing all over the photo (restoration) are judged
+by known pixels picked at random, which are as alone among known neighbours as the missing ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -20,7 +22,6 @@ import numpy as np
 import torch
 
 from dip_gui.core.tasks import to_tensor
-from dip_gui.core.warmstart import classical_fill
 
 #: At most this fraction of the known pixels is hidden: the fit loses them.
 MAX_HIDDEN_FRACTION = 0.1
@@ -31,6 +32,11 @@ COPIES = 1
 RELEASE_AT = 0.9
 #: Fewer hidden pixels than this tell nothing reliable: no holdout then.
 MIN_HIDDEN_PIXELS = 64
+#: Holes strewn over the whole photo (missing pixels at random, restoration) leave almost no known
+#: pixel ``GAP_TO_HOLES`` away from them: below this fraction of known pixels, the holdout hides
+#: known pixels picked at random instead of shifted copies of the holes (30% missing: ~1.5%).
+SCATTERED_BELOW = 0.1
+RANDOM_PIXELS_STREAM = 0x4F1D
 #: Hidden pixels keep this distance (px) from the holes, so that a hidden stroke beside a hole does
 #: not make one hole twice as wide for the fill it is judged by.
 GAP_TO_HOLES = 2
@@ -53,12 +59,21 @@ class Holdout:
     fill: torch.Tensor  # 1xCxHxW, the classical fill of the holes (all known pixels used)
     fill_unseen: torch.Tensor  # 1xCxHxW, the same fill made without the hidden pixels (the fill if none)
     released: torch.Tensor  # 0-d bool: handed over to the network for good
-    last_weight: torch.Tensor | float = 0.0  # the network average's share of the result
+    last_weight: torch.Tensor | float = 0.0  # the average's share of the result
+    #: The average starts at ``fill_unseen`` (it must not hold the hidden pixels' values) and forgets
+    #: it at the averaging rate ``ema``: this is what is left of it. The result swaps it for ``fill``,
+    #: which is better (it knows every known pixel), so the first results show the full fill.
+    seed_share: float = 1.0
+    ema: float = 0.0
 
     @classmethod
-    def build(cls, observed: np.ndarray, known: np.ndarray, fill: torch.Tensor, sigma: float, seed: int) -> Holdout:
-        """For an HxWxC photo, its HxW known-pixel mask (1 = known) and its classical fill
-        (``warmstart.classical_fill`` with ``sigma``, 1xCxHxW on the run's device)."""
+    def build(cls, observed: np.ndarray, known: np.ndarray, fill: torch.Tensor,
+              make_fill: Callable[[np.ndarray], np.ndarray], seed: int, ema: float = 0.0,
+              iteration: int = 0) -> Holdout:
+        """For an HxWxC photo, its HxW known-pixel mask (1 = known), its classical fill (1xCxHxW on
+        the run's device) and the method that made it (an HxW known mask in, the HxWxC fill out);
+        ``ema`` is the output averaging weight, ``iteration`` the run's (a resumed run's average has
+        forgotten that much of its start)."""
         hidden = holdout_mask(known > 0.5, seed)
         device = fill.device
 
@@ -68,13 +83,15 @@ class Holdout:
         unseen = fill
         if hidden is not None:
             seen = ((known > 0.5) & ~hidden).astype(np.float32)
-            unseen = to_tensor(classical_fill(observed, seen, sigma)).to(device)
+            unseen = to_tensor(make_fill(seen)).to(device)
         return cls(
             known=tensor(known > 0.5),
             hidden=None if hidden is None else tensor(hidden),
             fill=fill,
             fill_unseen=unseen,
             released=torch.tensor(hidden is None, device=device),
+            seed_share=ema**iteration if ema else 0.0,
+            ema=ema or 0.0,
         )
 
     def fit_mask(self) -> torch.Tensor:
@@ -86,6 +103,7 @@ class Holdout:
     def judge(self, average: torch.Tensor, observed: torch.Tensor) -> None:
         """Weigh the network's average against the fill on the hidden pixels; hand over once it is
         clearly better. (The average starts at the fill made without them: see Session.prepare.)"""
+        self.seed_share *= self.ema
         if self.hidden is None:
             self.last_weight = 1.0
             return
@@ -94,7 +112,10 @@ class Holdout:
         self.last_weight = torch.where(self.released, torch.ones_like(weight), weight)
 
     def blend(self, average: torch.Tensor) -> torch.Tensor:
-        """The result in the holes: the network's average and the fill mixed by the last judgement."""
+        """The result in the holes: the network's average and the fill mixed by the last judgement
+        (what is left in the average of its start counted as the fill)."""
+        if self.hidden is not None and self.seed_share > 0:
+            average = average + self.seed_share * (self.fill - self.fill_unseen)
         return self.last_weight * average + (1.0 - self.last_weight) * self.fill
 
     def release(self) -> None:
@@ -109,8 +130,14 @@ class Holdout:
 
     @property
     def weight(self) -> float:
-        """The network average's share of the last result (reads the device)."""
+        """The average's share of the last result (reads the device)."""
         return float(self.last_weight)
+
+    @property
+    def network_share(self) -> float:
+        """The network's share of the last result in the holes: the average's, less what is left in
+        it of its start (reads the device)."""
+        return self.weight * (1.0 - self.seed_share)
 
 
 def holdout_mask(known: np.ndarray, seed: int = 0) -> np.ndarray | None:
@@ -120,13 +147,16 @@ def holdout_mask(known: np.ndarray, seed: int = 0) -> np.ndarray | None:
     pixels (``COPIES`` of them), keep their shapes (thin strokes stay thin strokes, a blob stays a
     blob), so the fill's and the network's errors there resemble their errors in the holes. Whole
     shifted components are dropped at random (seeded) until at most ``MAX_HIDDEN_FRACTION`` of the
-    known pixels are hidden.
+    known pixels are hidden. Holes strewn over the whole photo get a random sample of known pixels
+    instead (``SCATTERED_BELOW``).
     """
     known = known.astype(bool)
     holes = ~known
     if not holes.any() or not known.any():
         return None
     apart = known & (cv2.distanceTransform(known.astype(np.uint8), cv2.DIST_L2, 3) > GAP_TO_HOLES)
+    if apart.sum() < SCATTERED_BELOW * known.sum():
+        return _random_pixels(known, seed)
     shifted = _shifted_copies(holes, apart)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(shifted.astype(np.uint8), connectivity=8)
     budget = MAX_HIDDEN_FRACTION * known.sum()
@@ -140,6 +170,17 @@ def holdout_mask(known: np.ndarray, seed: int = 0) -> np.ndarray | None:
     if total < MIN_HIDDEN_PIXELS:
         return None
     return np.isin(labels, keep)
+
+
+def _random_pixels(known: np.ndarray, seed: int) -> np.ndarray | None:
+    """``MAX_HIDDEN_FRACTION`` of the known pixels, picked at random, or None if too few. For holes
+    strewn over the whole photo (restoration), where a hidden known pixel is as alone among known
+    neighbours as a missing pixel is. The draw has a stream of its own: a mask drawn with
+    ``np.random.default_rng(seed)`` (degradations.random_known_mask, the same seed as the run's)
+    would otherwise be hidden from exactly where it is known."""
+    draw = np.random.default_rng((seed, RANDOM_PIXELS_STREAM)).random(known.shape)
+    hidden = known & (draw < MAX_HIDDEN_FRACTION)
+    return hidden if hidden.sum() >= MIN_HIDDEN_PIXELS else None
 
 
 def _shifted_copies(holes: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from dip_gui.core.networks import SkipNet, count_parameters, make_input
 from dip_gui.core.presets import Preset
 from dip_gui.core.stopping import DivergenceGuard, OutputAverage
 from dip_gui.core.tasks import Problem, to_numpy, to_tensor
-from dip_gui.core.warmstart import adapted_blur_sigma, warm_start
+from dip_gui.core.warmstart import adapted_blur_sigma, fill_holes, gaussian_blur, warm_start
 
 
 @dataclass
@@ -155,16 +155,23 @@ class Session:
             return
         problem, preset, dev = self.problem, self.preset, self.device
         sigma = adapted_blur_sigma(problem.observed, preset.base_sigma) if preset.adapt_blur else preset.base_sigma
+        holdout = preset.holdout and problem.mask is not None
+        # A residual's base is blurred only to give the network a data term (over an exact fill the
+        # known pixels leave it nothing to fit); the holdout judges and shows the sharp fill.
+        fill_sigma = 0.0 if (holdout and preset.residual) else sigma
         try:
-            estimate = to_tensor(warm_start(problem, preset.base, sigma)) if preset.base else None
+            start = warm_start(problem, preset.base, fill_sigma) if preset.base else None
+            if holdout:
+                self._prepare_holdout(to_tensor(start), fill_sigma)
+                start = to_numpy(self.holdout.fill_unseen)  # what the fit hides must not reach it through the start
+            if start is not None and fill_sigma != sigma:
+                start = gaussian_blur(start, sigma).reshape(start.shape)
+            estimate = None if start is None else to_tensor(start)
             self._base = estimate.to(dev) if (estimate is not None and preset.residual) else None
             if self._z is None:
                 z = self._make_input(estimate, self._input_generator)
                 self._z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
-            seed_image = estimate
-            if preset.holdout and problem.mask is not None:
-                self._prepare_holdout(estimate, sigma)
-                seed_image = self.holdout.fill_unseen  # the average must not hold the hidden pixels' values
+            seed_image = self.holdout.fill_unseen if holdout else estimate  # nor through the average
             if (preset.average_from_base or preset.holdout) and self.average.value is None and self.iteration == 0:
                 self.average.value = seed_image.to(dev).clone()
         except RuntimeError as exc:
@@ -172,10 +179,16 @@ class Session:
         self.prepared = True
 
     def _prepare_holdout(self, fill: torch.Tensor, sigma: float) -> None:
-        """``fill``: the classical start (the preset's ``fill``), made once for both."""
+        """``fill``: the preset's fill of the holes, blurred by ``sigma`` (made once for the start and the holdout)."""
         problem = self.problem
         observed = np.ascontiguousarray(problem.observed[:, :, : problem.channels], dtype=np.float32)
-        self.holdout = Holdout.build(observed, problem.mask, fill.to(self.device), sigma, self.seed)
+        base = self.preset.base
+
+        def fill_without(seen):
+            return fill_holes(base, observed, seen, sigma)
+
+        self.holdout = Holdout.build(observed, problem.mask, fill.to(self.device), fill_without, self.seed,
+                                     self.preset.ema, self.iteration)
         if self._holdout_released:
             self.holdout.release()
 
@@ -353,7 +366,7 @@ class Session:
 
     def network_share(self) -> float | None:
         """The network's share of the holes in the result (holdout presets; reads the device), else None."""
-        return None if self.holdout is None else self.holdout.weight
+        return None if self.holdout is None else self.holdout.network_share
 
     def result(self, raw: bool = False) -> np.ndarray:
         """The restored photo as HxWx3 float32 (averaged output unless ``raw``; known pixels kept).

@@ -17,7 +17,7 @@ from dip_gui.ui.estimator import EstimateRequest
 
 #: How the status line names each classical start while the worker computes it.
 START_NAMES = {"nlm": "non-local means", "blur": "a light blur", "fill": "a classical fill of the holes",
-               "upsample": "a back-projected upscale"}
+               "nlm_fill": "a non-local means fill of the missing pixels", "upsample": "a back-projected upscale"}
 
 #: Presets a long run may switch to, slowest first (a preset is offered only those after it).
 QUICKER_PRESETS = ("balanced", "fast")
@@ -126,7 +126,7 @@ class RunActionsMixin:
         if last.psnr is not None:
             text += f"   PSNR {last.psnr:.2f} dB"
         if self._network_share is not None:
-            text += "   " + _holes_text(self._network_share)
+            text += "   " + _holes_text(self._network_share, session.problem.task)
         self.status.setText(text + ("   (paused)" if self.run.paused else ""))
 
     @Slot(object)
@@ -175,7 +175,7 @@ class RunActionsMixin:
             self.unsaved_result = True
         text = f"{reason.capitalize()} after {session.iteration} iterations ({format_duration(session.seconds)})."
         share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
-        self.status.setText(text if share is None else f"{text} {_holes_text(share).capitalize()}.")
+        self.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
 
     def _update_run_actions(self) -> None:
         running = self.run.running
@@ -250,6 +250,8 @@ class RunActionsMixin:
         return EstimateRequest(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
 
 
-def _holes_text(network_share: float) -> str:
-    """What fills the holes of an inpainting whose preset judges the network against the fill."""
-    return f"holes: {network_share:.0%} network, {1 - network_share:.0%} classical fill"
+def _holes_text(network_share: float, task: str) -> str:
+    """What fills the holes (or a restoration's missing pixels) where the preset judges the network
+    against the classical fill."""
+    holes = "missing pixels" if task == "restore" else "holes"
+    return f"{holes}: {network_share:.0%} network, {1 - network_share:.0%} classical fill"

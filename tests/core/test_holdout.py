@@ -88,16 +88,21 @@ def holdout_preset(tiny_preset):
     return replace(tiny_preset, task="inpaint", base="fill", base_sigma=0.0, holdout=True)
 
 
-def test_the_fit_never_sees_the_hidden_pixels(tiny_preset, scratched):
+@pytest.mark.parametrize("residual", [False, True])
+def test_the_fit_never_sees_the_hidden_pixels(tiny_preset, scratched, residual):
+    """Nor through the start of a residual preset, which is made without them."""
     problem, known = scratched
-    session = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    preset = holdout_preset(tiny_preset)
+    if residual:
+        preset = replace(preset, residual=True, base_sigma=0.8)
+    session = Session(problem, preset, device="cpu")
     session.prepare()
     hidden = session.holdout.hidden
     assert float(hidden.sum()) > 0 and float((hidden * (1 - session.mask)).sum()) == 0
     torch.testing.assert_close(session.holdout.fit_mask(), session.mask * (1 - hidden))
     other = make_problem("inpaint", problem.observed.copy(), mask=known, reference=problem.reference)
     other.observed[hidden[0, 0].numpy() > 0] = 1.0 - other.observed[hidden[0, 0].numpy() > 0]  # change only them
-    changed = Session(other, holdout_preset(tiny_preset), device="cpu")
+    changed = Session(other, preset, device="cpu")
     assert changed.step().loss == pytest.approx(session.step().loss, rel=1e-6)
 
 
@@ -150,3 +155,70 @@ def test_a_holdout_preset_on_a_photo_without_holes_fits_every_pixel(tiny_preset)
                       device="cpu")
     session.step()
     assert session.holdout is None
+
+
+def test_pixels_missing_all_over_the_photo_get_known_pixels_hidden_at_random():
+    """Half the pixels missing at random (restoration): no known pixel is far from a hole, so a
+    random tenth of the known pixels is hidden instead of shifted copies of the holes."""
+    from dip_gui.core.degradations import random_known_mask
+
+    known = random_known_mask((96, 96), 0.5, seed=2) > 0.5
+    hidden = holdout_mask(known, seed=1)
+    assert hidden is not None and not (hidden & ~known).any()
+    assert hidden.sum() == pytest.approx(MAX_HIDDEN_FRACTION * known.sum(), rel=0.2)
+    np.testing.assert_array_equal(hidden, holdout_mask(known, seed=1))
+    assert (hidden != holdout_mask(known, seed=2)).any()
+    lightly = random_known_mask((96, 96), 0.05, seed=2) > 0.5  # a few specks: room to keep the gap
+    gapped = holdout_mask(lightly, seed=1)
+    distance = cv2.distanceTransform(lightly.astype(np.uint8), cv2.DIST_L2, 3)
+    assert gapped is not None and distance[gapped].min() > GAP_TO_HOLES
+
+
+def test_a_restoration_holdout_judges_against_the_scattered_pixel_fill_made_without_the_hidden_pixels(tiny_preset):
+    from dip_gui.core.degradations import random_known_mask
+    from dip_gui.core.warmstart import non_local_means_fill
+
+    image = smooth_image(48, 48, seed=3)
+    known = random_known_mask((48, 48), 0.5, seed=0)
+    problem = make_problem("restore", image * known[:, :, None], mask=known, reference=image)
+    preset = replace(tiny_preset, task="restore", base="nlm_fill", base_sigma=0.0, holdout=True)
+    session = Session(problem, preset, device="cpu")
+    session.prepare()
+    hidden = session.holdout.hidden[0, 0].numpy() > 0
+    seen = known * ~hidden
+    observed = problem.observed.astype(np.float32)
+    np.testing.assert_allclose(session.holdout.fill_unseen[0].permute(1, 2, 0).numpy(),
+                               non_local_means_fill(observed, seen), atol=1e-6)
+    np.testing.assert_allclose(session.result(), non_local_means_fill(observed, known), atol=1e-6)
+
+
+def test_the_first_results_show_the_full_fill_not_the_one_made_without_the_hidden_pixels(tiny_preset):
+    """The average starts at the fill made without the hidden pixels; the result counts what is left
+    of that start as the full fill, so the network's share grows from zero at the averaging rate."""
+    from dip_gui.core.degradations import random_known_mask
+
+    image = smooth_image(48, 48, seed=1)
+    known = random_known_mask((48, 48), 0.5, seed=0)
+    problem = make_problem("restore", image * known[:, :, None], mask=known, reference=image)
+    session = Session(problem, replace(holdout_preset(tiny_preset), task="restore"), device="cpu")  # ema 0.9
+    fill = warm_start(problem, "fill", 0.0)
+    session.step()
+    assert session.network_share() <= 1 - 0.9 + 1e-6
+    holes = problem.mask < 0.5
+    unseen = session.holdout.fill_unseen[0].permute(1, 2, 0).numpy()
+    assert np.abs(unseen[holes] - fill[holes]).max() > 0.02  # the two fills differ in the holes
+    session.holdout.last_weight = 1.0  # as if the judge trusted the average fully
+    network = session.last_output[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(session.result()[holes], 0.9 * fill[holes] + 0.1 * network[holes], atol=1e-5)
+
+
+def test_a_residual_holdout_shows_the_sharp_fill_and_fits_over_the_blurred_one(tiny_preset, scratched):
+    """The blur of a residual's start only gives the network a data term: the holes show the fill."""
+    from dip_gui.core.warmstart import gaussian_blur
+
+    problem, _ = scratched
+    preset = replace(holdout_preset(tiny_preset), residual=True, base_sigma=0.8)
+    session = Session(problem, preset, device="cpu")
+    np.testing.assert_allclose(session.result(), warm_start(problem, "fill", 0.0), atol=1e-6)
+    unseen = session.holdout.fill_unseen[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(session._base[0].permute(1, 2, 0).numpy(), gaussian_blur(unseen, 0.8), atol=1e-6)

@@ -222,6 +222,13 @@ def test_inpaint_status_says_how_much_of_the_holes_the_network_draws(window, tmp
     assert f"Holes: {share:.0%} network, {1 - share:.0%} classical fill." in window.status.text()
 
 
+def test_a_restoration_status_speaks_of_missing_pixels():
+    from dip_gui.ui.run_actions import _holes_text
+
+    assert _holes_text(0.25, "restore") == "missing pixels: 25% network, 75% classical fill"
+    assert _holes_text(1.0, "inpaint") == "holes: 100% network, 0% classical fill"
+
+
 def test_inpaint_without_a_painted_hole_explains_what_to_do(window, photo_path):
     window.open_path(photo_path)
     window.panel.select_task("inpaint")
