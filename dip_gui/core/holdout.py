@@ -36,6 +36,7 @@ MIN_HIDDEN_PIXELS = 64
 #: pixel ``GAP_TO_HOLES`` away from them: below this fraction of known pixels, the holdout hides
 #: known pixels picked at random instead of shifted copies of the holes (30% missing: ~1.5%).
 SCATTERED_BELOW = 0.1
+#: Keeps the random pick apart from other draws made with the run's seed (see ``_random_pixels``).
 RANDOM_PIXELS_STREAM = 0x4F1D
 #: Hidden pixels keep this distance (px) from the holes, so that a hidden stroke beside a hole does
 #: not make one hole twice as wide for the fill it is judged by.
