@@ -79,6 +79,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "fast_nlmfill": ("", {"base": "nlm_fill"}),  # blurred by fast's 0.8 px, or the residual never moves
     "fast_nlmfill_b05": ("", {"base": "nlm_fill", "base_sigma": 0.5}),
     "fast_nlmfill_noisein": ("", {"base": "nlm_fill", "input_kind": "noise", "input_depth": 32}),
+    "fast_in8": ("", {"input_depth": 8}),  # a narrower noise input (restoration's fast draws from noise)
     "small_holdout_nlmfill": ("small", {"ema": 0.99, "base": "nlm_fill", "base_sigma": 0.0, "holdout": True,
                                         "lr": 0.01}),
     "w96_lr01": ("w96", {}),
