@@ -165,7 +165,7 @@ class Session:
                 self._prepare_holdout(to_tensor(start), fill_sigma)
                 start = to_numpy(self.holdout.fill_unseen)  # what the fit hides must not reach it through the start
             if start is not None and fill_sigma != sigma:
-                start = gaussian_blur(start, sigma).reshape(start.shape)
+                start = gaussian_blur(start, sigma)
             estimate = None if start is None else to_tensor(start)
             self._base = estimate.to(dev) if (estimate is not None and preset.residual) else None
             if self._z is None:

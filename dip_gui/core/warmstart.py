@@ -119,11 +119,11 @@ def _back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int 
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """``image`` blurred by a Gaussian of ``sigma`` px (reflected borders; shape kept but for a
-    trailing channel axis of 1, which OpenCV drops)."""
+    """``image`` blurred by a Gaussian of ``sigma`` px (reflected borders), in its own shape: OpenCV
+    drops a trailing channel axis of 1, which a grey photo has."""
     if sigma <= 0:
         return image
-    return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT).reshape(image.shape)
 
 
 def fill_holes(kind: str, image: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
@@ -169,8 +169,8 @@ def _spread_known(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Each missing pixel as the Gaussian-weighted mean of its known neighbours; Telea's fill where
     none is near enough."""
     weight = known.astype(np.float32)
-    mass = gaussian_blur(image * weight[:, :, None], SPREAD_SIGMA).reshape(image.shape)
-    total = gaussian_blur(weight, SPREAD_SIGMA).reshape(known.shape)
+    mass = gaussian_blur(image * weight[:, :, None], SPREAD_SIGMA)
+    total = gaussian_blur(weight, SPREAD_SIGMA)
     spread = mass / np.maximum(total, 1e-6)[:, :, None]
     lonely = total < SPREAD_MIN_WEIGHT
     if lonely.any():

@@ -222,3 +222,24 @@ def test_a_residual_holdout_shows_the_sharp_fill_and_fits_over_the_blurred_one(t
     np.testing.assert_allclose(session.result(), warm_start(problem, "fill", 0.0), atol=1e-6)
     unseen = session.holdout.fill_unseen[0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(session._base[0].permute(1, 2, 0).numpy(), gaussian_blur(unseen, 0.8), atol=1e-6)
+
+
+@pytest.mark.parametrize("task", ["inpaint", "restore"])
+def test_the_fast_presets_judge_grey_photos_too(task):
+    """A grey photo's fills keep their channel axis (OpenCV's blur drops it)."""
+    from dip_gui.core.degradations import random_known_mask
+    from dip_gui.core.presets import get_preset
+
+    image = np.repeat(smooth_image(48, 48, seed=2)[:, :, :1], 3, axis=2)  # as a grey file loads
+    if task == "restore":
+        known = random_known_mask((48, 48), 0.5, seed=0)
+    else:
+        known = np.ones((48, 48), np.float32)
+        known[20:24, 5:40] = 0
+    problem = make_problem(task, image * known[:, :, None], grey=True, mask=known, reference=image)
+    session = Session(problem, get_preset(task, "fast"), device="cpu")
+    session.step()
+    assert session.holdout.hidden is not None
+    assert session.holdout.fill_unseen.shape == session.holdout.fill.shape == (1, 1, 48, 48)
+    result = session.result()
+    assert result.shape == (48, 48, 3) and np.allclose(result, result[:, :, :1])  # grey stays grey
