@@ -181,7 +181,7 @@ class Session:
     def _prepare_holdout(self, fill: torch.Tensor, sigma: float) -> None:
         """``fill``: the preset's fill of the holes, blurred by ``sigma`` (made once for the start and the holdout)."""
         problem = self.problem
-        observed = np.ascontiguousarray(problem.observed[:, :, : problem.channels], dtype=np.float32)
+        observed = problem.observed_pixels()
         base = self.preset.base
 
         def fill_without(seen):

@@ -77,8 +77,12 @@ class Problem:
         return cls(task, arrays["observed"], tuple(state["out_size"]), state["channels"], operator, mask, arrays["guide"],
                    arrays["reference"], state["keep_known"], state["scale"], region, arrays["full"])
 
+    def observed_pixels(self) -> np.ndarray:
+        """The observation in the problem's own channels (a grey photo's one), HxWxC float32, contiguous."""
+        return np.ascontiguousarray(self.observed[:, :, : self.channels], dtype=np.float32)
+
     def observed_tensor(self) -> torch.Tensor:
-        return to_tensor(self.observed[:, :, : self.channels])
+        return to_tensor(self.observed_pixels())
 
     def mask_tensor(self) -> torch.Tensor | None:
         return None if self.mask is None else torch.from_numpy(np.ascontiguousarray(self.mask, np.float32))[None, None]

@@ -20,7 +20,7 @@ from dip_gui.core.tasks import Problem, to_numpy, to_tensor
 def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
     """The base image HxWxC (output size) for ``kind``: blur | upsample | fill | nlm (``sigma`` is the
     blur's, in pixels; nlm reads the noise level from the photo)."""
-    observed = np.ascontiguousarray(problem.observed[:, :, : problem.channels], dtype=np.float32)
+    observed = problem.observed_pixels()
     if kind == "blur":
         base = gaussian_blur(observed, sigma)
     elif kind == "upsample":

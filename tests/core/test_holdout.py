@@ -10,7 +10,7 @@ import torch
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.holdout import COPIES, GAP_TO_HOLES, MAX_HIDDEN_FRACTION, blend_weight, holdout_mask
 from dip_gui.core.session import Session
-from dip_gui.core.tasks import make_problem, to_tensor
+from dip_gui.core.tasks import make_problem, to_numpy, to_tensor
 from dip_gui.core.warmstart import warm_start
 from tests.conftest import smooth_image
 
@@ -112,7 +112,7 @@ def test_the_holes_show_the_fill_until_the_network_predicts_the_hidden_pixels_be
     fill = warm_start(problem, "fill", 0.0)
     np.testing.assert_allclose(session.result(), fill, atol=1e-6)  # before any step: the fill
     hidden = session.holdout.hidden[0, 0].numpy() > 0
-    assert np.abs(session.average.value[0].permute(1, 2, 0).numpy()[hidden] - image32[hidden]).max() > 0.01
+    assert np.abs(to_numpy(session.average.value)[hidden] - image32[hidden]).max() > 0.01
     session.step()
     assert session.holdout.weight < 0.2  # the untrained network's grey predicts the hidden pixels badly
     assert not session.holdout.released_now()
@@ -187,7 +187,7 @@ def test_a_restoration_holdout_judges_against_the_scattered_pixel_fill_made_with
     hidden = session.holdout.hidden[0, 0].numpy() > 0
     seen = known * ~hidden
     observed = problem.observed.astype(np.float32)
-    np.testing.assert_allclose(session.holdout.fill_unseen[0].permute(1, 2, 0).numpy(),
+    np.testing.assert_allclose(to_numpy(session.holdout.fill_unseen),
                                non_local_means_fill(observed, seen), atol=1e-6)
     np.testing.assert_allclose(session.result(), non_local_means_fill(observed, known), atol=1e-6)
 
@@ -205,10 +205,10 @@ def test_the_first_results_show_the_full_fill_not_the_one_made_without_the_hidde
     session.step()
     assert session.network_share() <= 1 - 0.9 + 1e-6
     holes = problem.mask < 0.5
-    unseen = session.holdout.fill_unseen[0].permute(1, 2, 0).numpy()
+    unseen = to_numpy(session.holdout.fill_unseen)
     assert np.abs(unseen[holes] - fill[holes]).max() > 0.02  # the two fills differ in the holes
     session.holdout.last_weight = 1.0  # as if the judge trusted the average fully
-    network = session.last_output[0].permute(1, 2, 0).numpy()
+    network = to_numpy(session.last_output)
     np.testing.assert_allclose(session.result()[holes], 0.9 * fill[holes] + 0.1 * network[holes], atol=1e-5)
 
 
@@ -220,8 +220,8 @@ def test_a_residual_holdout_shows_the_sharp_fill_and_fits_over_the_blurred_one(t
     preset = replace(holdout_preset(tiny_preset), residual=True, base_sigma=0.8)
     session = Session(problem, preset, device="cpu")
     np.testing.assert_allclose(session.result(), warm_start(problem, "fill", 0.0), atol=1e-6)
-    unseen = session.holdout.fill_unseen[0].permute(1, 2, 0).numpy()
-    np.testing.assert_allclose(session._base[0].permute(1, 2, 0).numpy(), gaussian_blur(unseen, 0.8), atol=1e-6)
+    unseen = to_numpy(session.holdout.fill_unseen)
+    np.testing.assert_allclose(to_numpy(session._base), gaussian_blur(unseen, 0.8), atol=1e-6)
 
 
 @pytest.mark.parametrize("task", ["inpaint", "restore"])
