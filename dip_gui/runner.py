@@ -106,7 +106,8 @@ def _announce_cost(session: Session, log, budget: float | None, costs: dict) -> 
 
 
 def _log_suggestion(monitor: RunMonitor, log) -> None:
-    log(f"suggested stop: iteration {monitor.suggestion.iteration} (output variance minimum)", force=True)
+    suggestion = monitor.suggestion
+    log(f"suggested stop: iteration {suggestion.iteration} ({suggestion.reason})", force=True)
 
 
 def _checkpoint(checkpoint: Checkpointer, log) -> None:

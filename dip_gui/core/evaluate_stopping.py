@@ -20,7 +20,7 @@ from dip_gui.core.imaging import load_image
 from dip_gui.core.presets import get_preset, scaled_for
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import make_problem
-from dip_gui.core.timeline import VarianceStopDetector
+from dip_gui.core.timeline import RunMonitor
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 CASES = (("denoise", "noise", 15), ("denoise", "noise", 25), ("denoise", "noise", 50), ("jpeg", "jpeg", 10),
@@ -39,6 +39,7 @@ class CaseResult:
     final_psnr: float = float("nan")
     #: PSNR every ``CURVE_EVERY`` iterations (for the JSON report)
     curve: list[float] = field(default_factory=list, repr=False)
+    detector: str = "output variance"  # the measure the run's stop detector follows
 
     @property
     def gap(self) -> float:
@@ -62,19 +63,21 @@ def evaluate_case(clean: np.ndarray, photo: str, task: str, kind: str, amount: f
     observed, extra = degrade(clean, kind, amount)
     preset = scaled_for(get_preset(task, preset_name), extra.get("scale")).with_overrides(iterations=iterations)
     session = Session(make_problem(task, observed, reference=clean, **extra), preset, seed=0, device="auto")
-    detector = VarianceStopDetector.for_run(iterations)
+    monitor = RunMonitor(session, snapshots=False)  # the detector the window and ``run`` use
     history = []
     for _ in range(iterations):
         result = session.step()
         history.append(result.psnr)
-        detector.update(result.iteration, session.last_output)
+        monitor.observe(result.iteration)
+    monitor.flush()
     psnrs = np.asarray(history)
     peak = int(np.argmax(psnrs))
-    suggested = detector.suggestion.iteration if detector.suggestion else None
+    suggested = monitor.suggestion.iteration if monitor.suggestion else None
     chosen = suggested or len(psnrs)  # no suggestion: the user gets the last iteration
     return CaseResult(photo, f"{task} {kind} {amount:g}", float(psnrs[peak]), peak + 1, suggested,
                       float(psnrs[chosen - 1]),
-                      float(psnrs[-1]), [round(float(p), 3) for p in psnrs[CURVE_EVERY - 1 :: CURVE_EVERY]])
+                      float(psnrs[-1]), [round(float(p), 3) for p in psnrs[CURVE_EVERY - 1 :: CURVE_EVERY]],
+                      detector=monitor.detector.kind)
 
 
 def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
@@ -113,5 +116,5 @@ def _case_name(case: tuple) -> str:
 
 def _row(r: CaseResult) -> str:
     at = "not fired" if r.suggested_iteration is None else str(r.suggested_iteration)
-    return (f"| {r.photo} | {r.case} | {r.peak_psnr:.2f} @ {r.peak_iteration} | {r.suggested_psnr:.2f} @ {at} "
-            f"| {r.gap:.2f} |")
+    return (f"| {r.photo} | {r.case} | {r.detector} | {r.peak_psnr:.2f} @ {r.peak_iteration} "
+            f"| {r.suggested_psnr:.2f} @ {at} | {r.gap:.2f} |")

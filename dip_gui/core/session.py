@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from dip_gui.core.device import (
     available_memory_bytes,
     configure_device,
+    make_adam,
     preferred_memory_format,
     resolve_device,
     resolve_precision,
@@ -364,6 +365,18 @@ class Session:
             output = output * (1 - self.mask) + self.observed * self.mask
         return output
 
+    def validation_error(self) -> torch.Tensor | None:
+        """The result's mean squared error on the pixels hidden from the whole fit (a 0-d tensor on the
+        device; reading it waits for the device), or None where the run hides none."""
+        if self.holdout is None or self.average.value is None:
+            return None
+        return self.holdout.validation_error(self.average.value, self.observed)
+
+    def validation_values(self) -> int:
+        """How many values the validation error averages (0: the run hides no pixels to the end).
+        Known once prepared."""
+        return 0 if self.holdout is None else self.holdout.probe_values
+
     def network_share(self) -> float | None:
         """The network's share of the holes in the result (holdout presets; reads the device), else None."""
         return None if self.holdout is None else self.holdout.network_share
@@ -379,20 +392,6 @@ class Session:
         """A result tensor as the photo: HxWx3 float32, a region pasted back into the full photo."""
         image = self.problem.paste(to_numpy(result))
         return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
-
-
-def make_adam(parameters, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam in one fused kernel where PyTorch has it (CPU since 2.4, CUDA), else over all tensors
-    at once (``foreach``). Per tensor, PyTorch's CPU default, the paper network's step took 11.3 ms,
-    foreach 9.1 ms, fused 2.7 ms; the small ``fast`` network 8.3 / 4.5 / 1.4 ms (the latter is ~5%
-    of a 128 px iteration). Same update within float tolerance."""
-    parameters = list(parameters)
-    if device.type in ("cpu", "cuda"):
-        try:
-            return torch.optim.Adam(parameters, lr=lr, fused=True)
-        except (RuntimeError, TypeError):  # an older PyTorch without the fused CPU kernel
-            pass
-    return torch.optim.Adam(parameters, lr=lr, foreach=True)
 
 
 def _device_error(exc: RuntimeError) -> Exception:

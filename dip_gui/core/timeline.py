@@ -1,104 +1,28 @@
-"""Snapshots of a run and the automatic stop suggestion (ES-WMV), without the clean image.
+"""Snapshots of a run and the automatic stop suggestion, without the clean image.
 
-ES-WMV (Wang, Li, Zhuang, Chen, Liang, Sun, "Early Stopping for Deep Image Prior", TMLR 2023):
-the variance of the last W raw outputs falls while the network fits the image and rises once it
-starts fitting noise; the suggested stop is where that variance reached its minimum, declared once
-no new minimum came for ``patience`` iterations. Outputs are compared on a small copy (at most
-``DETECTOR_SIDE`` pixels a side), so the detector costs little time and memory.
+The run monitor feeds a stop detector (stop_detection.py: the output variance, or the error on
+pixels held back from the fit where the run has them) and keeps the snapshot timeline.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from dip_gui.core.imaging import to_uint8
+from dip_gui.core.stop_detection import (  # noqa: F401 (re-exported: the detectors' old home)
+    DETECTOR_SIDE,
+    StopSuggestion,
+    ValidationStopDetector,
+    VarianceStopDetector,
+    detector_for,
+    detector_from_state,
+    shrink_for_detector,
+)
 
-DETECTOR_SIDE = 96
 DEFAULT_BUDGET_BYTES = 300 * 2**20
-
-
-@dataclass
-class StopSuggestion:
-    iteration: int
-    variance: float
-    window: int
-    patience: int
-
-    def to_dict(self) -> dict:
-        return {"iteration": self.iteration, "variance": self.variance, "window": self.window, "patience": self.patience}
-
-
-class VarianceStopDetector:
-    """Windowed moving variance of the network output; ``update`` once per iteration."""
-
-    def __init__(self, window: int = 50, patience: int = 200) -> None:
-        self.window, self.patience = window, patience
-        self._recent: deque[torch.Tensor] = deque(maxlen=window)
-        self._sum: torch.Tensor | None = None
-        self._sum_sq: torch.Tensor | None = None
-        self.best_variance = float("inf")
-        self.best_iteration = 0
-        self.variances: list[tuple[int, float]] = []
-        self.suggestion: StopSuggestion | None = None
-
-    @classmethod
-    def for_run(cls, iterations: int) -> VarianceStopDetector:
-        """Window and patience scaled to the run length (the paper's 100 / 1000 at 3000-10000)."""
-        return cls(window=int(np.clip(iterations // 30, 20, 100)), patience=int(np.clip(iterations // 6, 100, 1000)))
-
-    def state_dict(self) -> dict:
-        """Everything needed to carry on after a resume (tensors and plain values only)."""
-        return {"window": self.window, "patience": self.patience, "recent": list(self._recent), "sum": self._sum,
-                "sum_sq": self._sum_sq, "best_variance": self.best_variance, "best_iteration": self.best_iteration,
-                "variances": self.variances, "suggestion": None if self.suggestion is None else self.suggestion.to_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.window, self.patience = state["window"], state["patience"]
-        self._recent = deque(state["recent"], maxlen=self.window)
-        self._sum, self._sum_sq = state["sum"], state["sum_sq"]
-        self.best_variance, self.best_iteration = state["best_variance"], state["best_iteration"]
-        self.variances = [tuple(v) for v in state["variances"]]
-        self.suggestion = None if state["suggestion"] is None else StopSuggestion(**state["suggestion"])
-
-    def update(self, iteration: int, output: torch.Tensor) -> StopSuggestion | None:
-        """Feed the raw output (1 x C x H x W); returns the suggestion the first time it is made."""
-        return self.update_small(iteration, shrink_for_detector(output).cpu())
-
-    def update_small(self, iteration: int, small: torch.Tensor) -> StopSuggestion | None:
-        """``update`` with the output already shrunk (``shrink_for_detector``) and on the CPU."""
-        small = small.double()
-        if len(self._recent) == self.window:
-            old = self._recent[0]
-            self._sum -= old
-            self._sum_sq -= old * old
-        self._recent.append(small)
-        self._sum = small.clone() if self._sum is None else self._sum + small
-        self._sum_sq = small * small if self._sum_sq is None else self._sum_sq + small * small
-        if len(self._recent) < self.window:
-            return None
-        mean = self._sum / self.window
-        variance = float((self._sum_sq / self.window - mean * mean).clamp_min(0).mean())
-        self.variances.append((iteration, variance))
-        if variance < self.best_variance:
-            self.best_variance, self.best_iteration = variance, iteration
-        elif self.suggestion is None and iteration - self.best_iteration >= self.patience:
-            self.suggestion = StopSuggestion(self.best_iteration, self.best_variance, self.window, self.patience)
-            return self.suggestion
-        return None
-
-
-def shrink_for_detector(output: torch.Tensor) -> torch.Tensor:
-    """The detector's small float32 copy of an output, on the output's device (no host copy)."""
-    output = output.detach()
-    height, width = output.shape[-2:]
-    factor = max(1, int(np.ceil(max(height, width) / DETECTOR_SIDE)))
-    small = F.avg_pool2d(output, factor, ceil_mode=True) if factor > 1 else output
-    return small.float()
 
 
 @dataclass
@@ -169,12 +93,12 @@ PENDING_BUDGET_BYTES = 256 * 2**20
 @dataclass
 class _Pending:
     iteration: int
-    small: torch.Tensor  # the detector's copy, on the device
+    small: torch.Tensor  # the detector's input (shrunk output or validation error), on the device
     result: torch.Tensor | None  # the result tensor when it may be needed (snapshot, new minimum)
 
 
 class RunMonitor:
-    """Watches a session after each step: stop detector, snapshots, the result at the best variance.
+    """Watches a session after each step: stop detector, snapshots, the result at the detector's best.
 
     The result at the detector's current minimum is kept as a device tensor (cheap: it changes on
     every new minimum) so that the suggested stop can be shown and saved exactly, whichever
@@ -190,7 +114,9 @@ class RunMonitor:
     def __init__(self, session, *, snapshots: bool = True, budget_bytes: int = DEFAULT_BUDGET_BYTES,
                  readback_every: int | None = None) -> None:
         self.session = session
-        self.detector = VarianceStopDetector.for_run(session.total_iterations)
+        #: Chosen at the first observation (``detector``): whether the run holds pixels back for a
+        #: validation is known only once the session is prepared, after the monitor is made.
+        self._detector: VarianceStopDetector | ValidationStopDetector | None = None
         self.store = SnapshotStore.for_run(session.total_iterations, budget_bytes) if snapshots else None
         self.readback_every = readback_every or self._default_readback()
         self._candidate: torch.Tensor | None = None
@@ -204,17 +130,24 @@ class RunMonitor:
         result_bytes = canvas.out_height * canvas.out_width * 4 * 4  # up to 4 float32 channels
         return int(np.clip(PENDING_BUDGET_BYTES // max(result_bytes, 1), 1, ACCELERATOR_READBACK_EVERY))
 
+    @property
+    def detector(self) -> VarianceStopDetector | ValidationStopDetector:
+        """The stop detector (made on first use: ask after the session's first step)."""
+        if self._detector is None:
+            self._detector = detector_for(self.session, self.session.total_iterations)
+        return self._detector
+
     def observe(self, iteration: int) -> StopSuggestion | None:
         """Record the session's state after ``iteration``; returns a new stop suggestion once."""
-        output = self.session.last_output
-        if output is None:
+        if self.session.last_output is None:
             return None
+        signal = self.detector.signal(self.session)
         if self.readback_every == 1:
-            self._process(iteration, shrink_for_detector(output).cpu(), None)
+            self._process(iteration, signal.cpu(), None)
         else:
             wanted = self.store is not None and self.store.wants(iteration)
             result = self.session.result_tensor() if wanted or self.suggestion is None else None
-            self._pending.append(_Pending(iteration, shrink_for_detector(output).clone(), result))
+            self._pending.append(_Pending(iteration, signal.clone(), result))
             if len(self._pending) >= self.readback_every:
                 self.flush()
         return self.take_new_suggestion()
@@ -255,17 +188,19 @@ class RunMonitor:
 
     @property
     def suggestion(self) -> StopSuggestion | None:
-        return self.detector.suggestion
+        return None if self._detector is None else self._detector.suggestion
 
     def state_dict(self) -> dict:
         self.flush()
         candidate = None if self._candidate is None else self._candidate.detach().cpu()
-        return {"detector": self.detector.state_dict(), "store": None if self.store is None else self.store.state_dict(),
+        detector = None if self._detector is None else self._detector.state_dict()
+        return {"detector": detector, "store": None if self.store is None else self.store.state_dict(),
                 "candidate": candidate}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a saved monitor (a resumed run keeps its timeline and stop suggestion)."""
-        self.detector.load_state_dict(state["detector"])  # the detector works on the CPU (see observe)
+        if state["detector"] is not None:  # it works on the CPU (see observe)
+            self._detector = detector_from_state(state["detector"])
         if self.store is not None and state["store"] is not None:
             self.store.load_state_dict(state["store"])
         self._candidate = None if state["candidate"] is None else state["candidate"].to(self.session.device)

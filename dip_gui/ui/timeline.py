@@ -28,7 +28,9 @@ class TimelineBar(QWidget):
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Follow the running result again")
         self.suggested_button = QPushButton("Go to suggested stop")
-        self.suggested_button.setToolTip("The iteration where the output stopped settling (found without the clean photo)")
+        self.suggested_button.setToolTip("The iteration the run judged best, found without the clean photo: where the "
+                                         "output stopped settling, or where pixels held back from the fit were predicted "
+                                         "best")
         self.suggested_button.setEnabled(False)
         self.save_button = QPushButton("Save this one…")
         self.auto_stop = QCheckBox("Stop automatically when detected")

@@ -40,7 +40,7 @@ class TimelineActionsMixin:
     def _on_suggested(self, suggestion) -> None:
         self.timeline.set_suggestion(suggestion.iteration)
         self.plot.set_suggestion(suggestion.iteration)
-        self.status.setText(f"Suggested stop: iteration {suggestion.iteration} (the output stopped settling there).")
+        self.status.setText(f"Suggested stop: iteration {suggestion.iteration} ({suggestion.reason}).")
 
     @Slot(object)
     def _on_snapshot_selected(self, snapshot) -> None:

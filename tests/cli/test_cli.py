@@ -192,7 +192,8 @@ def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, m
     assert run_cli(*args) == 0
     data = json.loads(metrics.read_text())
     suggestion = data["stop_suggestion"]
-    assert {"iteration", "variance", "window", "patience"} <= set(suggestion)
+    assert {"iteration", "measure", "score", "window", "patience"} <= set(suggestion)
+    assert suggestion["measure"] == "output variance"
     assert data["iterations"] < 60 and data["final"]["iteration"] == suggestion["iteration"]
     from dip_gui.core.metrics import psnr
 

@@ -13,8 +13,8 @@ from dip_gui.core.timeline import RunMonitor
 from tests.conftest import smooth_image
 
 
-def _session(task="denoise", preset="paper", iterations=30, **problem_kwargs):
-    image = smooth_image(40, 40)
+def _session(task="denoise", preset="paper", iterations=30, size=40, **problem_kwargs):
+    image = smooth_image(size, size)
     problem = make_problem(task, image, reference=image, **problem_kwargs)
     return Session(problem, get_preset(task, preset).with_overrides(iterations=iterations), seed=3, device="cpu")
 
@@ -28,13 +28,14 @@ def _run(session, monitor, steps):
 @pytest.mark.parametrize(("task", "preset", "kwargs"), [
     ("denoise", "paper", {}),  # noise input with jitter, output averaging
     ("restore", "fast", {"mask": random_known_mask((40, 40), 0.5)}),  # warm start, residual, mask
+    ("restore", "fast", {"mask": random_known_mask((64, 64), 0.5)}),  # a probe: the validation detector
 ])
 def test_resumed_run_matches_an_uninterrupted_one_exactly(tmp_path, task, preset, kwargs):
-    straight = _session(task, preset, **kwargs)
+    straight = _session(task, preset, size=kwargs.get("mask", np.zeros((40, 40))).shape[0], **kwargs)
     straight_monitor = RunMonitor(straight)
     _run(straight, straight_monitor, 24)
 
-    first = _session(task, preset, **kwargs)
+    first = _session(task, preset, size=straight.problem.observed.shape[0], **kwargs)
     first_monitor = RunMonitor(first)
     _run(first, first_monitor, 12)
     path = save_session(tmp_path / "run.dips", first, first_monitor, {"input": "photo.png"})
@@ -50,7 +51,8 @@ def test_resumed_run_matches_an_uninterrupted_one_exactly(tmp_path, task, preset
     np.testing.assert_array_equal(resumed.result(), straight.result())
     assert resumed.last_loss == straight.last_loss
     assert [s.iteration for s in monitor.store.snapshots] == [s.iteration for s in straight_monitor.store.snapshots]
-    assert monitor.detector.variances == straight_monitor.detector.variances
+    assert type(monitor.detector) is type(straight_monitor.detector)
+    assert monitor.detector.history == straight_monitor.detector.history and monitor.detector.history
 
 
 def test_saved_state_is_a_real_copy_not_a_view(tmp_path):

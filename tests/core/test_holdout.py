@@ -120,6 +120,7 @@ def test_the_holes_show_the_fill_until_the_network_predicts_the_hidden_pixels_be
     session.holdout.judge(session.average.value, session.observed)
     np.testing.assert_allclose(session.result(), image32, atol=1e-6)
     assert session.holdout.weight == pytest.approx(1.0) and session.holdout.released_now()
+    assert session.holdout.probe is None  # no probe for a scratch: the fit gets every known pixel back
     torch.testing.assert_close(session.holdout.fit_mask(), session.mask)  # handed over: the fit sees them again
     session.average.value = to_tensor(warm_start(problem, "fill", 0.0))
     session.holdout.judge(session.average.value, session.observed)
@@ -243,3 +244,87 @@ def test_the_fast_presets_judge_grey_photos_too(task):
     assert session.holdout.fill_unseen.shape == session.holdout.fill.shape == (1, 1, 48, 48)
     result = session.result()
     assert result.shape == (48, 48, 3) and np.allclose(result, result[:, :, :1])  # grey stays grey
+
+
+def test_the_probe_is_whole_hidden_shapes_about_a_fifth_of_them_and_the_same_each_time():
+    from dip_gui.core.holdout import MIN_PROBE_PIXELS, PROBE_SHARE, probe_mask
+
+    rng = np.random.default_rng(3)
+    known = np.ones((128, 128), bool)
+    for y, x in rng.integers(0, 120, size=(120, 2)):
+        known[y : y + 2, x : x + 8] = False
+    hidden = holdout_mask(known, seed=1)
+    probe = probe_mask(hidden, seed=1)
+    assert probe is not None and not (probe & ~hidden).any()
+    assert MIN_PROBE_PIXELS <= probe.sum() <= PROBE_SHARE * hidden.sum()
+    assert probe.sum() > 0.5 * PROBE_SHARE * hidden.sum()
+    count, labels = cv2.connectedComponents(hidden.astype(np.uint8), connectivity=8)
+    for label in range(1, count):  # each hidden shape is in the probe entirely or not at all
+        inside = probe[labels == label]
+        assert inside.all() or not inside.any()
+    np.testing.assert_array_equal(probe, probe_mask(hidden, seed=1))
+    assert probe_mask(hidden & (labels == 1), seed=1) is None  # one small stroke: too few pixels
+
+
+def restored(size=64, seed=0):
+    from dip_gui.core.degradations import random_known_mask
+
+    image = smooth_image(size, size, seed=seed)
+    known = random_known_mask((size, size), 0.5, seed=0)
+    return make_problem("restore", image * known[:, :, None], mask=known, reference=image), image
+
+
+def test_the_probe_stays_hidden_after_the_hand_over(tiny_preset):
+    problem, image = restored()
+    session = Session(problem, replace(holdout_preset(tiny_preset), task="restore"), device="cpu")
+    session.step()
+    holdout = session.holdout
+    assert holdout.probe is not None and session.validation_values() == 3 * int(holdout.probe.sum())
+    holdout.release()
+    torch.testing.assert_close(holdout.fit_mask(), session.mask - holdout.probe)
+    other = make_problem("restore", problem.observed.copy(), mask=problem.mask, reference=image)
+    probe = holdout.probe[0, 0].numpy() > 0
+    other.observed[probe] = 1.0 - other.observed[probe]  # change only the probe pixels
+    changed = Session(other, replace(holdout_preset(tiny_preset), task="restore"), device="cpu")
+    changed.step()
+    changed.holdout.release()
+    assert changed.step().loss == pytest.approx(session.step().loss, rel=1e-6)
+
+
+def test_the_validation_error_is_the_results_error_on_the_probe_with_the_fill_that_never_saw_it(tiny_preset):
+    problem, image = restored()
+    session = Session(problem, replace(holdout_preset(tiny_preset), task="restore"), device="cpu")
+    session.step()
+    holdout = session.holdout
+    probe = holdout.probe[0, 0].numpy() > 0
+    truth = problem.observed[probe]
+    for weight in (0.0, 0.4, 1.0):
+        holdout.last_weight = torch.tensor(weight)
+        mixed = weight * to_numpy(session.average.value) + (1 - weight) * to_numpy(holdout.fill_unseen)
+        expected = float(np.mean((mixed[probe] - truth) ** 2))
+        assert float(session.validation_error()) == pytest.approx(expected, rel=1e-5)
+    holdout.last_weight = torch.tensor(0.0)
+    np.testing.assert_allclose(to_numpy(holdout.fill)[probe], truth, atol=1e-6)  # the full fill knows them...
+    assert float(session.validation_error()) > 1e-5  # ...so the error is made with the one that does not
+    session.average.value = to_tensor(image)
+    holdout.last_weight = torch.tensor(1.0)
+    assert float(session.validation_error()) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_only_scattered_holes_keep_a_probe(tiny_preset):
+    """Inpainting masks get no probe: there the output variance makes no early suggestion, so a probe
+    would only cost the fit its pixels (docs/stopping.md)."""
+    from dip_gui.core.holdout import holes_are_scattered
+
+    rng = np.random.default_rng(3)
+    known = np.ones((96, 96), np.float32)
+    for y, x in rng.integers(0, 90, size=(60, 2)):  # strokes: plenty hidden, enough for a probe
+        known[y : y + 2, x : x + 12] = 0
+    image = smooth_image(96, 96)
+    problem = make_problem("inpaint", image * known[:, :, None], mask=known, reference=image)
+    session = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    session.prepare()
+    assert not holes_are_scattered(known > 0.5) and float(session.holdout.hidden.sum()) > 200
+    assert session.holdout.probe is None and session.validation_values() == 0
+    restoration, _ = restored()
+    assert holes_are_scattered(restoration.mask > 0.5)

@@ -324,7 +324,7 @@ def test_an_adaptive_blur_start_is_stronger_on_a_very_noisy_photo():
 
 
 def test_adam_is_fused_on_the_cpu_and_updates_as_the_per_tensor_one():
-    from dip_gui.core.session import make_adam
+    from dip_gui.core.device import make_adam
 
     torch.manual_seed(0)
     ours = [torch.randn(5, 3, requires_grad=True), torch.randn(7, requires_grad=True)]

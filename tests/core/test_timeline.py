@@ -61,6 +61,9 @@ def test_evaluate_case_reports_peak_and_suggestion():
     result = evaluate_case(clean, "test", "denoise", "noise", 25, iterations=30)
     assert 1 <= result.peak_iteration <= 30
     assert result.peak_psnr >= result.suggested_psnr and result.gap >= 0
+    assert result.detector == "output variance"
+    restored = evaluate_case(centre_crop(smooth_image(64, 64), 64), "test", "restore", "drop", 0.5, iterations=10)
+    assert restored.detector == "held-out pixels"  # the run the window and ``run`` would make: with a probe
 
 
 def test_evaluate_stopping_takes_a_preset_and_a_subset_of_cases(tmp_path):

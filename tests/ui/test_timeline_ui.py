@@ -104,3 +104,14 @@ def test_batched_read_back_as_on_a_gpu_still_completes_the_timeline(window, nois
     assert window.run.monitor.store.snapshots[-1].iteration == 42
     suggestion = window.run.monitor.suggestion
     assert suggestion is not None and window.plot.suggestion_marker.value() == suggestion.iteration
+
+
+def test_the_status_line_says_which_measure_chose_the_stop(window, photo_path):
+    from dip_gui.core.stop_detection import VALIDATION, StopSuggestion
+
+    window.open_path(photo_path)
+    window.run.suggested.emit(StopSuggestion(12, 1e-3, 1, 100, VALIDATION))
+    assert "iteration 12" in window.status.text() and "held back" in window.status.text()
+    assert window.timeline.suggested_button.text() == "Go to suggested stop (12)"
+    window.run.suggested.emit(StopSuggestion(30, 1e-5, 20, 100))
+    assert "iteration 30" in window.status.text() and "stopped settling" in window.status.text()
