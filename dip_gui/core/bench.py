@@ -28,7 +28,7 @@ from dip_gui.core.timeline import RunMonitor
 
 TABLE_TASKS = (("denoise", "fast"), ("denoise", "balanced"), ("denoise", "paper"), ("sr", "fast"), ("sr", "balanced"),
                ("sr", "paper"),
-               ("inpaint", "fast"), ("inpaint", "paper"))
+               ("inpaint", "fast"), ("inpaint", "paper"), ("restore", "fast"))
 TABLE_SIZES = (128, 256, 512, 1024)
 #: Rows whose estimated iteration takes longer than this are skipped in the table (noted as such).
 TABLE_MAX_SECONDS = 20.0
