@@ -29,6 +29,9 @@ DETECTOR_SIDE = 96
 #: A validation error must rise this many standard errors above its minimum to count as a rise: a
 #: few hundred probe pixels wander by several percent without any overfitting (docs/stopping.md).
 SIGNIFICANT_RISE = 2.0
+#: ... and by more than this mean squared error (a tenth of a grey level of 255): on a photo the run
+#: predicts exactly (an error of 1e-14) any wiggle is a relative rise, and none is worth a stop.
+INVISIBLE_RISE = (0.1 / 255) ** 2
 
 VARIANCE = "output variance"
 VALIDATION = "held-out pixels"
@@ -186,7 +189,7 @@ class ValidationStopDetector:
         if value < self.best_error:
             self.best_error, self.best_iteration = value, iteration
         elif (self.suggestion is None and iteration - self.best_iteration >= self.patience
-              and value > self.best_error * (1.0 + self.rise)):
+              and value > self.best_error * (1.0 + self.rise) + INVISIBLE_RISE):
             self.suggestion = StopSuggestion(self.best_iteration, self.best_error, self.window, self.patience,
                                              VALIDATION)
             return self.suggestion

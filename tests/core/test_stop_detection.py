@@ -48,6 +48,11 @@ def test_a_curve_that_only_wanders_makes_no_suggestion():
     assert feed(many, errors) is not None
 
 
+def test_an_exact_prediction_that_wiggles_makes_no_suggestion():
+    detector = ValidationStopDetector(patience=10, values=10_000)
+    assert feed(detector, [1e-14 * (1 + t % 7) for t in range(200)]) is None
+
+
 def test_a_suggestion_saved_before_there_were_two_measures_still_loads():
     old = {"iteration": 40, "variance": 1e-5, "window": 20, "patience": 100}
     suggestion = StopSuggestion.from_dict(old)
