@@ -46,6 +46,9 @@ class StepResult:
     backtracked: bool = False
     #: Inpainting with a holdout: the network's share of the holes (the rest is the classical fill).
     network_share: float | None = None
+    #: (iteration, PSNR in dB) of the result on the pixels held back from the fit, for the iterations
+    #: the run monitor processed since the last record that had them (restoration only).
+    held_out: list[tuple[int, float]] | None = None
 
 
 @dataclass(frozen=True)

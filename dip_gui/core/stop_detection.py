@@ -215,6 +215,11 @@ def detector_from_state(state: dict) -> VarianceStopDetector | ValidationStopDet
     return detector
 
 
+def psnr_of_error(error: float) -> float:
+    """A mean squared error of [0, 1] values in dB (capped at 100 dB for an exact prediction)."""
+    return 10.0 * math.log10(1.0 / max(error, 1e-10))
+
+
 def shrink_for_detector(output: torch.Tensor) -> torch.Tensor:
     """The detector's small float32 copy of an output, on the output's device (no host copy)."""
     output = output.detach()

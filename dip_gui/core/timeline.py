@@ -19,6 +19,7 @@ from dip_gui.core.stop_detection import (  # noqa: F401 (re-exported: the detect
     VarianceStopDetector,
     detector_for,
     detector_from_state,
+    psnr_of_error,
     shrink_for_detector,
 )
 
@@ -122,6 +123,7 @@ class RunMonitor:
         self._candidate: torch.Tensor | None = None
         self._pending: list[_Pending] = []
         self._unannounced: StopSuggestion | None = None
+        self._held_out_reported = 0  # how many of the validation detector's errors take_held_out gave
 
     def _default_readback(self) -> int:
         if self.session.device.type == "cpu":
@@ -151,6 +153,16 @@ class RunMonitor:
             if len(self._pending) >= self.readback_every:
                 self.flush()
         return self.take_new_suggestion()
+
+    def take_held_out(self) -> list[tuple[int, float]]:
+        """The result's PSNR (dB) on the held-back pixels, per iteration processed since the last call
+        ([] where the run holds none back): the one measure of quality a run has without the clean
+        photo, for the plot."""
+        if not isinstance(self._detector, ValidationStopDetector):
+            return []
+        errors = self._detector.errors[self._held_out_reported :]
+        self._held_out_reported += len(errors)
+        return [(iteration, psnr_of_error(error)) for iteration, error in errors]
 
     def take_new_suggestion(self) -> StopSuggestion | None:
         """The suggestion made since the last call (by ``observe`` or ``flush``), else None."""

@@ -12,6 +12,8 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 REDRAW_MS = 100
+REFERENCE_PSNR = "PSNR against the clean photo"
+HELD_OUT_PSNR = "PSNR on pixels held back from the fit"
 
 
 class PlotPanel(QWidget):
@@ -40,6 +42,14 @@ class PlotPanel(QWidget):
         self.psnr_view.setXLink(self.plot.getViewBox())
         self.psnr_curve = pg.PlotCurveItem(pen=pg.mkPen("#ffb74d", width=1.5))
         self.psnr_view.addItem(self.psnr_curve)
+        # Restoration holds a few known pixels back from the fit: the result's PSNR there is the
+        # one quality curve a run has without the clean photo (core/stop_detection.py).
+        self.held_out_curve = pg.PlotCurveItem(pen=pg.mkPen("#aed581", width=1.5))
+        self.psnr_view.addItem(self.held_out_curve)
+        self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor="#dddddd")
+        self.legend.setParentItem(self.plot.getPlotItem().vb)
+        self.legend.addItem(self.loss_curve, "loss")
+        self.legend.setVisible(False)
         self.plot.getViewBox().sigResized.connect(self._sync_views)
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#aaaaaa", style=pg.QtCore.Qt.PenStyle.DashLine))
         self.marker.setVisible(False)
@@ -67,11 +77,16 @@ class PlotPanel(QWidget):
         self.losses: list[float] = []
         self.psnr_iterations: list[int] = []
         self.psnrs: list[float] = []
+        self.held_out_iterations: list[int] = []
+        self.held_out_psnrs: list[float] = []
         self._dirty = True
         self.marker.setVisible(False)
         self.suggestion_marker.setVisible(False)
         self._psnr_axis_shown = None
         self._show_psnr_axis(False)
+        for name in (REFERENCE_PSNR, HELD_OUT_PSNR):
+            self.legend.removeItem(name)
+        self.legend.setVisible(False)
 
     def add_results(self, results) -> None:
         for result in results:
@@ -81,6 +96,9 @@ class PlotPanel(QWidget):
             if result.psnr is not None and np.isfinite(result.psnr):
                 self.psnr_iterations.append(result.iteration)
                 self.psnrs.append(result.psnr)
+            for iteration, value in getattr(result, "held_out", None) or ():
+                self.held_out_iterations.append(iteration)
+                self.held_out_psnrs.append(value)
         self._dirty = True
 
     def set_suggestion(self, iteration: int | None) -> None:
@@ -98,14 +116,28 @@ class PlotPanel(QWidget):
             return
         self._dirty = False
         self.loss_curve.setData(np.asarray(self.iterations, float), np.asarray(self.losses, float))
-        has_psnr = bool(self.psnrs)
+        has_psnr = bool(self.psnrs or self.held_out_psnrs)
         self._show_psnr_axis(has_psnr)
         self.psnr_curve.setData(np.asarray(self.psnr_iterations, float), np.asarray(self.psnrs, float))
+        self.held_out_curve.setData(np.asarray(self.held_out_iterations, float),
+                                    np.asarray(self.held_out_psnrs, float))
+        self._show_legend()
         if self.losses:
             low, high = np.log10(min(self.losses)), np.log10(max(self.losses))
             _widen(self.plot.getViewBox(), low, high, margin=0.5)
         if has_psnr:
-            _widen(self.psnr_view, min(self.psnrs), max(self.psnrs), margin=2.0)
+            shown = self.psnrs + self.held_out_psnrs
+            _widen(self.psnr_view, min(shown), max(shown), margin=2.0)
+
+    def _show_legend(self) -> None:
+        """Names the curves once a second measure is drawn (the loss alone needs no legend)."""
+        wanted = [(self.psnr_curve, REFERENCE_PSNR, bool(self.psnrs)),
+                  (self.held_out_curve, HELD_OUT_PSNR, bool(self.held_out_psnrs))]
+        names = {label.text for _, label in self.legend.items}
+        for curve, name, shown in wanted:
+            if shown and name not in names:
+                self.legend.addItem(curve, name)
+        self.legend.setVisible(any(shown for _, _, shown in wanted))
 
     def _show_psnr_axis(self, shown: bool) -> None:
         """Only on a change: each call re-lays out the axis and repaints its labels (at 10 Hz, most of

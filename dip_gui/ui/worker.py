@@ -105,6 +105,7 @@ class RunWorker(QThread):
                 batch.append(result)
                 self.history.append((result.iteration, result.loss, math.nan if result.psnr is None else result.psnr))
                 suggestion = self.monitor.observe(result.iteration)
+                result.held_out = self.monitor.take_held_out() or None
                 self._serve_saves()
                 if suggestion is not None:
                     self.suggested.emit(suggestion)

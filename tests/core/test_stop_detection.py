@@ -91,3 +91,22 @@ def test_batched_read_back_of_the_validation_error_decides_as_each_iteration_doe
             monitor.observe(session.iteration)
     later.flush()
     assert later.detector.history == at_once.detector.history and len(at_once.detector.history) == 10
+
+
+def test_the_monitor_hands_each_held_out_point_over_once_in_decibels():
+    session = _restoration(64)
+    monitor = RunMonitor(session, snapshots=False)
+    errors = []
+    for _ in range(3):
+        session.step()
+        monitor.observe(session.iteration)
+        errors.append(float(session.validation_error()))
+    points = monitor.take_held_out()
+    assert [i for i, _ in points] == [1, 2, 3]
+    assert [p for _, p in points] == pytest.approx([-10 * np.log10(e) for e in errors], rel=1e-5)
+    assert monitor.take_held_out() == []
+    plain = _restoration(40)  # no probe: nothing to plot
+    other = RunMonitor(plain, snapshots=False)
+    plain.step()
+    other.observe(plain.iteration)
+    assert other.take_held_out() == []

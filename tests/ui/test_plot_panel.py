@@ -27,3 +27,25 @@ def test_the_psnr_axis_shows_with_psnr_and_is_styled_only_when_that_changes(qtbo
     panel.clear()
     panel.redraw()
     assert not axis.style["showValues"]
+
+
+def test_the_held_out_psnr_is_drawn_on_the_psnr_axis_and_named(qtbot):
+    from dip_gui.ui.plot_panel import HELD_OUT_PSNR, REFERENCE_PSNR
+
+    panel = PlotPanel()
+    qtbot.addWidget(panel)
+    panel.add_results(results(1, 3, None))
+    panel.redraw()
+    assert not panel.legend.isVisible()  # the loss alone needs no names
+    batch = results(4, 3, None)
+    batch[-1].held_out = [(4, 30.0), (5, 31.0), (6, 31.5)]  # as the monitor hands them over, late or not
+    panel.add_results(batch)
+    panel.redraw()
+    assert panel.held_out_iterations == [4, 5, 6] and panel.held_out_psnrs == [30.0, 31.0, 31.5]
+    assert panel.plot.getAxis("right").style["showValues"] and panel.legend.isVisible()
+    names = [label.text for _, label in panel.legend.items]
+    assert HELD_OUT_PSNR in names and REFERENCE_PSNR not in names
+    panel.clear()
+    panel.redraw()
+    assert not panel.legend.isVisible() and not panel.held_out_psnrs
+    assert [label.text for _, label in panel.legend.items] == ["loss"]

@@ -115,3 +115,15 @@ def test_the_status_line_says_which_measure_chose_the_stop(window, photo_path):
     assert window.timeline.suggested_button.text() == "Go to suggested stop (12)"
     window.run.suggested.emit(StopSuggestion(30, 1e-5, 20, 100))
     assert "iteration 30" in window.status.text() and "stopped settling" in window.status.text()
+
+
+def test_a_restoration_run_plots_its_quality_on_the_held_back_pixels(window, tmp_path, qtbot):
+    path = tmp_path / "photo72.png"
+    save_image(path, smooth_image(72, 72))
+    window.open_path(path)
+    window.make_test_image_from(("drop", 0.5, 0))
+    assert window.panel.current_task() == "restore"
+    run_to_end(window, qtbot, 6)
+    qtbot.wait(300)
+    assert window.plot.held_out_iterations == list(range(1, 7))
+    assert all(np.isfinite(window.plot.held_out_psnrs)) and window.plot.legend.isVisible()
