@@ -135,8 +135,7 @@ class Holdout:
         predicted = average.reshape(channels, -1)[:, self.probe_index]
         fill = self.fill_unseen.reshape(channels, -1)[:, self.probe_index]
         truth = observed.reshape(channels, -1)[:, self.probe_index]
-        result = self.last_weight * predicted + (1.0 - self.last_weight) * fill
-        return ((result - truth) ** 2).mean()
+        return ((self._mix(predicted, fill) - truth) ** 2).mean()
 
     @property
     def probe_values(self) -> int:
@@ -159,7 +158,11 @@ class Holdout:
         (what is left in the average of its start counted as the fill)."""
         if self.hidden is not None and self.seed_share > 0:
             average = average + self.seed_share * (self.fill - self.fill_unseen)
-        return self.last_weight * average + (1.0 - self.last_weight) * self.fill
+        return self._mix(average, self.fill)
+
+    def _mix(self, average: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+        """The last judgement's mix of the network's average and a fill."""
+        return self.last_weight * average + (1.0 - self.last_weight) * fill
 
     def release(self) -> None:
         """Hand over to the network for good (a resumed run that had)."""

@@ -12,7 +12,12 @@ def psnr(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
         mse = float(torch.mean((a.float() - b.float()) ** 2))
     else:
         mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+    return psnr_from_mse(mse)
+
+
+def psnr_from_mse(mse: float) -> float:
+    """A mean squared error of values in [0, 1] in dB (inf for 0)."""
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(1.0 / mse))
 
 
 def rgb_to_y(image: np.ndarray) -> np.ndarray:

@@ -63,6 +63,14 @@ class StopSuggestion:
         return "the output stopped settling there"
 
 
+def _suggestion_state(suggestion: StopSuggestion | None) -> dict | None:
+    return None if suggestion is None else suggestion.to_dict()
+
+
+def _suggestion_from(state: dict | None) -> StopSuggestion | None:
+    return None if state is None else StopSuggestion.from_dict(state)
+
+
 def patience_for(iterations: int) -> int:
     """Iterations without a new best before the suggestion is made (the paper's 1000 at 3000-10000)."""
     return int(np.clip(iterations // 6, 100, 1000))
@@ -93,7 +101,7 @@ class VarianceStopDetector:
         return {"kind": self.kind, "window": self.window, "patience": self.patience, "recent": list(self._recent),
                 "sum": self._sum, "sum_sq": self._sum_sq, "best_variance": self.best_variance,
                 "best_iteration": self.best_iteration, "variances": self.variances,
-                "suggestion": None if self.suggestion is None else self.suggestion.to_dict()}
+                "suggestion": _suggestion_state(self.suggestion)}
 
     def load_state_dict(self, state: dict) -> None:
         self.window, self.patience = state["window"], state["patience"]
@@ -101,7 +109,7 @@ class VarianceStopDetector:
         self._sum, self._sum_sq = state["sum"], state["sum_sq"]
         self.best_variance, self.best_iteration = state["best_variance"], state["best_iteration"]
         self.variances = [tuple(v) for v in state["variances"]]
-        self.suggestion = None if state["suggestion"] is None else StopSuggestion.from_dict(state["suggestion"])
+        self.suggestion = _suggestion_from(state["suggestion"])
 
     @property
     def history(self) -> list[tuple[int, float]]:
@@ -153,7 +161,6 @@ class ValidationStopDetector:
 
     def __init__(self, patience: int, values: int) -> None:
         self.patience, self.values = patience, max(int(values), 1)
-        self.rise = SIGNIFICANT_RISE * math.sqrt(2.0 / self.values)
         self.best_error = float("inf")
         self.best_iteration = 0
         self.errors: list[tuple[int, float]] = []
@@ -163,16 +170,21 @@ class ValidationStopDetector:
     def for_run(cls, iterations: int, values: int) -> ValidationStopDetector:
         return cls(patience_for(iterations), values)
 
+    @property
+    def rise(self) -> float:
+        """The relative rise above the lowest error that counts (``SIGNIFICANT_RISE`` standard errors)."""
+        return SIGNIFICANT_RISE * math.sqrt(2.0 / self.values)
+
     def state_dict(self) -> dict:
         return {"kind": self.kind, "patience": self.patience, "values": self.values, "best_error": self.best_error,
                 "best_iteration": self.best_iteration, "errors": self.errors,
-                "suggestion": None if self.suggestion is None else self.suggestion.to_dict()}
+                "suggestion": _suggestion_state(self.suggestion)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.__init__(state["patience"], state["values"])
+        self.patience, self.values = state["patience"], state["values"]
         self.best_error, self.best_iteration = state["best_error"], state["best_iteration"]
         self.errors = [tuple(e) for e in state["errors"]]
-        self.suggestion = None if state["suggestion"] is None else StopSuggestion.from_dict(state["suggestion"])
+        self.suggestion = _suggestion_from(state["suggestion"])
 
     @property
     def history(self) -> list[tuple[int, float]]:
@@ -198,8 +210,7 @@ class ValidationStopDetector:
 
 def detector_for(session, iterations: int) -> VarianceStopDetector | ValidationStopDetector:
     """The validation detector where the (prepared) session hides pixels from the whole fit, else ES-WMV."""
-    count = getattr(session, "validation_values", None)  # a session without a holdout has none
-    values = count() if count is not None else 0
+    values = session.validation_values()
     if values:
         return ValidationStopDetector.for_run(iterations, values)
     return VarianceStopDetector.for_run(iterations)
@@ -213,11 +224,6 @@ def detector_from_state(state: dict) -> VarianceStopDetector | ValidationStopDet
         detector = VarianceStopDetector(state["window"], state["patience"])
     detector.load_state_dict(state)
     return detector
-
-
-def psnr_of_error(error: float) -> float:
-    """A mean squared error of [0, 1] values in dB (capped at 100 dB for an exact prediction)."""
-    return 10.0 * math.log10(1.0 / max(error, 1e-10))
 
 
 def shrink_for_detector(output: torch.Tensor) -> torch.Tensor:

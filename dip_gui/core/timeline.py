@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from dip_gui.core.imaging import to_uint8
+from dip_gui.core.metrics import psnr_from_mse
 from dip_gui.core.stop_detection import (  # noqa: F401 (re-exported: the detectors' old home)
     DETECTOR_SIDE,
     StopSuggestion,
@@ -19,7 +20,6 @@ from dip_gui.core.stop_detection import (  # noqa: F401 (re-exported: the detect
     VarianceStopDetector,
     detector_for,
     detector_from_state,
-    psnr_of_error,
     shrink_for_detector,
 )
 
@@ -162,7 +162,8 @@ class RunMonitor:
             return []
         errors = self._detector.errors[self._held_out_reported :]
         self._held_out_reported += len(errors)
-        return [(iteration, psnr_of_error(error)) for iteration, error in errors]
+        # an exact prediction (error 0) is drawn at 100 dB, not at infinity
+        return [(iteration, psnr_from_mse(max(error, 1e-10))) for iteration, error in errors]
 
     def take_new_suggestion(self) -> StopSuggestion | None:
         """The suggestion made since the last call (by ``observe`` or ``flush``), else None."""

@@ -96,7 +96,7 @@ class PlotPanel(QWidget):
             if result.psnr is not None and np.isfinite(result.psnr):
                 self.psnr_iterations.append(result.iteration)
                 self.psnrs.append(result.psnr)
-            for iteration, value in getattr(result, "held_out", None) or ():
+            for iteration, value in result.held_out or ():
                 self.held_out_iterations.append(iteration)
                 self.held_out_psnrs.append(value)
         self._dirty = True

@@ -6,7 +6,7 @@ from dip_gui.ui.plot_panel import PlotPanel
 
 
 def results(first: int, count: int, psnr: float | None):
-    return [SimpleNamespace(iteration=i, loss=1.0 / i, psnr=psnr) for i in range(first, first + count)]
+    return [SimpleNamespace(iteration=i, loss=1.0 / i, psnr=psnr, held_out=None) for i in range(first, first + count)]
 
 
 def test_the_psnr_axis_shows_with_psnr_and_is_styled_only_when_that_changes(qtbot, monkeypatch):
