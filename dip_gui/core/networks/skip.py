@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from dip_gui.core.host_memory import keeping_freed_memory
+from dip_gui.core.networks.cpu_layers import FastBatchNorm2d, FastReflectionPad2d, FastUpsample, onednn_has_avx512
 from dip_gui.core.networks.lanczos import LanczosDownsample
 from dip_gui.core.networks.split_conv import SplitBackwardConv2d
 
@@ -91,13 +92,20 @@ class PointwiseConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (x.device.type != "cpu" or x.dim() != 4 or x.shape[0] != 1 or not x.is_contiguous()
-                or keeping_freed_memory()):
+                or (keeping_freed_memory() and not _matrix_product_wins_with_kept_memory(self.out_channels))):
             return super().forward(x)
         _, channels, height, width = x.shape
         weight = self.weight.view(self.out_channels, channels)
         flat = x.view(channels, height * width)
         y = weight @ flat if self.bias is None else torch.addmm(self.bias.unsqueeze(1), weight, flat)
         return y.view(1, self.out_channels, height, width)
+
+
+def _matrix_product_wins_with_kept_memory(out_channels: int) -> bool:
+    """With freed memory kept, oneDNN's 1x1 kernel beats the matrix product only on AVX2 CPUs and wide
+    outputs. Measured (forward + backward, ms, at 256 px): AVX2 128->128 70.7 vs 80.5 (oneDNN wins);
+    AVX-512 (session 13) 128->128 39.8 vs 30.6, 128->3 12.7 vs 3.5 (the product wins)."""
+    return out_channels < 16 or onednn_has_avx512()
 
 
 def conv_block(c_in: int, c_out: int, kernel: int, spec: SkipSpec, stride: int = 1, downsample: str = "stride",
@@ -109,7 +117,7 @@ def conv_block(c_in: int, c_out: int, kernel: int, spec: SkipSpec, stride: int =
     layers: list[nn.Module] = []
     pad = (kernel - 1) // 2
     if spec.pad == "reflection" and pad > 0:
-        layers.append(nn.ReflectionPad2d(pad))
+        layers.append(nn.ReflectionPad2d(pad) if plain else FastReflectionPad2d(pad))
         pad = 0
     conv_stride = stride if downsample == "stride" else 1
     # CPU-faster forms with the same parameters and results (PointwiseConv2d, split_conv.py)
@@ -126,8 +134,12 @@ def conv_block(c_in: int, c_out: int, kernel: int, spec: SkipSpec, stride: int =
     return nn.Sequential(*layers)
 
 
-def norm_act(channels: int, spec: SkipSpec) -> list[nn.Module]:
-    return [nn.BatchNorm2d(channels), nn.LeakyReLU(spec.leaky_slope, inplace=True)]
+def batch_norm(channels: int, plain: bool) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels) if plain else FastBatchNorm2d(channels)
+
+
+def norm_act(channels: int, spec: SkipSpec, plain: bool = False) -> list[nn.Module]:
+    return [batch_norm(channels, plain), nn.LeakyReLU(spec.leaky_slope, inplace=True)]
 
 
 class SkipLevel(nn.Module):
@@ -139,23 +151,23 @@ class SkipLevel(nn.Module):
         last = index == spec.levels - 1
         self.skip = None
         if skip:
-            self.skip = nn.Sequential(conv_block(c_in, skip, spec.filter_skip, spec, plain=plain), *norm_act(skip, spec))
+            self.skip = nn.Sequential(conv_block(c_in, skip, spec.filter_skip, spec, plain=plain), *norm_act(skip, spec, plain))
         deeper: list[nn.Module] = [
             conv_block(c_in, down, spec.filter_down, spec, 2, spec.per_level(spec.downsample)[index], plain),
-            *norm_act(down, spec),
+            *norm_act(down, spec, plain),
             conv_block(down, down, spec.filter_down, spec, plain=plain),
-            *norm_act(down, spec),
+            *norm_act(down, spec, plain),
         ]
         if not last:
             deeper.append(SkipLevel(spec, index + 1, down, plain))
         mode = spec.per_level(spec.upsample)[index]
-        deeper.append(nn.Upsample(scale_factor=2, mode=mode))
+        deeper.append((nn.Upsample if plain else FastUpsample)(scale_factor=2, mode=mode))
         self.deeper = nn.Sequential(*deeper)
         merged = skip + (down if last else spec.channels_up[index + 1])
-        self.merge_norm = nn.BatchNorm2d(merged)
-        post: list[nn.Module] = [conv_block(merged, up, spec.filter_up, spec, plain=plain), *norm_act(up, spec)]
+        self.merge_norm = batch_norm(merged, plain)
+        post: list[nn.Module] = [conv_block(merged, up, spec.filter_up, spec, plain=plain), *norm_act(up, spec, plain)]
         if spec.need1x1_up:
-            post += [conv_block(up, up, 1, spec, plain=plain), *norm_act(up, spec)]
+            post += [conv_block(up, up, 1, spec, plain=plain), *norm_act(up, spec, plain)]
         self.post = nn.Sequential(*post)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -37,9 +37,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from dip_gui.core.networks import winograd
+from dip_gui.core.networks.cpu_layers import onednn_has_avx512
 
 #: NNPACK's Winograd kernels pay from this output side (pixels) and channel count (table above).
 NNPACK_MIN_SIDE = 32
+#: On AVX-512 CPUs oneDNN's direct kernels are ~2x faster and NNPACK pays only on large pictures.
+#: Measured there (session 13, 128->128 channels, forward / input gradient, ms, NNPACK vs oneDNN):
+#: 256 px (132 in) 57.7 / 52.9 vs 61.8 / 70.3; 128 px 14.4 / 13.9 vs 13.3 / 12.7 (132 in: 15.0 /
+#: 14.1 vs 14.6 / 16.8); 64 px 4.1 / 4.0 vs 3.4 / 3.3; 32 px 1.7 / 1.8 vs 0.8 / 0.9.
+NNPACK_MIN_SIDE_AVX512 = 128
 NNPACK_MIN_CHANNELS = 64
 #: NNPACK keeps a workspace per calling thread, as large as the largest convolution it ran, for the
 #: thread's life: ~256 bytes per channel (in + out) per 6x6 output tile (measured 122 MB for
@@ -67,7 +73,8 @@ def _use_nnpack(x: torch.Tensor, weight: torch.Tensor, padding: int) -> bool:
     out_h = x.shape[2] + 2 * padding - weight.shape[2] + 1
     out_w = x.shape[3] + 2 * padding - weight.shape[3] + 1
     workspace = 256 * (weight.shape[0] + weight.shape[1]) * -(-out_h // 6) * -(-out_w // 6)
-    return (min(out_h, out_w) >= NNPACK_MIN_SIDE and min(weight.shape[0], weight.shape[1]) >= NNPACK_MIN_CHANNELS
+    min_side = NNPACK_MIN_SIDE_AVX512 if onednn_has_avx512() else NNPACK_MIN_SIDE
+    return (min(out_h, out_w) >= min_side and min(weight.shape[0], weight.shape[1]) >= NNPACK_MIN_CHANNELS
             and workspace <= NNPACK_MAX_WORKSPACE and x.dtype == weight.dtype == torch.float32 and nnpack_ready())
 
 
