@@ -1,0 +1,49 @@
+"""PSNR of the fast denoiser's classical start alone: non-local means, then the Wiener pass.
+
+    python benchmarks/denoise_starts.py --data ../shared/data/dip-paper [--sigmas 25,5,15,50]
+
+The paper's four denoising photos (cropped to multiples of 32, as the paper does), Gaussian noise of
+each sigma (one generator, seed 1, in photo order), the noise level estimated from the photo as a
+run does. Prints one line per photo and sigma (docs/presets.md, session 13).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dip_gui.core.imaging import load_image
+from dip_gui.core.metrics import psnr
+from dip_gui.core.warmstart import denoised_start, estimate_noise_sigma, non_local_means
+
+PHOTOS = ("denoising/F16_GT.png", "restoration/barbara.png", "sr/zebra_GT.png", "inpainting/library.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--sigmas", default="25")
+    args = parser.parse_args()
+    rng = np.random.default_rng(1)
+    for sigma in (float(value) for value in args.sigmas.split(",")):
+        for name in PHOTOS:
+            clean = load_image(args.data / name).rgb
+            clean = clean[: clean.shape[0] // 32 * 32, : clean.shape[1] // 32 * 32]
+            noisy = np.clip(clean + rng.normal(0, sigma / 255, clean.shape), 0, 1).astype(np.float32)
+            level = estimate_noise_sigma(noisy)
+            started = time.perf_counter()
+            pilot = non_local_means(noisy, level)
+            pilot_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            start = denoised_start(noisy, level)
+            seconds = time.perf_counter() - started
+            print(f"sigma {sigma:g} {Path(name).stem:10s} estimated {level:5.1f}  noisy {psnr(noisy, clean):.2f}  "
+                  f"non-local means {psnr(np.clip(pilot, 0, 1), clean):.2f} ({pilot_seconds:.2f} s)  "
+                  f"+ Wiener {psnr(np.clip(start, 0, 1), clean):.2f} ({seconds:.2f} s both)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
