@@ -16,7 +16,7 @@ from dip_gui.core.tasks import make_problem
 from dip_gui.ui.estimator import EstimateRequest
 
 #: How the status line names each classical start while the worker computes it.
-START_NAMES = {"nlm": "non-local means", "blur": "a light blur", "fill": "a classical fill of the holes",
+START_NAMES = {"nlm": "non-local means and Wiener filtering", "blur": "a light blur", "fill": "a classical fill of the holes",
                "nlm_fill": "a non-local means fill of the missing pixels", "upsample": "a back-projected upscale"}
 
 #: Presets a long run may switch to, slowest first (a preset is offered only those after it).

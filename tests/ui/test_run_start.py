@@ -33,7 +33,7 @@ def test_the_start_is_made_off_the_gui_thread_which_stays_responsive(window, pho
     quick_settings(window, 5)
     window.start_run()  # returns while the start is still being made
     assert window.run.running and window.progress_bar.maximum() == 0  # a busy bar, not 0 of 5
-    assert "computing the start (non-local means)" in window.status.text()
+    assert "computing the start (non-local means and Wiener filtering)" in window.status.text()
     ticks = []
     timer_id = window.startTimer(10)
     window.timerEvent = lambda event: ticks.append(event.timerId())
