@@ -95,16 +95,17 @@ def _filter_plane(noisy: np.ndarray, pilot: np.ndarray, rows: np.ndarray, cols: 
         corners = rows[first:first + CHUNK].astype(np.int64) * width + cols[first:first + CHUNK]
         pixels = (corners[:, :, None] + inside).reshape(-1)  # refs x GROUP x 64
         estimate, weight = _filtered_groups(noisy.ravel()[pixels], pilot.ravel()[pixels], sigma)
+        per_pixel = np.repeat(weight, GROUP * BLOCK * BLOCK)  # each group's weight on each of its pixels
         low = int(pixels.min())  # count only over the span these groups touch
         span = int(pixels.max()) - low + 1
-        total[low:low + span] += np.bincount(pixels - low, estimate, span)
-        weights[low:low + span] += np.bincount(pixels - low, np.repeat(weight, GROUP * BLOCK * BLOCK), span)
+        total[low:low + span] += np.bincount(pixels - low, estimate * per_pixel, span)
+        weights[low:low + span] += np.bincount(pixels - low, per_pixel, span)
     return (total / np.maximum(weights, 1e-12)).reshape(height, width)
 
 
 def _filtered_groups(noisy: np.ndarray, pilot: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Groups (flat, refs x GROUP x 64) through the 3-D DCT, shrunk by the pilot's spectrum, and
-    back; with each group's aggregation weight (inverse remaining noise variance)."""
+    back (flat, unweighted); with each group's aggregation weight (inverse remaining noise variance)."""
     spatial, across = dct_matrix(BLOCK).astype(np.float32), dct_matrix(GROUP).astype(np.float32)
 
     def forward(groups: np.ndarray) -> np.ndarray:
@@ -116,4 +117,4 @@ def _filtered_groups(noisy: np.ndarray, pilot: np.ndarray, sigma: float) -> tupl
     shrunk = np.matmul(across.T, shrink * forward(noisy)).reshape(-1, GROUP, BLOCK, BLOCK)
     estimate = spatial.T @ shrunk @ spatial
     weight = 1.0 / (sigma**2 * np.square(shrink).sum(axis=(1, 2)) + 1e-12)
-    return estimate.reshape(-1) * np.repeat(weight, GROUP * BLOCK * BLOCK), weight
+    return estimate.reshape(-1), weight

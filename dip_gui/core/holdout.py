@@ -201,7 +201,7 @@ def holdout_mask(known: np.ndarray, seed: int = 0) -> np.ndarray | None:
     if not holes.any() or not known.any():
         return None
     apart = _apart_from_holes(known)
-    if apart.sum() < SCATTERED_BELOW * known.sum():
+    if _few_apart(apart, known):
         return _random_pixels(known, seed)
     shifted = _shifted_copies(holes, apart)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(shifted.astype(np.uint8), connectivity=8)
@@ -222,11 +222,16 @@ def holes_are_scattered(known: np.ndarray) -> bool:
     """Whether the holes are strewn over the whole photo (restoration), leaving fewer than
     ``SCATTERED_BELOW`` of the known pixels ``GAP_TO_HOLES`` away from them."""
     known = known.astype(bool)
-    return bool((~known).any() and _apart_from_holes(known).sum() < SCATTERED_BELOW * known.sum())
+    return bool((~known).any() and _few_apart(_apart_from_holes(known), known))
 
 
 def _apart_from_holes(known: np.ndarray) -> np.ndarray:
     return known & (cv2.distanceTransform(known.astype(np.uint8), cv2.DIST_L2, 3) > GAP_TO_HOLES)
+
+
+def _few_apart(apart: np.ndarray, known: np.ndarray) -> bool:
+    """The scattered-holes test: fewer than ``SCATTERED_BELOW`` of the known pixels are apart from holes."""
+    return bool(apart.sum() < SCATTERED_BELOW * known.sum())
 
 
 def probe_mask(hidden: np.ndarray, seed: int = 0) -> np.ndarray | None:

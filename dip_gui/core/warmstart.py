@@ -91,7 +91,7 @@ def denoised_start(image: np.ndarray, noise_sigma: float) -> np.ndarray:
     that as the pilot (``grouped_wiener.py``). Each pass adds 0.4-1.2 dB on the paper's photos at
     sigma 25 (docs/presets.md, session 13)."""
     noisy = _opponent_planes(image)
-    pilot = _opponent_planes(non_local_means(image, noise_sigma))
+    pilot = [_nlm_channel(plane, noise_sigma) for plane in noisy]  # non_local_means without the way back to RGB
     sigma = noise_sigma / 255
     planes = [wiener_channel(plane, guide, sigma) for plane, guide in zip(noisy, pilot)]
     if image.shape[0] * image.shape[1] <= MAX_PIXELS:
@@ -103,15 +103,17 @@ def _opponent_planes(image: np.ndarray) -> list[np.ndarray]:
     """The photo's opponent-colour channels (grey and other channel counts: the channels as they are),
     float64 H x W each; the transform is orthonormal, so each plane keeps the noise level."""
     channels = image.shape[2]
-    transform = OPPONENT if channels == 3 else np.eye(channels)
-    flat = image.reshape(-1, channels).astype(np.float64) @ transform.T
+    flat = image.reshape(-1, channels).astype(np.float64) @ _colour_transform(channels).T
     return [flat[:, c].reshape(image.shape[:2]) for c in range(channels)]
 
 
+def _colour_transform(channels: int) -> np.ndarray:
+    """The opponent transform for colour photos; other channel counts stay as they are."""
+    return OPPONENT if channels == 3 else np.eye(channels)
+
+
 def _from_opponent_planes(planes: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-    channels = len(planes)
-    transform = OPPONENT if channels == 3 else np.eye(channels)
-    flat = np.stack([plane.reshape(-1) for plane in planes], axis=1) @ transform
+    flat = np.stack([plane.reshape(-1) for plane in planes], axis=1) @ _colour_transform(len(planes))
     return flat.reshape(shape).astype(np.float32)
 
 
