@@ -1,12 +1,15 @@
-"""The CPU replacements for batch norm, bilinear x2 upsampling and reflection padding against the
-PyTorch modules they replace: same outputs, gradients and running statistics."""
+"""The CPU replacements for batch norm (alone and fused with LeakyReLU), bilinear x2 upsampling and
+reflection padding against the PyTorch modules they replace: same outputs, gradients and running
+statistics."""
 
 import pytest
 import torch
 from torch import nn
 
 from dip_gui.core.networks.cpu_layers import (
+    MIN_RECOVERABLE_SCALE,
     FastBatchNorm2d,
+    FastBatchNormLeakyReLU,
     FastReflectionPad2d,
     FastUpsample,
     bilinear_x2_adjoint,
@@ -62,6 +65,92 @@ def test_batch_norm_output_can_be_changed_in_place_by_the_activation():
     theirs = nn.Sequential(nn.BatchNorm2d(4), nn.LeakyReLU(0.2, inplace=True))
     x, grad = torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)
     _assert_close(_forward_backward(ours, x, grad), _forward_backward(theirs, x, grad), 2e-5)
+
+
+def _fused_and_pair(weight: torch.Tensor, bias: torch.Tensor) -> tuple[nn.Module, nn.Module]:
+    fused = FastBatchNormLeakyReLU(weight.numel(), 0.2)
+    pair = nn.Sequential(nn.BatchNorm2d(weight.numel()), nn.LeakyReLU(0.2, inplace=True))
+    with torch.no_grad():
+        fused.weight.copy_(weight)
+        fused.bias.copy_(bias)
+    pair[0].load_state_dict(fused.state_dict())
+    return fused, pair
+
+
+def _through_a_convolution(module: nn.Module, conv: nn.Module, x: torch.Tensor, grad: torch.Tensor) -> list[torch.Tensor]:
+    """As in the network: a convolution keeps the activation's output for its own backward."""
+    x = x.detach().clone().requires_grad_(True)
+    y = module(x)
+    output = y.detach().clone()  # the fused layer's backward undoes the activation on y in place
+    conv(y).backward(grad)
+    return [output, x.grad, *(p.grad for p in module.parameters())]
+
+
+def test_fused_batch_norm_and_activation_match_the_two_layers():
+    """Negative scales, large shifts and a channel with a mean far from zero: gradients recovered
+    from the output alone agree with PyTorch's layers, and so do the running statistics."""
+    torch.manual_seed(0)
+    weight = torch.tensor([1.5, -0.7, 0.05, 2.0, -3.0, 0.3])
+    bias = torch.tensor([0.2, -1.0, 0.5, 4.0, 0.0, -0.3])
+    fused, pair = _fused_and_pair(weight, bias)
+    conv = nn.Conv2d(6, 5, 3)
+    scale = torch.tensor([0.02, 1, 3, 0.5, 1, 10]).view(1, 6, 1, 1)
+    shift = torch.tensor([1.0, 0, -2, 0.1, 5, 0]).view(1, 6, 1, 1)
+    for _ in range(2):
+        x = torch.randn(1, 6, 12, 10) * scale + shift
+        grad = torch.randn(1, 5, 10, 8)
+        _assert_close(_through_a_convolution(fused, conv, x, grad), _through_a_convolution(pair, conv, x, grad), 2e-5)
+        fused.zero_grad()
+        pair.zero_grad()
+    assert torch.allclose(fused.running_mean, pair[0].running_mean, atol=1e-6)
+    assert torch.allclose(fused.running_var, pair[0].running_var, rtol=1e-5)
+    fused.eval()
+    pair.eval()
+    x = torch.randn(1, 6, 5, 5)
+    assert torch.allclose(fused(x), pair(x), atol=1e-6)
+
+
+def _kept_for_backward(module: nn.Module, x: torch.Tensor) -> set[int]:
+    """Storages the module keeps for its backward, its own output's apart."""
+    kept: set[int] = set()
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        kept.add(tensor.untyped_storage().data_ptr())
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = module(x)
+    return kept - {y.untyped_storage().data_ptr()}
+
+
+def test_fused_layer_keeps_its_output_only():
+    """What the fusion is for: the batch norm's input is not kept, so it is freed once the output
+    exists; the two layers keep it."""
+    torch.manual_seed(0)
+    fused, pair = _fused_and_pair(torch.ones(8), torch.zeros(8))
+    x = torch.randn(1, 8, 16, 16, requires_grad=True)
+    conv_output = nn.Conv2d(8, 8, 1)(x)
+    assert conv_output.untyped_storage().data_ptr() not in _kept_for_backward(fused, conv_output)
+    assert conv_output.untyped_storage().data_ptr() in _kept_for_backward(pair, conv_output)
+
+
+def test_fused_layer_with_a_scale_near_zero_keeps_its_input_and_stays_exact():
+    """Where the affine step cannot be undone without losing digits (a scale of 0 cannot be undone
+    at all) the layer keeps its input as the two layers do; a second backward through a fused layer
+    stops with autograd's error instead of giving wrong gradients."""
+    torch.manual_seed(0)
+    weight = torch.tensor([1.0, 0.0, MIN_RECOVERABLE_SCALE * 0.5, 1.0])
+    fused, pair = _fused_and_pair(weight, torch.tensor([0.0, 0.5, 1.0, 0.0]))
+    conv = nn.Conv2d(4, 3, 3)
+    x, grad = torch.randn(1, 4, 9, 9), torch.randn(1, 3, 7, 7)
+    x_in = x.clone().requires_grad_(True)
+    assert x_in.untyped_storage().data_ptr() in _kept_for_backward(fused, x_in)
+    _assert_close(_through_a_convolution(fused, conv, x, grad), _through_a_convolution(pair, conv, x, grad), 2e-5)
+    fused_ok, _ = _fused_and_pair(torch.ones(4), torch.zeros(4))
+    loss = conv(fused_ok(x.clone().requires_grad_(True))).sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="inplace"):
+        loss.backward()
 
 
 def test_batch_norm_falls_back_where_its_fast_path_does_not_apply():
