@@ -6,10 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from dip_gui.core.networks.cpu_layers import (
+from dip_gui.core.networks.batch_norm import (
     MIN_RECOVERABLE_SCALE,
     FastBatchNorm2d,
     FastBatchNormLeakyReLU,
+    FastBatchNormReflectionPad,
+)
+from dip_gui.core.networks.cpu_layers import (
     FastReflectionPad2d,
     FastUpsample,
     bilinear_x2_adjoint,
@@ -151,6 +154,31 @@ def test_fused_layer_with_a_scale_near_zero_keeps_its_input_and_stays_exact():
     loss.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="inplace"):
         loss.backward()
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+def test_batch_norm_writing_a_padded_output_matches_the_two_layers(pad):
+    """The merge's batch norm writes the reflection-padded input of the next convolution and keeps
+    only that: same output (borders and corners), gradients and statistics as batch norm then
+    ``nn.ReflectionPad2d``; outside training it is the two steps."""
+    torch.manual_seed(0)
+    fused = FastBatchNormReflectionPad(5, pad)
+    pair = nn.Sequential(nn.BatchNorm2d(5), nn.ReflectionPad2d(pad))
+    with torch.no_grad():
+        fused.weight.copy_(torch.tensor([1.5, -0.7, 0.2, 2.0, -3.0]))
+        fused.bias.copy_(torch.tensor([0.2, -1.0, 0.5, 4.0, 0.0]))
+    pair[0].load_state_dict(fused.state_dict())
+    conv = nn.Conv2d(5, 4, 2 * pad + 1)
+    x = torch.randn(1, 5, 9, 7) * torch.tensor([0.1, 1, 3, 1, 10]).view(1, 5, 1, 1) + 2
+    grad = torch.randn(1, 4, 9, 7)
+    _assert_close(_through_a_convolution(fused, conv, x, grad), _through_a_convolution(pair, conv, x, grad), 2e-5)
+    assert torch.allclose(fused.running_var, pair[0].running_var, rtol=1e-5)
+    conv_output = nn.Conv2d(5, 5, 1)(x)
+    assert conv_output.untyped_storage().data_ptr() not in _kept_for_backward(FastBatchNormReflectionPad(5, pad),
+                                                                              conv_output)
+    fused.eval()
+    pair.eval()
+    assert torch.allclose(fused(x), pair(x), atol=1e-6)
 
 
 def test_batch_norm_falls_back_where_its_fast_path_does_not_apply():

@@ -95,3 +95,23 @@ def test_sharing_the_main_arena_keeps_worker_threads_off_their_own_arenas(tmp_pa
 
     assert arenas("per-thread") > 1  # glibc's default: the threads got arenas of their own
     assert arenas("shared") == 1
+
+
+@glibc_only
+def test_a_run_too_large_to_keep_freed_memory_gets_the_lean_network():
+    """Where memory is the limit the batch norms keep only their outputs (same parameter names, so a
+    saved run loads into either); where it is not, the faster pairs of layers stay."""
+    from dip_gui.core.networks.batch_norm import FastBatchNormLeakyReLU, FastBatchNormReflectionPad
+
+    problem = make_problem("denoise", smooth_image(32, 32))
+    preset = get_preset("denoise", "fast").with_overrides(iterations=2)
+    fast, lean = (Session(problem, preset, device="cpu", host_memory=mode) for mode in ("fast", "lean"))
+    lean_layers = (FastBatchNormLeakyReLU, FastBatchNormReflectionPad)
+    assert not any(isinstance(m, lean_layers) for m in fast.net.modules())
+    assert any(isinstance(m, FastBatchNormLeakyReLU) for m in lean.net.modules())
+    assert any(isinstance(m, FastBatchNormReflectionPad) for m in lean.net.modules())
+    lean.net.load_state_dict(fast.net.state_dict())
+    z = torch.rand(1, fast.net.body.deeper[0][-1].in_channels, fast.canvas.height, fast.canvas.width)
+    fast.net.eval()
+    lean.net.eval()
+    assert torch.allclose(fast.net(z), lean.net(z), atol=1e-6)

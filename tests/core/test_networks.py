@@ -111,6 +111,33 @@ def test_plain_reference_network_has_the_same_parameters_and_outputs(monkeypatch
     assert torch.allclose(ours(x), plain(x), atol=1e-5)
 
 
+@pytest.mark.parametrize("skip_channels", [4, 16])
+def test_lean_layers_give_the_plain_network_s_gradients(monkeypatch, skip_channels):
+    """The fused batch norms (with LeakyReLU; with the padding after the merge) keep only their
+    outputs and recover x_hat from them: every parameter's gradient agrees with the plain network's,
+    with batch norm scales of both signs and shifts away from zero as training leaves them."""
+    from dip_gui.core.networks import split_conv
+
+    monkeypatch.setitem(split_conv._nnpack, "ready", False)
+    spec = SkipSpec(channels_down=(16, 16, 16), channels_up=(16, 16, 16), channels_skip=(skip_channels,) * 3)
+    torch.manual_seed(0)
+    ours, plain = SkipNet(spec, 8, 3, lean=True), SkipNet(spec, 8, 3, plain=True)
+    with torch.no_grad():
+        for module in ours.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                sign = torch.where(torch.rand_like(module.weight) < 0.3, -1.0, 1.0)
+                module.weight.copy_(sign * torch.empty_like(module.weight).uniform_(0.3, 2.0))
+                module.bias.normal_(0, 1)
+    plain.load_state_dict(ours.state_dict())
+    x = torch.rand(1, 8, 32, 32)
+    target = torch.rand(1, 3, 32, 32)
+    for net in (ours, plain):
+        (net(x) - target).square().mean().backward()
+    for (name, p), q in zip(ours.named_parameters(), plain.parameters()):
+        # + 1e-7: a convolution's bias before a batch norm has a gradient of zero, up to rounding
+        assert float((p.grad - q.grad).norm()) <= 1e-4 * float(q.grad.norm()) + 1e-7, name
+
+
 def test_winograd_kernels_are_as_exact_as_the_plain_network(monkeypatch):
     """With NNPACK's Winograd forward and input gradient and our Winograd weight gradient (the top two
     levels of the paper network at 64 px), output and gradients stay as close to a float64 run as

@@ -19,13 +19,8 @@ import torch
 from torch import nn
 
 from dip_gui.core.host_memory import keeping_freed_memory
-from dip_gui.core.networks.cpu_layers import (
-    FastBatchNorm2d,
-    FastBatchNormLeakyReLU,
-    FastReflectionPad2d,
-    FastUpsample,
-    onednn_has_avx512,
-)
+from dip_gui.core.networks.batch_norm import FastBatchNorm2d, FastBatchNormLeakyReLU, FastBatchNormReflectionPad
+from dip_gui.core.networks.cpu_layers import FastReflectionPad2d, FastUpsample, onednn_has_avx512
 from dip_gui.core.networks.lanczos import LanczosDownsample
 from dip_gui.core.networks.split_conv import SplitBackwardConv2d
 
@@ -116,15 +111,17 @@ def _matrix_product_wins_with_kept_memory(out_channels: int) -> bool:
 
 
 def conv_block(c_in: int, c_out: int, kernel: int, spec: SkipSpec, stride: int = 1, downsample: str = "stride",
-               plain: bool = False) -> nn.Sequential:
+               plain: bool = False, padded_before: bool = False) -> nn.Sequential:
     """Padding + convolution (+ a fixed downsampler when downsampling is not by stride).
 
     ``plain`` builds every convolution as ``nn.Conv2d`` (the reference the benchmark compares with).
+    ``padded_before``: the layer before pads (``FastBatchNormReflectionPad``); an Identity holds the
+    padding's place so that the convolution keeps its name.
     """
     layers: list[nn.Module] = []
     pad = (kernel - 1) // 2
     if spec.pad == "reflection" and pad > 0:
-        layers.append(nn.ReflectionPad2d(pad) if plain else FastReflectionPad2d(pad))
+        layers.append(nn.Identity() if padded_before else nn.ReflectionPad2d(pad) if plain else FastReflectionPad2d(pad))
         pad = 0
     conv_stride = stride if downsample == "stride" else 1
     # CPU-faster forms with the same parameters and results (PointwiseConv2d, split_conv.py)
@@ -145,40 +142,45 @@ def batch_norm(channels: int, plain: bool) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels) if plain else FastBatchNorm2d(channels)
 
 
-def norm_act(channels: int, spec: SkipSpec, plain: bool = False) -> list[nn.Module]:
-    """Batch norm and LeakyReLU. Fused, they keep half the memory for the backward; the Identity
-    holds the activation's place so that every layer keeps its name (state dicts load both ways)."""
-    if plain:
-        return [nn.BatchNorm2d(channels), nn.LeakyReLU(spec.leaky_slope, inplace=True)]
-    return [FastBatchNormLeakyReLU(channels, spec.leaky_slope), nn.Identity()]
+def norm_act(channels: int, spec: SkipSpec, plain: bool = False, lean: bool = False) -> list[nn.Module]:
+    """Batch norm and LeakyReLU. ``lean`` fuses them to keep half the memory for the backward; the
+    Identity holds the activation's place so that every layer keeps its name (state dicts load in
+    all three forms)."""
+    if lean and not plain:
+        return [FastBatchNormLeakyReLU(channels, spec.leaky_slope), nn.Identity()]
+    return [batch_norm(channels, plain), nn.LeakyReLU(spec.leaky_slope, inplace=True)]
 
 
 class SkipLevel(nn.Module):
     """One resolution level: optional skip branch, deeper branch, merge and up-convolution."""
 
-    def __init__(self, spec: SkipSpec, index: int, c_in: int, plain: bool = False) -> None:
+    def __init__(self, spec: SkipSpec, index: int, c_in: int, plain: bool = False, lean: bool = False) -> None:
         super().__init__()
         down, up, skip = spec.channels_down[index], spec.channels_up[index], spec.channels_skip[index]
         last = index == spec.levels - 1
         self.skip = None
         if skip:
-            self.skip = nn.Sequential(conv_block(c_in, skip, spec.filter_skip, spec, plain=plain), *norm_act(skip, spec, plain))
+            self.skip = nn.Sequential(conv_block(c_in, skip, spec.filter_skip, spec, plain=plain),
+                                      *norm_act(skip, spec, plain, lean))
         deeper: list[nn.Module] = [
             conv_block(c_in, down, spec.filter_down, spec, 2, spec.per_level(spec.downsample)[index], plain),
-            *norm_act(down, spec, plain),
+            *norm_act(down, spec, plain, lean),
             conv_block(down, down, spec.filter_down, spec, plain=plain),
-            *norm_act(down, spec, plain),
+            *norm_act(down, spec, plain, lean),
         ]
         if not last:
-            deeper.append(SkipLevel(spec, index + 1, down, plain))
+            deeper.append(SkipLevel(spec, index + 1, down, plain, lean))
         mode = spec.per_level(spec.upsample)[index]
         deeper.append((nn.Upsample if plain else FastUpsample)(scale_factor=2, mode=mode))
         self.deeper = nn.Sequential(*deeper)
         merged = skip + (down if last else spec.channels_up[index + 1])
-        self.merge_norm = batch_norm(merged, plain)
-        post: list[nn.Module] = [conv_block(merged, up, spec.filter_up, spec, plain=plain), *norm_act(up, spec, plain)]
+        # Lean, the merge's batch norm writes the padded input of the up-convolution and keeps only that
+        padded = lean and not plain and spec.pad == "reflection" and spec.filter_up > 2
+        self.merge_norm = FastBatchNormReflectionPad(merged, (spec.filter_up - 1) // 2) if padded else batch_norm(merged, plain)
+        post: list[nn.Module] = [conv_block(merged, up, spec.filter_up, spec, plain=plain, padded_before=padded),
+                                 *norm_act(up, spec, plain, lean)]
         if spec.need1x1_up:
-            post += [conv_block(up, up, 1, spec, plain=plain), *norm_act(up, spec, plain)]
+            post += [conv_block(up, up, 1, spec, plain=plain), *norm_act(up, spec, plain, lean)]
         self.post = nn.Sequential(*post)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,14 +193,17 @@ class SkipNet(nn.Module):
     """Encoder-decoder of the paper. Input N x C_in x H x W, H and W multiples of ``spec.multiple``.
 
     ``plain=True`` builds the textbook eager network (every convolution an ``nn.Conv2d``): identical
-    parameters and results, kept as the benchmark's reference.
+    parameters and results, kept as the benchmark's reference. ``lean=True`` fuses each batch norm
+    with what follows it (core/networks/batch_norm.py): the same parameters and results, a third
+    less memory for the backward at 2-4% more time per iteration, for runs where memory is the limit.
     """
 
-    def __init__(self, spec: SkipSpec, in_channels: int, out_channels: int, plain: bool = False) -> None:
+    def __init__(self, spec: SkipSpec, in_channels: int, out_channels: int, plain: bool = False,
+                 lean: bool = False) -> None:
         super().__init__()
         spec.validate()
         self.spec = spec
-        self.body = SkipLevel(spec, 0, in_channels, plain)
+        self.body = SkipLevel(spec, 0, in_channels, plain, lean)
         self.head = conv_block(spec.channels_up[0], out_channels, 1, spec, plain=plain)
         self.sigmoid = spec.sigmoid
 
