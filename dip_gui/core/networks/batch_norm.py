@@ -10,9 +10,13 @@ the output one multiply-add ``x * alpha + beta`` as PyTorch computes it (128 cha
 Two fused forms keep only their output for the backward, where the plain layers keep the batch
 norm's input as well: ``FastBatchNormLeakyReLU`` (batch norm then LeakyReLU, as every block of the
 paper's networks has) and ``FastBatchNormReflectionPad`` (the batch norm after a skip connection's
-concatenation, writing the padded input of the convolution that follows). Session 14, peak memory
-at 512 px (``python -m dip_gui bench --task T --preset paper --size 512 --iters 3``): see
-docs/benchmarks.md.
+concatenation, writing the padded input of the convolution that follows). They cost a little time
+(the backward undoes the output's activation and affine step), so a network has them only where
+memory is the limit (``SkipNet(lean=True)``: CPU runs too large to keep freed memory). Measured,
+session 14, whole iterations at 512 px, paper networks, pairs of layers -> fused (``python -m
+dip_gui bench --task T --preset paper --size 512 --iters 3``, alternated twice): peak memory
+inpainting 2963 -> 2201 MB, denoising 2059 -> 1616 MB; time +2 to +7%. The LeakyReLU fusion alone
+gave 2950 -> 2485 and 2057 -> 1783 MB.
 """
 
 from __future__ import annotations
@@ -111,9 +115,6 @@ class _BatchNormLeakyReLUTrain(torch.autograd.Function):
     next convolution keeps anyway, and the batch norm's input is freed as soon as y exists: the idea
     of in-place activated batch norm (Rota Bulo, Porzi, Kontschieder, CVPR 2018). The backward undoes
     the activation on y in place, so y must not be read after it (the network reads it only before).
-    Measured (``python -m dip_gui bench --task T --preset paper --size 512``, session 14): peak
-    memory 2950 -> 2485 MB for inpainting's paper network and 2057 -> 1783 MB for denoising's, 2-4%
-    more time per iteration; at 256 px the same time.
     """
 
     @staticmethod
