@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from dip_gui.core.device import resolve_device
+from dip_gui.core.device import available_memory_bytes, resolve_device
+from dip_gui.core.host_memory import choose_host_memory
 from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Canvas
@@ -67,6 +68,9 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     spec = preset.net
     net, depth = _network(preset, channels, dev)
     memory = _memory_bytes(net, depth, preset, out_size, dev)
+    if _runs_lean(dev, memory):  # the session builds the lean network: its memory, and its time
+        net, depth = _network(preset, channels, dev, lean=True)
+        memory = _memory_bytes(net, depth, preset, out_size, dev)
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
                           for size in ((PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2, out_size))
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
@@ -91,9 +95,18 @@ def estimate_memory(preset: Preset, out_size: tuple[int, int], channels: int = 3
     return _memory_bytes(net, depth, preset, out_size, dev)
 
 
-def _network(preset: Preset, channels: int, device: torch.device) -> tuple[SkipNet, int]:
+def _network(preset: Preset, channels: int, device: torch.device, lean: bool = False) -> tuple[SkipNet, int]:
     depth = preset.network_input_depth(channels)
-    return SkipNet(preset.net, depth, channels).to(device), depth
+    return SkipNet(preset.net, depth, channels, lean=lean).to(device), depth
+
+
+def _runs_lean(device: torch.device, memory_with_pairs: int) -> bool:
+    """Whether a session with the default host-memory setting gets the lean network (``Session``:
+    CPU runs too large to keep freed memory). That choice is made on the estimate with the pairs of
+    layers, which ``estimate_memory`` keeps giving."""
+    if device.type != "cpu":
+        return False
+    return choose_host_memory("auto", "cpu", memory_with_pairs, available_memory_bytes(device)) == "lean"
 
 
 def _memory_bytes(net: SkipNet, depth: int, preset: Preset, out_size: tuple[int, int], device: torch.device) -> int:

@@ -16,3 +16,18 @@ def test_a_long_run_and_a_tight_memory_are_both_named():
     assert cost_warning(cost, 100, 8 * 2**30, long_run_s=1800) is None
     warning = cost_warning(cost, 1000, 2 * 2**30, long_run_s=1800)
     assert warning == "This run would take about 33 min and need ~3.0 GB of memory with 2.0 GB free."
+
+
+def test_a_run_too_large_to_keep_freed_memory_is_estimated_with_the_lean_network(monkeypatch):
+    """With little free memory the session keeps no freed memory and builds the lean network (its
+    batch norms keep only their outputs): the estimate counts that network, not the pairs of layers."""
+    from dip_gui.core import estimate
+    from dip_gui.core.presets import get_preset
+
+    preset = get_preset("denoise", "paper")
+    monkeypatch.setattr(estimate, "available_memory_bytes", lambda device: 64 * 2**30)
+    roomy = estimate.estimate_cost(preset, (128, 128), device="cpu")
+    monkeypatch.setattr(estimate, "available_memory_bytes", lambda device: 2**20)
+    tight = estimate.estimate_cost(preset, (128, 128), device="cpu")
+    assert roomy.memory_bytes == estimate.estimate_memory(preset, (128, 128), device="cpu")
+    assert 0.5 * roomy.memory_bytes < tight.memory_bytes < 0.9 * roomy.memory_bytes
