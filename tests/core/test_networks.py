@@ -111,7 +111,7 @@ def test_plain_reference_network_has_the_same_parameters_and_outputs(monkeypatch
     assert torch.allclose(ours(x), plain(x), atol=1e-5)
 
 
-@pytest.mark.parametrize("skip_channels", [4, 16])
+@pytest.mark.parametrize("skip_channels", [0, 4, 16])  # 0: an hourglass
 def test_lean_layers_give_the_plain_network_s_gradients(monkeypatch, skip_channels):
     """The fused batch norms (with LeakyReLU; with the padding after the merge) keep only their
     outputs and recover x_hat from them: every parameter's gradient agrees with the plain network's,
