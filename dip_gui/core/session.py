@@ -113,18 +113,22 @@ class Session:
         self.stopped_early: str | None = None  # why a run ended before its iterations (e.g. "diverged")
 
     def _set_host_memory(self, setting: str) -> str:
-        """Keep freed memory for reuse on the CPU when memory allows (core/host_memory.py)."""
-        if setting == "auto" and self.device.type == "cpu":
-            from dip_gui.core.estimate import estimate_memory  # estimate needs Canvas from this module
+        """Keep freed memory for reuse on the CPU when memory allows (core/host_memory.py), and decide
+        ``lean_network``: whether the network's batch norms keep only their outputs, which large CPU
+        runs get (core/estimate.py, ``plan_cpu_memory``)."""
+        on_cpu = self.device.type == "cpu"
+        if setting == "auto" and on_cpu:
+            from dip_gui.core.estimate import plan_cpu_memory  # estimate needs Canvas from this module
 
             try:
-                estimated = estimate_memory(self.preset, self.problem.out_size, self.problem.channels, "cpu")
+                plan = plan_cpu_memory(self.preset, self.problem.out_size, self.problem.channels,
+                                       available_memory_bytes(self.device))
+                mode, self.lean_network = plan.host_memory, plan.lean_network
             except RuntimeError:  # no estimate (e.g. no memory even for the probe): the frugal setting
-                estimated = None
-            mode = "lean" if estimated is None else choose_host_memory(setting, "cpu", estimated,
-                                                                       available_memory_bytes(self.device))
+                mode, self.lean_network = "lean", True
         else:
             mode = choose_host_memory(setting, self.device.type, 0, None)
+            self.lean_network = on_cpu and mode == "lean"
         return mode if apply_host_memory(mode) else "lean"  # not glibc: the system's allocator as it is
 
     def _build(self, generator: torch.Generator) -> None:
@@ -213,22 +217,16 @@ class Session:
         self.prepare()
         return self._base
 
-    @property
-    def _lean_network(self) -> bool:
-        """A CPU run too large to keep its freed memory is one where memory is the limit: its network
-        keeps a third less for the backward, at 2-4% more time (core/networks/batch_norm.py)."""
-        return self.device.type == "cpu" and self.host_memory == "lean"
-
     def _make_network(self) -> SkipNet:
         problem, preset = self.problem, self.preset
         guide_channels = problem.guide.shape[2] if problem.guide is not None else 3
         depth = preset.network_input_depth(problem.channels, guide_channels)
         if not (preset.base and preset.residual):
-            return SkipNet(preset.net, depth, problem.channels, plain=self.plain_network, lean=self._lean_network)
+            return SkipNet(preset.net, depth, problem.channels, plain=self.plain_network, lean=self.lean_network)
         # Residual over the classical estimate: no sigmoid and a zero last layer, so x starts
         # exactly at the estimate and never strays far from it early on (see warmstart.py).
         net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels, plain=self.plain_network,
-                      lean=self._lean_network)
+                      lean=self.lean_network)
         torch.nn.init.zeros_(net.head[-1].weight)
         torch.nn.init.zeros_(net.head[-1].bias)
         return net

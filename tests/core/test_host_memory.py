@@ -115,3 +115,21 @@ def test_a_run_too_large_to_keep_freed_memory_gets_the_lean_network():
     fast.net.eval()
     lean.net.eval()
     assert torch.allclose(fast.net(z), lean.net(z), atol=1e-6)
+
+
+def test_auto_keeps_freed_memory_with_the_lean_network_where_only_that_fits(monkeypatch):
+    """Fastest first: the pairs of layers with freed memory kept; where their extra memory is over the
+    limit but the lean network's is not, freed memory is kept with the lean network; else neither."""
+    from dip_gui.core.estimate import MemoryPlan, estimate_memory, plan_cpu_memory
+
+    preset = get_preset("denoise", "paper")
+    size = (256, 256)
+    pairs, lean = estimate_memory(preset, size, device="cpu"), estimate_memory(preset, size, device="cpu", lean=True)
+    assert lean < 0.9 * pairs
+    plenty = 64 * GB
+    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", host_memory.EXTRA_FRACTION * pairs + 1)
+    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("fast", False, pairs)
+    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", host_memory.EXTRA_FRACTION * (pairs + lean) / 2)
+    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("fast", True, lean)
+    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", host_memory.EXTRA_FRACTION * lean - 1)
+    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("lean", True, lean)
