@@ -12,8 +12,9 @@ every activation. Measured on the 2-core CPU, paper network, whole iterations
 1361 -> 1933 MB at 384 px and 2069 -> 3400-3700 MB at 512 px. So ``auto`` uses it only when the
 extra memory is at most ``MAX_EXTRA_BYTES`` and the run still fits in half of the free memory;
 ``lean`` leaves glibc as it is. A session tries that first with the network's pairs of layers, then
-with the lean network, which keeps less for the backward (``estimate.plan_cpu_memory``). The setting is process-wide; a later ``lean`` run restores glibc's
-limits and returns the kept memory to the system.
+with the lean network, which keeps less for the backward (``estimate.plan_cpu_memory``). The setting
+is process-wide; a later ``lean`` run restores glibc's limits and returns the kept memory to the
+system.
 
 Threads: glibc gives each new thread that allocates its own arena, made of heaps of at most 64 MB.
 A block larger than that (one 64-channel activation of a 512 px photo is 67 MB) cannot live in such a
