@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
-from dip_gui.core.host_memory import choose_host_memory
+from dip_gui.core.host_memory import EXTRA_FRACTION, choose_host_memory
 from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Canvas
@@ -66,10 +66,13 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     """
     dev = resolve_device(device)
     spec = preset.net
-    # the network the session will build (on the CPU, large runs get the lean one): its memory and time
-    lean = dev.type == "cpu" and plan_cpu_memory(preset, out_size, channels, available_memory_bytes(dev)).lean_network
-    net, depth = _network(preset, channels, dev, lean)
+    # what the session will do on the CPU: which network (its memory and time), and whether it keeps
+    # freed memory, which grows the peak by up to EXTRA_FRACTION of the estimate (core/host_memory.py)
+    plan = plan_cpu_memory(preset, out_size, channels, available_memory_bytes(dev)) if dev.type == "cpu" else None
+    net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
     memory = _memory_bytes(net, depth, preset, out_size, dev)
+    if plan is not None and plan.host_memory == "fast":
+        memory = int(memory * (1 + EXTRA_FRACTION))
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
                           for size in ((PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2, out_size))
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
