@@ -70,7 +70,7 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     # freed memory, which grows the peak by up to EXTRA_FRACTION of the estimate (core/host_memory.py)
     plan = plan_cpu_memory(preset, out_size, channels, available_memory_bytes(dev)) if dev.type == "cpu" else None
     net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
-    memory = _memory_bytes(net, depth, preset, out_size, dev)
+    memory = plan.estimated_bytes if plan is not None else _memory_bytes(net, depth, preset, out_size, dev)
     if plan is not None and plan.host_memory == "fast":
         memory = int(memory * (1 + EXTRA_FRACTION))
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
