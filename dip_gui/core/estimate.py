@@ -118,11 +118,9 @@ def plan_cpu_memory(preset: Preset, out_size: tuple[int, int], channels: int, av
     bench --size S --iters 3 --host-memory lean|fast``, lean network both): `fast` SR at 1024 px 2.47 ->
     1.51 s/iteration for +505 MB (1976 MB peak), `fast` denoising at 1024 px 2.31 -> 1.50 s for +726 MB,
     the paper denoiser at 448 px 2.60 -> 1.88 s for +711 MB (2092 MB peak)."""
-    cpu = torch.device("cpu")
     estimated = 0
     for lean in (False, True):
-        net, depth = _network(preset, channels, cpu, lean)
-        estimated = _memory_bytes(net, depth, preset, out_size, cpu)
+        estimated = estimate_memory(preset, out_size, channels, "cpu", lean)
         if choose_host_memory("auto", "cpu", estimated, available_bytes) == "fast":
             return MemoryPlan("fast", lean, estimated)
     return MemoryPlan("lean", True, estimated)

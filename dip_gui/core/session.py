@@ -97,7 +97,7 @@ class Session:
         self.plain_network = plain_network
         configure_device(self.device, self.precision)
         self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
-        self.host_memory = self._set_host_memory(host_memory)
+        self.host_memory, self.lean_network = self._plan_host_memory(host_memory)
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         try:
@@ -112,10 +112,10 @@ class Session:
         self.last_output: torch.Tensor | None = None  # raw network output of the last good step
         self.stopped_early: str | None = None  # why a run ended before its iterations (e.g. "diverged")
 
-    def _set_host_memory(self, setting: str) -> str:
-        """Keep freed memory for reuse on the CPU when memory allows (core/host_memory.py), and decide
-        ``lean_network``: whether the network's batch norms keep only their outputs, which large CPU
-        runs get (core/estimate.py, ``plan_cpu_memory``)."""
+    def _plan_host_memory(self, setting: str) -> tuple[str, bool]:
+        """(host memory, lean network): keep freed memory for reuse on the CPU when memory allows
+        (core/host_memory.py; applied here, process-wide), and whether the network's batch norms keep
+        only their outputs, which large CPU runs get (core/estimate.py, ``plan_cpu_memory``)."""
         on_cpu = self.device.type == "cpu"
         if setting == "auto" and on_cpu:
             from dip_gui.core.estimate import plan_cpu_memory  # estimate needs Canvas from this module
@@ -123,13 +123,13 @@ class Session:
             try:
                 plan = plan_cpu_memory(self.preset, self.problem.out_size, self.problem.channels,
                                        available_memory_bytes(self.device))
-                mode, self.lean_network = plan.host_memory, plan.lean_network
+                mode, lean = plan.host_memory, plan.lean_network
             except RuntimeError:  # no estimate (e.g. no memory even for the probe): the frugal setting
-                mode, self.lean_network = "lean", True
+                mode, lean = "lean", True
         else:
             mode = choose_host_memory(setting, self.device.type, 0, None)
-            self.lean_network = on_cpu and mode == "lean"
-        return mode if apply_host_memory(mode) else "lean"  # not glibc: the system's allocator as it is
+            lean = on_cpu and mode == "lean"
+        return (mode if apply_host_memory(mode) else "lean"), lean  # not glibc: the system's allocator as it is
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
