@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dip_gui.core.wiener import dct_matrix
+from dip_gui.core.wiener import BLOCK, dct_matrix, wiener_gains
 
 #: Reference blocks every STEP px (BM3D: 3); measured at sigma 25, F16 / barbara: STEP 3 32.26 / 32.72
 #: dB in 5.7 s, STEP 4 32.24 / 32.71 in 3.9-4.2 s; RADIUS 8 -0.05 dB, GROUP 8 -0.12 dB on F16.
-BLOCK, STEP, RADIUS, GROUP = 8, 4, 12, 16
+STEP, RADIUS, GROUP = 4, 12, 16  # blocks of wiener.BLOCK (8) px
 #: Photos above this many pixels keep the block-by-block pass alone (the search would take minutes).
 MAX_PIXELS = 2_000_000
 #: Reference blocks filtered at once: bounds the group arrays (~4 KB each per array).
@@ -112,9 +112,7 @@ def _filtered_groups(noisy: np.ndarray, pilot: np.ndarray, sigma: float) -> tupl
         blocks = groups.reshape(-1, GROUP, BLOCK, BLOCK)
         return np.matmul(across, (spatial @ blocks @ spatial.T).reshape(-1, GROUP, BLOCK * BLOCK))
 
-    pilot_power = np.square(forward(pilot))
-    shrink = pilot_power / (pilot_power + np.float32(sigma**2))
+    shrink, weight = wiener_gains(forward(pilot), sigma, axes=(1, 2))
     shrunk = np.matmul(across.T, shrink * forward(noisy)).reshape(-1, GROUP, BLOCK, BLOCK)
     estimate = spatial.T @ shrunk @ spatial
-    weight = 1.0 / (sigma**2 * np.square(shrink).sum(axis=(1, 2)) + 1e-12)
     return estimate.reshape(-1), weight

@@ -60,11 +60,19 @@ def _filtered_blocks(noisy: np.ndarray, pilot: np.ndarray, noise_sigma: float) -
     windows = np.lib.stride_tricks.sliding_window_view
     noisy_blocks = windows(noisy, (BLOCK, BLOCK))[::STRIDE, ::STRIDE]
     pilot_blocks = windows(pilot, (BLOCK, BLOCK))[::STRIDE, ::STRIDE]
-    pilot_power = np.square(dct @ pilot_blocks @ dct.T)
-    shrink = pilot_power / (pilot_power + np.float32(noise_sigma**2))
+    shrink, weight = wiener_gains(dct @ pilot_blocks @ dct.T, noise_sigma, axes=(2, 3))
     estimate = dct.T @ (shrink * (dct @ noisy_blocks @ dct.T)) @ dct
-    weight = 1.0 / (noise_sigma**2 * np.square(shrink).sum(axis=(2, 3)) + 1e-12)
     return estimate, weight.astype(np.float32)
+
+
+def wiener_gains(pilot_coefficients: np.ndarray, noise_sigma: float, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The empirical Wiener shrinkage of each coefficient, P^2 / (P^2 + sigma^2) with P the pilot's,
+    and each block's (or group's) aggregation weight: the inverse of the noise variance the
+    shrinkage leaves, summed over ``axes`` (the block's or group's coefficients)."""
+    pilot_power = np.square(pilot_coefficients)
+    shrink = pilot_power / (pilot_power + np.float32(noise_sigma**2))
+    weight = 1.0 / (noise_sigma**2 * np.square(shrink).sum(axis=axes) + 1e-12)
+    return shrink, weight
 
 
 def _add_blocks(total: np.ndarray, weights: np.ndarray, estimate: np.ndarray, weight: np.ndarray) -> None:
