@@ -70,14 +70,20 @@ def test_batch_norm_output_can_be_changed_in_place_by_the_activation():
     _assert_close(_forward_backward(ours, x, grad), _forward_backward(theirs, x, grad), 2e-5)
 
 
-def _fused_and_pair(weight: torch.Tensor, bias: torch.Tensor) -> tuple[nn.Module, nn.Module]:
-    fused = FastBatchNormLeakyReLU(weight.numel(), 0.2)
-    pair = nn.Sequential(nn.BatchNorm2d(weight.numel()), nn.LeakyReLU(0.2, inplace=True))
+def _with_parameters(fused: nn.Module, pair: nn.Sequential, weight: torch.Tensor,
+                     bias: torch.Tensor) -> tuple[nn.Module, nn.Sequential]:
+    """A fused batch norm and the pair of layers it replaces, with the same batch norm parameters."""
     with torch.no_grad():
         fused.weight.copy_(weight)
         fused.bias.copy_(bias)
     pair[0].load_state_dict(fused.state_dict())
     return fused, pair
+
+
+def _fused_and_pair(weight: torch.Tensor, bias: torch.Tensor) -> tuple[nn.Module, nn.Sequential]:
+    channels = weight.numel()
+    return _with_parameters(FastBatchNormLeakyReLU(channels, 0.2),
+                            nn.Sequential(nn.BatchNorm2d(channels), nn.LeakyReLU(0.2, inplace=True)), weight, bias)
 
 
 def _through_a_convolution(module: nn.Module, conv: nn.Module, x: torch.Tensor, grad: torch.Tensor) -> list[torch.Tensor]:
@@ -162,12 +168,8 @@ def test_batch_norm_writing_a_padded_output_matches_the_two_layers(pad):
     only that: same output (borders and corners), gradients and statistics as batch norm then
     ``nn.ReflectionPad2d``; outside training it is the two steps."""
     torch.manual_seed(0)
-    fused = FastBatchNormReflectionPad(5, pad)
-    pair = nn.Sequential(nn.BatchNorm2d(5), nn.ReflectionPad2d(pad))
-    with torch.no_grad():
-        fused.weight.copy_(torch.tensor([1.5, -0.7, 0.2, 2.0, -3.0]))
-        fused.bias.copy_(torch.tensor([0.2, -1.0, 0.5, 4.0, 0.0]))
-    pair[0].load_state_dict(fused.state_dict())
+    fused, pair = _with_parameters(FastBatchNormReflectionPad(5, pad), nn.Sequential(nn.BatchNorm2d(5), nn.ReflectionPad2d(pad)),
+                                   torch.tensor([1.5, -0.7, 0.2, 2.0, -3.0]), torch.tensor([0.2, -1.0, 0.5, 4.0, 0.0]))
     conv = nn.Conv2d(5, 4, 2 * pad + 1)
     x = torch.randn(1, 5, 9, 7) * torch.tensor([0.1, 1, 3, 1, 10]).view(1, 5, 1, 1) + 2
     grad = torch.randn(1, 4, 9, 7)
