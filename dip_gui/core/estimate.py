@@ -91,8 +91,9 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
 
 def estimate_memory(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto",
                     lean: bool = False) -> int:
-    """``estimate_cost``'s memory figure alone, for the network with its pairs of layers or the lean
-    one: one forward pass, no timing."""
+    """The activations, weights and optimiser state counted for the network with its pairs of layers
+    or the lean one: one forward pass, no timing (``estimate_cost`` adds what keeping freed memory
+    costs where the run will keep it)."""
     dev = resolve_device(device)
     net, depth = _network(preset, channels, dev, lean)
     return _memory_bytes(net, depth, preset, out_size, dev)
