@@ -1,7 +1,8 @@
 """Before a run: time per iteration and memory for this photo on this device, measured small.
 
 One real iteration on a small canvas is timed and its saved activations counted; both grow with
-the pixel count, so they are scaled to the photo's canvas. Cheap (tens of ms) and honest.
+the pixel count, so they are scaled to the photo's canvas (memory: core/memory_estimate.py).
+Cheap (tens of ms) and honest.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
-from dip_gui.core.host_memory import EXTRA_FRACTION, choose_host_memory
+from dip_gui.core.memory_estimate import MemoryPlan, count_memory, estimate_memory, plan_cpu_memory
 from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Canvas
@@ -67,12 +68,10 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     dev = resolve_device(device)
     spec = preset.net
     # what the session will do on the CPU: which network (its memory and time), and whether it keeps
-    # freed memory, which grows the peak by up to EXTRA_FRACTION of the estimate (core/host_memory.py)
+    # freed memory, which grows the peak (core/memory_estimate.py)
     plan = plan_cpu_memory(preset, out_size, channels, available_memory_bytes(dev)) if dev.type == "cpu" else None
     net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
-    memory = plan.estimated_bytes if plan is not None else _memory_bytes(net, depth, preset, out_size, dev)
-    if plan is not None and plan.host_memory == "fast":
-        memory = int(memory * (1 + EXTRA_FRACTION))
+    memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
                           for size in ((PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2, out_size))
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
@@ -89,66 +88,9 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     return CostEstimate(float(seconds), memory, (full.height, full.width))
 
 
-def estimate_memory(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto",
-                    lean: bool = False) -> int:
-    """The activations, weights and optimiser state counted for the network with its pairs of layers
-    or the lean one: one forward pass, no timing (``estimate_cost`` adds what keeping freed memory
-    costs where the run will keep it)."""
-    dev = resolve_device(device)
-    net, depth = _network(preset, channels, dev, lean)
-    return _memory_bytes(net, depth, preset, out_size, dev)
-
-
-@dataclass(frozen=True)
-class MemoryPlan:
-    """How a CPU run uses memory: ``host_memory`` "fast" keeps freed memory (core/host_memory.py);
-    ``lean_network`` builds the network whose batch norms keep only their outputs (networks/batch_norm.py)."""
-
-    host_memory: str
-    lean_network: bool
-    estimated_bytes: int
-
-
-def plan_cpu_memory(preset: Preset, out_size: tuple[int, int], channels: int, available_bytes: int | None) -> MemoryPlan:
-    """What the "auto" host-memory setting does on the CPU, fastest first: keep freed memory with the
-    network's pairs of layers where the extra memory allows it; else keep it with the lean network,
-    whose estimate is 14-20% smaller; else keep nothing, with the lean network.
-
-    The middle step is worth most: keeping freed memory spares every iteration its page faults, and
-    the lean network's 2-7% extra time is small beside that. Measured (session 14, ``python -m dip_gui
-    bench --size S --iters 3 --host-memory lean|fast``, lean network both): `fast` SR at 1024 px 2.47 ->
-    1.51 s/iteration for +505 MB (1976 MB peak), `fast` denoising at 1024 px 2.31 -> 1.50 s for +726 MB,
-    the paper denoiser at 448 px 2.60 -> 1.88 s for +711 MB (2092 MB peak)."""
-    estimated = 0
-    for lean in (False, True):
-        estimated = estimate_memory(preset, out_size, channels, "cpu", lean)
-        if choose_host_memory("auto", "cpu", estimated, available_bytes) == "fast":
-            return MemoryPlan("fast", lean, estimated)
-    return MemoryPlan("lean", True, estimated)
-
-
 def _network(preset: Preset, channels: int, device: torch.device, lean: bool = False) -> tuple[SkipNet, int]:
     depth = preset.network_input_depth(channels)
     return SkipNet(preset.net, depth, channels, lean=lean).to(device), depth
-
-
-def _memory_bytes(net: SkipNet, depth: int, preset: Preset, out_size: tuple[int, int], device: torch.device) -> int:
-    """Activations saved for backward, counted on the small probe canvas and scaled to the photo's,
-    plus weights, gradients and Adam's two moments."""
-    spec = preset.net
-    small = Canvas.around((PROBE_SIDES[0],) * 2, spec.multiple, spec.min_cells)
-    full = Canvas.around(out_size, spec.multiple, spec.min_cells)
-    saved = [0]
-
-    def count(tensor: torch.Tensor) -> torch.Tensor:
-        saved[0] += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(count, lambda t: t):
-        net(torch.rand(1, depth, small.height, small.width, device=device))
-    ratio = (full.height * full.width) / (small.height * small.width)
-    params = sum(p.numel() for p in net.parameters()) * 4 * 4  # weights, grads, two Adam moments
-    return int(saved[0] * ratio * 1.5 + params)  # 1.5: gradients of activations alive in backward
 
 
 def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, repeats: int = 3) -> float:

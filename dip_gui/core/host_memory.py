@@ -9,10 +9,11 @@ every activation. Measured on the 2-core CPU, paper network, whole iterations
 
 ``fast`` serves every block from the heap (``M_MMAP_MAX`` 0) and keeps freed heap memory
 (``M_TRIM_THRESHOLD`` high). The price is fragmentation: peak memory rose 669 -> 1063 MB at 256 px,
-1361 -> 1933 MB at 384 px and 2069 -> 3400-3700 MB at 512 px. So ``auto`` uses it only when the
-extra memory is at most ``MAX_EXTRA_BYTES`` and the run still fits in half of the free memory;
-``lean`` leaves glibc as it is. A session tries that first with the network's pairs of layers, then
-with the lean network, which keeps less for the backward (``estimate.plan_cpu_memory``). The setting
+1361 -> 1933 MB at 384 px and 2069 -> 3400-3700 MB at 512 px (about half the bytes the network
+saves for its backward pass, core/memory_estimate.py). So ``auto`` uses it only when the extra
+memory is at most ``MAX_EXTRA_BYTES`` and the run still fits in half of the free memory; ``lean``
+leaves glibc as it is. A session tries that first with the network's pairs of layers, then
+with the lean network, which keeps less for the backward (``memory_estimate.plan_cpu_memory``). The setting
 is process-wide; a later ``lean`` run restores glibc's limits and returns the kept memory to the
 system.
 
@@ -35,10 +36,7 @@ import sys
 from dip_gui.core.errors import InvalidParameterError
 
 HOST_MEMORY_CHOICES = ("auto", "lean", "fast")
-#: Extra peak memory of ``fast`` as a fraction of ``estimate_memory``'s figure (measured
-#: 0.40 / 0.26 / 0.36 of it at 256 / 384 / 512 px; the estimate itself is generous).
-EXTRA_FRACTION = 0.4
-#: ``auto`` trades at most this much extra memory for the speed.
+#: ``auto`` trades at most this much extra peak memory for the speed.
 MAX_EXTRA_BYTES = 2**30
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
@@ -47,17 +45,19 @@ _KEEP_TRIM_THRESHOLD = 2**31 - 1  # mallopt takes a C int
 _state = {"keeping": False}
 
 
-def choose_host_memory(setting: str, device_type: str, estimated_bytes: int, available_bytes: int | None) -> str:
-    """``lean`` or ``fast`` for a run: ``auto`` picks ``fast`` on the CPU when memory allows."""
+def choose_host_memory(setting: str, device_type: str, extra_bytes: int = 0, kept_peak_bytes: int = 0,
+                       available_bytes: int | None = None) -> str:
+    """``lean`` or ``fast`` for a run: ``auto`` picks ``fast`` on the CPU when keeping freed memory
+    adds at most ``MAX_EXTRA_BYTES`` to the peak and the peak with it (``kept_peak_bytes``) fits in
+    half of the free memory (both estimated by core/memory_estimate.py)."""
     if setting not in HOST_MEMORY_CHOICES:
         raise InvalidParameterError(f"unknown host memory setting {setting!r}; choose one of {', '.join(HOST_MEMORY_CHOICES)}")
     if setting != "auto":
         return setting
     if device_type != "cpu":
         return "lean"  # the activations live on the accelerator
-    extra = EXTRA_FRACTION * estimated_bytes
-    fits = available_bytes is None or estimated_bytes + extra <= available_bytes / 2
-    return "fast" if extra <= MAX_EXTRA_BYTES and fits else "lean"
+    fits = available_bytes is None or kept_peak_bytes <= available_bytes / 2
+    return "fast" if extra_bytes <= MAX_EXTRA_BYTES and fits else "lean"
 
 
 def apply_host_memory(mode: str) -> bool:

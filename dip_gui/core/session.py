@@ -115,10 +115,10 @@ class Session:
     def _plan_host_memory(self, setting: str) -> tuple[str, bool]:
         """(host memory, lean network): keep freed memory for reuse on the CPU when memory allows
         (core/host_memory.py; applied here, process-wide), and whether the network's batch norms keep
-        only their outputs, which large CPU runs get (core/estimate.py, ``plan_cpu_memory``)."""
+        only their outputs, which large CPU runs get (core/memory_estimate.py, ``plan_cpu_memory``)."""
         on_cpu = self.device.type == "cpu"
         if setting == "auto" and on_cpu:
-            from dip_gui.core.estimate import plan_cpu_memory  # estimate needs Canvas from this module
+            from dip_gui.core.memory_estimate import plan_cpu_memory  # it needs Canvas from this module
 
             try:
                 plan = plan_cpu_memory(self.preset, self.problem.out_size, self.problem.channels,
@@ -127,7 +127,7 @@ class Session:
             except RuntimeError:  # no estimate (e.g. no memory even for the probe): the frugal setting
                 mode, lean = "lean", True
         else:
-            mode = choose_host_memory(setting, self.device.type, 0, None)
+            mode = choose_host_memory(setting, self.device.type)
             lean = on_cpu and mode == "lean"
         return (mode if apply_host_memory(mode) else "lean"), lean  # not glibc: the system's allocator as it is
 

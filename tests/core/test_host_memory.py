@@ -25,19 +25,18 @@ def restore_allocator():
 
 
 def test_auto_keeps_freed_memory_only_on_the_cpu_and_when_the_extra_is_small():
-    assert choose_host_memory("auto", "cpu", 1 * GB, 16 * GB) == "fast"
-    too_much_extra = int(MAX_EXTRA_BYTES / host_memory.EXTRA_FRACTION) + GB
-    assert choose_host_memory("auto", "cpu", too_much_extra, 64 * GB) == "lean"
-    assert choose_host_memory("auto", "cpu", 1 * GB, 2 * GB) == "lean"  # would not fit in half the free memory
-    assert choose_host_memory("auto", "cuda", 1 * GB, 16 * GB) == "lean"
-    assert choose_host_memory("auto", "cpu", 1 * GB, None) == "fast"  # free memory unknown: the extra is bounded
+    assert choose_host_memory("auto", "cpu", 1 * GB, 3 * GB, 16 * GB) == "fast"
+    assert choose_host_memory("auto", "cpu", MAX_EXTRA_BYTES + 1, 3 * GB, 64 * GB) == "lean"
+    assert choose_host_memory("auto", "cpu", 1 * GB, 3 * GB, 5 * GB) == "lean"  # would not fit in half the free memory
+    assert choose_host_memory("auto", "cuda", 1 * GB, 3 * GB, 16 * GB) == "lean"
+    assert choose_host_memory("auto", "cpu", 1 * GB, 3 * GB, None) == "fast"  # free memory unknown: the extra is bounded
 
 
 def test_an_explicit_choice_is_kept_and_a_wrong_one_is_a_clear_error():
-    assert choose_host_memory("lean", "cpu", 1, 16 * GB) == "lean"
-    assert choose_host_memory("fast", "cpu", 100 * GB, 1 * GB) == "fast"
+    assert choose_host_memory("lean", "cpu", 1, 1, 16 * GB) == "lean"
+    assert choose_host_memory("fast", "cpu", 100 * GB, 100 * GB, 1 * GB) == "fast"
     with pytest.raises(InvalidParameterError, match="unknown host memory setting 'quick'"):
-        choose_host_memory("quick", "cpu", 1, None)
+        choose_host_memory("quick", "cpu")
 
 
 @glibc_only
@@ -120,16 +119,22 @@ def test_a_run_too_large_to_keep_freed_memory_gets_the_lean_network():
 def test_auto_keeps_freed_memory_with_the_lean_network_where_only_that_fits(monkeypatch):
     """Fastest first: the pairs of layers with freed memory kept; where their extra memory is over the
     limit but the lean network's is not, freed memory is kept with the lean network; else neither."""
-    from dip_gui.core.estimate import MemoryPlan, estimate_memory, plan_cpu_memory
+    from dip_gui.core.memory_estimate import MemoryPlan, estimate_memory, plan_cpu_memory
 
     preset = get_preset("denoise", "paper")
     size = (256, 256)
-    pairs, lean = estimate_memory(preset, size, device="cpu"), estimate_memory(preset, size, device="cpu", lean=True)
-    assert lean < 0.9 * pairs
+
+    def peak(lean: bool, host: str) -> int:
+        return estimate_memory(preset, size, device="cpu", lean=lean, host_memory=host)
+
+    extra_pairs, extra_lean = peak(False, "fast") - peak(False, "lean"), peak(True, "fast") - peak(True, "lean")
+    assert 0 < extra_lean < extra_pairs  # the lean network saves less, so keeping freed memory adds less
     plenty = 64 * GB
-    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", host_memory.EXTRA_FRACTION * pairs + 1)
-    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("fast", False, pairs)
-    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", host_memory.EXTRA_FRACTION * (pairs + lean) / 2)
-    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("fast", True, lean)
-    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", host_memory.EXTRA_FRACTION * lean - 1)
-    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("lean", True, lean)
+    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", extra_pairs)
+    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("fast", False, peak(False, "fast"))
+    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", extra_pairs - 1)
+    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("fast", True, peak(True, "fast"))
+    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", extra_lean - 1)
+    assert plan_cpu_memory(preset, size, 3, plenty) == MemoryPlan("lean", True, peak(True, "lean"))
+    monkeypatch.setattr(host_memory, "MAX_EXTRA_BYTES", extra_pairs)
+    assert plan_cpu_memory(preset, size, 3, 2 * peak(True, "fast") - 1) == MemoryPlan("lean", True, peak(True, "lean"))

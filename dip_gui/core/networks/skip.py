@@ -196,7 +196,7 @@ class SkipNet(nn.Module):
     parameters and results, kept as the benchmark's reference. ``lean=True`` fuses each batch norm
     with what follows it (core/networks/batch_norm.py): the same parameters and results, ~45% less
     kept for the backward (a quarter less peak memory) at 2-7% more time per iteration, for runs
-    where memory is the limit (``estimate.plan_cpu_memory``).
+    where memory is the limit (``memory_estimate.plan_cpu_memory``).
     """
 
     def __init__(self, spec: SkipSpec, in_channels: int, out_channels: int, plain: bool = False,

@@ -69,13 +69,23 @@ def nnpack_ready() -> bool:
     return _nnpack["ready"]
 
 
+def nnpack_workspace_bytes(channels_in: int, channels_out: int, out_height: int, out_width: int) -> int:
+    """NNPACK's workspace for one convolution of this shape (``NNPACK_MAX_WORKSPACE``'s measure)."""
+    return 256 * (channels_in + channels_out) * -(-out_height // 6) * -(-out_width // 6)
+
+
+def nnpack_pays(channels_in: int, channels_out: int, out_height: int, out_width: int) -> bool:
+    """Whether a float32 3x3-or-larger stride-1 convolution of this shape goes to NNPACK (table above)."""
+    min_side = NNPACK_MIN_SIDE_AVX512 if onednn_has_avx512() else NNPACK_MIN_SIDE
+    return (min(out_height, out_width) >= min_side and min(channels_in, channels_out) >= NNPACK_MIN_CHANNELS
+            and nnpack_workspace_bytes(channels_in, channels_out, out_height, out_width) <= NNPACK_MAX_WORKSPACE
+            and nnpack_ready())
+
+
 def _use_nnpack(x: torch.Tensor, weight: torch.Tensor, padding: int) -> bool:
     out_h = x.shape[2] + 2 * padding - weight.shape[2] + 1
     out_w = x.shape[3] + 2 * padding - weight.shape[3] + 1
-    workspace = 256 * (weight.shape[0] + weight.shape[1]) * -(-out_h // 6) * -(-out_w // 6)
-    min_side = NNPACK_MIN_SIDE_AVX512 if onednn_has_avx512() else NNPACK_MIN_SIDE
-    return (min(out_h, out_w) >= min_side and min(weight.shape[0], weight.shape[1]) >= NNPACK_MIN_CHANNELS
-            and workspace <= NNPACK_MAX_WORKSPACE and x.dtype == weight.dtype == torch.float32 and nnpack_ready())
+    return x.dtype == weight.dtype == torch.float32 and nnpack_pays(weight.shape[1], weight.shape[0], out_h, out_w)
 
 
 def conv_stride1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
@@ -117,12 +127,14 @@ class SplitBackwardConv2d(nn.Conv2d):
     """``nn.Conv2d`` (same parameters and results) with the kernels above for one NCHW photo on the
     CPU with stride 1 and symmetric integer padding; anything else is plain."""
 
+    def takes_split_kernels(self, x: torch.Tensor) -> bool:
+        """Whether ``x`` (on the CPU) would go to the kernels above: the shape and settings, not the device."""
+        return (x.dim() == 4 and x.shape[0] == 1 and self.stride == (1, 1) and self.dilation == (1, 1)
+                and self.groups == 1 and self.padding_mode == "zeros" and isinstance(self.padding, tuple)
+                and self.padding[0] == self.padding[1] and self.kernel_size[0] == self.kernel_size[1])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        usable = (x.device.type == "cpu" and x.dim() == 4 and x.shape[0] == 1 and self.stride == (1, 1)
-                  and self.dilation == (1, 1) and self.groups == 1 and self.padding_mode == "zeros"
-                  and isinstance(self.padding, tuple) and self.padding[0] == self.padding[1]
-                  and self.kernel_size[0] == self.kernel_size[1])
-        if not usable:
+        if x.device.type != "cpu" or not self.takes_split_kernels(x):
             return super().forward(x)
         if not torch.is_grad_enabled():  # previews and results
             return conv_stride1(x, self.weight, self.bias, self.padding[0])
