@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     bench.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
     bench.add_argument("--host-memory", default="auto", choices=HOST_MEMORY_CHOICES)
+    bench.add_argument("--network", default="auto", choices=("auto", "pairs", "lean"),
+                       help="CPU: the network with batch norm and activation as separate layers (pairs) or fused, "
+                            "keeping only their outputs (lean); auto: as a run would choose")
     bench.add_argument("--rounds", type=int, default=3,
                        help="alternating rounds of --compare-eager and --preview-rate (the median is reported)")
     bench.add_argument("--side", choices=("eager", "ours"), help=argparse.SUPPRESS)  # one side of --compare-eager

@@ -44,7 +44,7 @@ def synthetic_photo(size: int, seed: int = 0) -> np.ndarray:
 
 
 def make_session(task: str, preset_name: str, size: int, device: str, precision: str = "auto",
-                 plain_network: bool = False, host_memory: str = "auto") -> Session:
+                 plain_network: bool = False, host_memory: str = "auto", network: str = "auto") -> Session:
     """A session whose OUTPUT is size x size (SR gets a size/4 input)."""
     preset = scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None)
     photo = synthetic_photo(size)
@@ -55,15 +55,16 @@ def make_session(task: str, preset_name: str, size: int, device: str, precision:
         kwargs["mask"] = random_known_mask((size, size), 0.5)
     elif task == "flash":
         kwargs["guide"] = photo
+    lean_network = None if network == "auto" else network == "lean"
     return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device, precision=precision,
-                   plain_network=plain_network, host_memory=host_memory)
+                   plain_network=plain_network, host_memory=host_memory, lean_network=lean_network)
 
 
 def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, precision: str = "auto",
-            host_memory: str = "auto") -> dict:
+            host_memory: str = "auto", network: str = "auto") -> dict:
     """Time ``iters`` iterations after ``warmup``; peak memory of the whole run."""
     rss_before = _rss_mb()
-    session = make_session(task, preset_name, size, device, precision, host_memory=host_memory)
+    session = make_session(task, preset_name, size, device, precision, host_memory=host_memory, network=network)
     cuda = session.device.type == "cuda"
     _time_steps(session, warmup)
     if cuda:  # after the warm-up: cuDNN's autotuning tries algorithms with large, short-lived workspaces
@@ -194,7 +195,8 @@ def bench_command(args: argparse.Namespace) -> int:
         result = preview_cost(task, preset_name, size, args.iters, args.warmup, args.device, args.preview_rate,
                               args.rounds)
     elif args.task or args.preset or args.size:
-        result = measure(task, preset_name, size, args.iters, args.warmup, args.device, args.precision, args.host_memory)
+        result = measure(task, preset_name, size, args.iters, args.warmup, args.device, args.precision, args.host_memory,
+                         args.network)
     else:
         return _table(args)
     print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items()))

@@ -89,7 +89,7 @@ class Session:
     """Owns the network, its input, the optimiser and the output average for one problem."""
 
     def __init__(self, problem: Problem, preset: Preset, *, seed: int = 0, device: str = "auto", precision: str = "auto",
-                 plain_network: bool = False, host_memory: str = "auto") -> None:
+                 plain_network: bool = False, host_memory: str = "auto", lean_network: bool | None = None) -> None:
         preset.validate()
         self.problem, self.preset, self.seed = problem, preset, seed
         self.device = resolve_device(device)
@@ -98,6 +98,8 @@ class Session:
         configure_device(self.device, self.precision)
         self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
         self.host_memory, self.lean_network = self._plan_host_memory(host_memory)
+        if lean_network is not None:  # forced (the benchmark measures each network with each setting)
+            self.lean_network = lean_network and self.device.type == "cpu"
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         try:

@@ -56,6 +56,19 @@ def test_a_session_reports_the_memory_setting_it_runs_with():
     assert not keeping_freed_memory()
 
 
+def test_the_benchmark_can_force_either_network_with_either_setting():
+    """``bench --network`` measures each network with each setting (benchmarks/memory_model.py)."""
+    from dip_gui.core.networks.batch_norm import FastBatchNormLeakyReLU
+
+    problem = make_problem("denoise", smooth_image(32, 32))
+    preset = get_preset("denoise", "fast").with_overrides(iterations=2)
+    for host in ("lean", "fast"):
+        for lean in (False, True):
+            session = Session(problem, preset, device="cpu", host_memory=host, lean_network=lean)
+            assert session.lean_network is lean
+            assert any(isinstance(m, FastBatchNormLeakyReLU) for m in session.net.modules()) is lean
+
+
 
 _ARENAS_AFTER_A_THREAD = """
 import ctypes, sys, threading
