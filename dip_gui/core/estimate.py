@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
-from dip_gui.core.memory_estimate import MemoryPlan, count_memory, estimate_memory, plan_cpu_memory
+from dip_gui.core.memory_estimate import MemoryPlan, count_memory, estimate_memory, plan_cpu_memory, plan_for_setting
 from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Canvas
@@ -31,6 +31,11 @@ FIT_BELOW_S = 0.05
 #: kernels (split_conv) only on larger canvases, so one 64 px probe scaled by the pixels read it
 #: ~3x too slow (4.85 s/iter predicted at 512 px, 1.66 measured; with the fit 1.6-3.1 over ten calls).
 FIT_MAX_CHANNELS = 64
+#: A CPU run that gives freed memory back faults in and zeroes every activation again each
+#: iteration; the probes (small blocks, served from the heap) do not. Measured (session 15, 36 pairs
+#: of runs from 256 to 1024 px, `benchmarks/results/memory_model_fit_session15_cpu.json`'s rows,
+#: ``bench --host-memory lean|fast``): 0.3-1.3 s more per GB the network saves, median 0.65.
+PAGE_FAULT_SECONDS_PER_BYTE = 0.65 / 2**30
 
 
 @dataclass(frozen=True)
@@ -48,15 +53,17 @@ class CostEstimate:
                 f"~{self.memory_bytes / 2**20:,.0f} MB")
 
 
-def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: str) -> tuple:
-    """What an estimate depends on: the network, its input, the size and the device, not the
-    schedule (iterations, learning rate, jitter, averaging). Hashable: estimates are kept by it."""
+def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: str, host_memory: str = "auto") -> tuple:
+    """What an estimate depends on: the network, its input, the size, the device and the host-memory
+    setting, not the schedule (iterations, learning rate, jitter, averaging). Hashable: estimates are
+    kept by it."""
     schedule_free = replace(preset, name="", description="", iterations=1, lr=0.01, ema=None, reg_noise_std=0.0,
                             lr_floor=1.0, warmup=0)
-    return schedule_free, tuple(out_size), channels, device
+    return schedule_free, tuple(out_size), channels, device, host_memory
 
 
-def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto") -> CostEstimate:
+def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto",
+                  host_memory: str = "auto") -> CostEstimate:
     """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``.
 
     Time: forward and backward on two small canvases (64 and 128 px), a fixed part and a part that
@@ -69,7 +76,8 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     spec = preset.net
     # what the session will do on the CPU: which network (its memory and time), and whether it keeps
     # freed memory, which grows the peak (core/memory_estimate.py)
-    plan = plan_cpu_memory(preset, out_size, channels, available_memory_bytes(dev)) if dev.type == "cpu" else None
+    available = available_memory_bytes(dev) if dev.type == "cpu" else None
+    plan = plan_for_setting(host_memory, preset, out_size, channels, available) if dev.type == "cpu" else None
     net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
     memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
@@ -85,6 +93,8 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
         per_pixel, px_large = t_small / px_small, px_small
     fixed = max(t_small - per_pixel * px_small, 0.0)
     seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
+    if plan is not None and plan.host_memory == "lean":  # the probes' small blocks never fault: a large run does
+        seconds += PAGE_FAULT_SECONDS_PER_BYTE * count_memory(preset, out_size, channels, dev, net=net).saved
     return CostEstimate(float(seconds), memory, (full.height, full.width))
 
 

@@ -38,6 +38,12 @@ from dip_gui.core.errors import InvalidParameterError
 HOST_MEMORY_CHOICES = ("auto", "lean", "fast")
 #: ``auto`` trades at most this much extra peak memory for the speed.
 MAX_EXTRA_BYTES = 2**30
+#: ... and never takes a run's peak past this. The paper's own code needs 2.7 GB for a 512 px
+#: denoise (the bar issue #5 sets): with freed memory kept the paper network at that size peaks at
+#: 2.5-2.73 GB (estimated 2.6), without it at 1.6 GB for 1.6x the time. Runs that may take more
+#: get it with ``--host-memory fast`` (docs/benchmarks.md: the paper denoiser at 512 px 4.90 -> 3.02
+#: s/iteration, `fast` inpainting at 1024 px 2.92 -> 1.90, for +0.9-1.2 GB).
+MAX_KEPT_PEAK_BYTES = int(2.5 * 2**30)
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 _GLIBC_MMAP_MAX, _GLIBC_TRIM_THRESHOLD = 65536, 128 * 1024
@@ -48,15 +54,15 @@ _state = {"keeping": False}
 def choose_host_memory(setting: str, device_type: str, extra_bytes: int = 0, kept_peak_bytes: int = 0,
                        available_bytes: int | None = None) -> str:
     """``lean`` or ``fast`` for a run: ``auto`` picks ``fast`` on the CPU when keeping freed memory
-    adds at most ``MAX_EXTRA_BYTES`` to the peak and the peak with it (``kept_peak_bytes``) fits in
-    half of the free memory (both estimated by core/memory_estimate.py)."""
+    adds at most ``MAX_EXTRA_BYTES`` to the peak and the peak with it (``kept_peak_bytes``) is at most
+    ``MAX_KEPT_PEAK_BYTES`` and fits in half of the free memory (estimates: core/memory_estimate.py)."""
     if setting not in HOST_MEMORY_CHOICES:
         raise InvalidParameterError(f"unknown host memory setting {setting!r}; choose one of {', '.join(HOST_MEMORY_CHOICES)}")
     if setting != "auto":
         return setting
     if device_type != "cpu":
         return "lean"  # the activations live on the accelerator
-    fits = available_bytes is None or kept_peak_bytes <= available_bytes / 2
+    fits = kept_peak_bytes <= MAX_KEPT_PEAK_BYTES and (available_bytes is None or kept_peak_bytes <= available_bytes / 2)
     return "fast" if extra_bytes <= MAX_EXTRA_BYTES and fits else "lean"
 
 

@@ -102,6 +102,17 @@ def plan_cpu_memory(preset: Preset, out_size: tuple[int, int], channels: int, av
     return MemoryPlan("lean", True, count.peak("cpu", "lean"))
 
 
+def plan_for_setting(setting: str, preset: Preset, out_size: tuple[int, int], channels: int,
+                     available_bytes: int | None) -> MemoryPlan:
+    """The plan a CPU session makes for a host-memory ``setting``: ``auto`` as ``plan_cpu_memory``;
+    ``fast`` keeps freed memory with the pairs of layers, ``lean`` gives it back with the lean network."""
+    if setting == "auto":
+        return plan_cpu_memory(preset, out_size, channels, available_bytes)
+    choose_host_memory(setting, "cpu")  # a clear error for a setting that does not exist
+    lean = setting == "lean"
+    return MemoryPlan(setting, lean, estimate_memory(preset, out_size, channels, "cpu", lean, setting))
+
+
 def count_memory(preset: Preset, out_size: tuple[int, int], channels: int, device: torch.device,
                  lean: bool = False, net: SkipNet | None = None) -> MemoryCount:
     """What ``preset``'s run at ``out_size`` saves and holds, in bytes (``net``: its network, already
@@ -155,4 +166,5 @@ def _nnpack_workspace(spec: SkipSpec, depth: int, channels: int, height: int, wi
     return largest[0]
 
 
-__all__ = ["CPU_PEAK_MODEL", "MemoryCount", "MemoryPlan", "count_memory", "estimate_memory", "plan_cpu_memory"]
+__all__ = ["CPU_PEAK_MODEL", "MemoryCount", "MemoryPlan", "count_memory", "estimate_memory", "plan_cpu_memory",
+           "plan_for_setting"]

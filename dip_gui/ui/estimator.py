@@ -22,10 +22,11 @@ class EstimateRequest(NamedTuple):
     size: tuple[int, int]
     channels: int
     device: str
+    host_memory: str = "auto"
 
     def cost_key(self) -> tuple:
         """``core.estimate.cost_key``: editing the schedule (iterations, lr, ...) costs no new estimate."""
-        return cost_key(self.preset, self.size, self.channels, self.device)
+        return cost_key(self.preset, self.size, self.channels, self.device, self.host_memory)
 
 
 class BackgroundEstimator(QObject):
@@ -86,4 +87,4 @@ class BackgroundEstimator(QObject):
 
 
 def _estimate(request: EstimateRequest) -> CostEstimate:
-    return estimate_cost(request.preset, request.size, request.channels, request.device)
+    return estimate_cost(request.preset, request.size, request.channels, request.device, request.host_memory)

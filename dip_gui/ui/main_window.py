@@ -299,6 +299,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         device = self.settings.value("device", "auto")
         if device in [self.panel.device.itemText(i) for i in range(self.panel.device.count())]:
             self.panel.device.setCurrentText(device)
+        self.panel.select_host_memory(self.settings.value("host_memory", "auto"))
         self.sidecar_action.setChecked(self.settings.value("sidecar", "false") == "true")
         task = self.settings.value("task")
         if task in TASKS:
@@ -309,6 +310,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("brush_size", self.panel.mask_tools.size.value())
         self.settings.setValue("device", self.panel.device.currentText())
+        self.settings.setValue("host_memory", self.panel.current_host_memory())
         self.settings.setValue("sidecar", "true" if self.sidecar_action.isChecked() else "false")
         self.settings.setValue("task", self.panel.current_task())
         self.settings.setValue("preset", self.panel.preset.currentText())

@@ -84,7 +84,7 @@ class RunActionsMixin:
             problem = self.build_problem()
             preset = self.panel.current_preset()
             session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
-                                     source=self.run_source())
+                                     source=self.run_source(), host_memory=self.panel.current_host_memory())
         except DeviceError as exc:
             self._offer_cpu(str(exc))
             return
@@ -244,10 +244,11 @@ class RunActionsMixin:
             self.panel.estimate.setText(f"Estimate unavailable: {result}")
 
     def _estimate_request(self, preset) -> EstimateRequest:
-        """A run of ``preset`` on the open photo with the panel's scale and device."""
+        """A run of ``preset`` on the open photo with the panel's scale, device and memory setting."""
         scale = self.panel.current_scale() or 1
         size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
-        return EstimateRequest(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText())
+        return EstimateRequest(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText(),
+                               self.panel.current_host_memory())
 
 
 def _holes_text(network_share: float, task: str) -> str:

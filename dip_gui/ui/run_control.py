@@ -60,11 +60,13 @@ class RunControl(QObject):
     def paused(self) -> bool:
         return self.running and self.worker.paused
 
-    def start(self, problem: Problem, preset: Preset, seed: int, device: str, source: dict | None = None) -> Session:
+    def start(self, problem: Problem, preset: Preset, seed: int, device: str, source: dict | None = None,
+              host_memory: str = "auto") -> Session:
         """Build the session (DipError on bad input) and start the worker thread."""
         if self.running:
             raise RuntimeError("a run is already going")
-        return self.continue_session(Session(problem, preset, seed=seed, device=device), source=source)
+        session = Session(problem, preset, seed=seed, device=device, host_memory=host_memory)
+        return self.continue_session(session, source=source)
 
     def continue_session(self, session: Session, saved_state: dict | None = None, source: dict | None = None) -> Session:
         """Run ``session`` (new, or loaded from a file with its saved monitor) up to its iterations."""

@@ -79,3 +79,19 @@ def test_nnpack_workspace_is_that_of_the_largest_convolution_nnpack_would_run(mo
     monkeypatch.setattr(split_conv, "nnpack_ready", lambda: False)
     assert memory_estimate.count_memory(preset, (512, 512), 3, cpu).nnpack_workspace == 0
     memory_estimate._nnpack_workspace.cache_clear()
+
+
+def test_an_explicit_memory_setting_is_estimated_as_the_session_will_run_it():
+    """``fast`` keeps freed memory with the pairs of layers, ``lean`` gives it back with the lean
+    network, whatever the free memory: the estimate counts what the session will build."""
+    from dip_gui.core import estimate
+    from dip_gui.core.errors import InvalidParameterError
+    from dip_gui.core.presets import get_preset
+
+    preset = get_preset("denoise", "paper")
+    for setting, lean in (("fast", False), ("lean", True)):
+        cost = estimate.estimate_cost(preset, (256, 256), device="cpu", host_memory=setting)
+        assert cost.memory_bytes == estimate.estimate_memory(preset, (256, 256), device="cpu", lean=lean,
+                                                             host_memory=setting)
+    with pytest.raises(InvalidParameterError):
+        estimate.estimate_cost(preset, (256, 256), device="cpu", host_memory="quick")

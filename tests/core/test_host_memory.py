@@ -7,7 +7,13 @@ import torch
 
 from dip_gui.core import host_memory
 from dip_gui.core.errors import InvalidParameterError
-from dip_gui.core.host_memory import MAX_EXTRA_BYTES, apply_host_memory, choose_host_memory, keeping_freed_memory
+from dip_gui.core.host_memory import (
+    MAX_EXTRA_BYTES,
+    MAX_KEPT_PEAK_BYTES,
+    apply_host_memory,
+    choose_host_memory,
+    keeping_freed_memory,
+)
 from dip_gui.core.presets import get_preset
 from dip_gui.core.session import Session
 from dip_gui.core.tasks import make_problem
@@ -25,11 +31,13 @@ def restore_allocator():
 
 
 def test_auto_keeps_freed_memory_only_on_the_cpu_and_when_the_extra_is_small():
-    assert choose_host_memory("auto", "cpu", 1 * GB, 3 * GB, 16 * GB) == "fast"
-    assert choose_host_memory("auto", "cpu", MAX_EXTRA_BYTES + 1, 3 * GB, 64 * GB) == "lean"
-    assert choose_host_memory("auto", "cpu", 1 * GB, 3 * GB, 5 * GB) == "lean"  # would not fit in half the free memory
-    assert choose_host_memory("auto", "cuda", 1 * GB, 3 * GB, 16 * GB) == "lean"
-    assert choose_host_memory("auto", "cpu", 1 * GB, 3 * GB, None) == "fast"  # free memory unknown: the extra is bounded
+    assert choose_host_memory("auto", "cpu", 1 * GB, 2 * GB, 16 * GB) == "fast"
+    assert choose_host_memory("auto", "cpu", MAX_EXTRA_BYTES + 1, 2 * GB, 64 * GB) == "lean"
+    assert choose_host_memory("auto", "cpu", 1 * GB, 2 * GB, 3 * GB) == "lean"  # would not fit in half the free memory
+    assert choose_host_memory("auto", "cpu", GB // 2, MAX_KEPT_PEAK_BYTES, 64 * GB) == "fast"
+    assert choose_host_memory("auto", "cpu", GB // 2, MAX_KEPT_PEAK_BYTES + 1, 64 * GB) == "lean"  # past the bound
+    assert choose_host_memory("auto", "cuda", 1 * GB, 2 * GB, 16 * GB) == "lean"
+    assert choose_host_memory("auto", "cpu", 1 * GB, 2 * GB, None) == "fast"  # free memory unknown: the extra is bounded
 
 
 def test_an_explicit_choice_is_kept_and_a_wrong_one_is_a_clear_error():

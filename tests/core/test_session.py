@@ -376,6 +376,11 @@ def test_cost_estimate_fits_two_probes_for_narrow_networks_however_slow_the_firs
     assert probed == [64, 128]
     assert balanced.seconds_per_iteration == pytest.approx(0.05 + 5e-6 * 128 * 128 * 16**1.05, rel=1e-6)
     probed.clear()
-    paper = estimate.estimate_cost(get_preset("denoise", "paper"), (512, 512), device="cpu")
+    paper = estimate.estimate_cost(get_preset("denoise", "paper"), (512, 512), device="cpu", host_memory="fast")
     assert probed == [64]  # one probe: its 64 px time is above FIT_BELOW_S
     assert paper.seconds_per_iteration == pytest.approx((0.05 + 5e-6 * 64 * 64) * 64**1.05, rel=1e-6)
+    # giving freed memory back costs page faults the probes do not see: a time per byte saved
+    faulting = estimate.estimate_cost(get_preset("denoise", "paper"), (512, 512), device="cpu", host_memory="lean")
+    saved = estimate.count_memory(get_preset("denoise", "paper"), (512, 512), 3, torch.device("cpu"), lean=True).saved
+    assert faulting.seconds_per_iteration == pytest.approx(
+        paper.seconds_per_iteration + estimate.PAGE_FAULT_SECONDS_PER_BYTE * saved, rel=1e-6)

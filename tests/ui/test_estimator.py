@@ -14,12 +14,14 @@ class FakeEstimates:
 
     def __init__(self):
         self.calls: list[tuple[str, threading.Thread]] = []
+        self.host_memory: list[str] = []
         self.release = threading.Event()
         self.release.set()
         self.started = threading.Event()
 
-    def __call__(self, preset, size, channels, device):
+    def __call__(self, preset, size, channels, device, host_memory="auto"):
         self.calls.append((preset.name, threading.current_thread()))
+        self.host_memory.append(host_memory)
         self.started.set()
         assert self.release.wait(20), "the test never released the estimate"
         return CostEstimate(seconds_per_iteration=7.0 if preset.name == "paper" else 1.0, memory_bytes=2**20,
@@ -99,7 +101,7 @@ def test_start_reuses_the_estimate_shown_and_computes_one_for_changed_settings(w
 
 
 def test_a_failing_estimate_says_so_in_the_panel(window, photo_path, qtbot, monkeypatch):
-    def broken(preset, size, channels, device):
+    def broken(preset, size, channels, device, host_memory="auto"):
         raise ValueError("probe exploded")
 
     monkeypatch.setattr(estimator_module, "estimate_cost", broken)
@@ -120,3 +122,25 @@ def test_editing_the_schedule_reuses_the_estimate(window, photo_path, qtbot, fak
     window.update_estimate()
     qtbot.waitUntil(lambda: "for 1234 iterations" in window.panel.estimate.text(), timeout=10000)
     assert len(fake.calls) == calls
+
+
+def test_the_memory_setting_is_estimated_and_given_to_the_run(window, photo_path, qtbot, fake):
+    """Choosing 'Faster, more memory' asks for an estimate with freed memory kept (not the one kept
+    for 'Auto') and the run starts with that setting; it is remembered for the next start."""
+    window.open_path(photo_path)
+    window._estimate_timer.stop()
+    window.update_estimate()
+    qtbot.waitUntil(lambda: "~1.00" in window.panel.estimate.text(), timeout=10000)
+    calls = len(fake.calls)
+    window.panel.select_host_memory("fast")
+    window._estimate_timer.stop()
+    window.update_estimate()
+    qtbot.waitUntil(lambda: len(fake.calls) > calls, timeout=10000)
+    assert fake.host_memory[-1] == "fast"
+    window.panel.iterations.setValue(2)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    assert window.run.session.host_memory in ("fast", "lean")  # "lean" only where glibc cannot be set
+    assert window.run.session.lean_network is False
+    window._save_settings()
+    assert window.settings.value("host_memory") == "fast"
