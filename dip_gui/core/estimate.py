@@ -22,15 +22,12 @@ from dip_gui.core.session import Canvas
 LONG_RUN_S = 30 * 60
 #: Canvas sides of the two timing probes.
 PROBE_SIDES = (64, 128)
-#: The second probe only for networks this quick at 64 px: there the fixed per-operation cost is
-#: a large share (fast presets: 20-40 ms there); the paper networks (90-150 ms) are per-pixel
-#: bound, and their second probe would cost ~1.5 s in the window.
-FIT_BELOW_S = 0.05
-#: Networks no wider than this get the second probe whatever their 64 px time: the ``balanced``
-#: preset's 64-channel network takes 60-90 ms there, but most of its layers reach the Winograd
-#: kernels (split_conv) only on larger canvases, so one 64 px probe scaled by the pixels read it
-#: ~3x too slow (4.85 s/iter predicted at 512 px, 1.66 measured; with the fit 1.6-3.1 over ten calls).
-FIT_MAX_CHANNELS = 64
+#: Every network gets both probes and a fixed + per-pixel fit. Until session 15 the wide networks
+#: (over 64 channels, slower than 50 ms at 64 px) had the 64 px probe alone, scaled by the pixels,
+#: to spare the window ~0.5 s: the paper networks' estimates came out 1.13-1.75x the measured time
+#: (median 1.49; 72 runs of session 15's memory fit, 256-1024 px, both settings), with the fit
+#: 0.80-1.20 (median 1.00); over all networks 0.80-1.52 (median 1.04). Session 4 had tried and
+#: reverted the second probe when its 512 px figure came out under: that was the page faults below.
 #: A CPU run that gives freed memory back faults in and zeroes every activation again each
 #: iteration; the probes (small blocks, served from the heap) do not. Measured (session 15, 36 pairs
 #: of runs from 256 to 1024 px, `benchmarks/results/memory_model_fit_session15_cpu.json`'s rows,
@@ -67,10 +64,10 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``.
 
     Time: forward and backward on two small canvases (64 and 128 px), a fixed part and a part that
-    grows with the pixels fitted through them (small networks; large ones scale the 64 px probe).
-    One 64 px probe scaled by the pixel ratio, as before session 3, read a small network's fixed
-    per-operation cost as per-pixel cost: 3-4x too slow for the ``fast`` presets (2.33 s/iter
-    predicted, 0.62 measured at 512 px).
+    grows with the pixels fitted through them, plus the page faults of a CPU run that gives freed
+    memory back. One 64 px probe scaled by the pixel ratio, as before session 3, read a small
+    network's fixed per-operation cost as per-pixel cost: 3-4x too slow for the ``fast`` presets
+    (2.33 s/iter predicted, 0.62 measured at 512 px).
     """
     dev = resolve_device(device)
     spec = preset.net
@@ -85,11 +82,10 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
     t_small = _probe_seconds(net, z_small, dev)
     px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
-    narrow = max(spec.channels_down + spec.channels_up) <= FIT_MAX_CHANNELS
-    if px_large > px_small and (t_small < FIT_BELOW_S or narrow):
+    if px_large > px_small:
         t_large = _probe_seconds(net, torch.rand(1, depth, large.height, large.width, device=dev), dev)
         per_pixel = max((t_large - t_small) / (px_large - px_small), 0.25 * t_large / px_large)
-    else:  # a large network (its time is all per pixel) or no room for a second probe: scale the one
+    else:  # a network whose smallest canvas is larger than the second probe's: scale the one
         per_pixel, px_large = t_small / px_small, px_small
     fixed = max(t_small - per_pixel * px_small, 0.0)
     seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
