@@ -36,10 +36,10 @@ MB = 2**20
 #: CPU peak = a x saved bytes + the session's images + NNPACK's workspace + b, for freed memory given
 #: back ("lean") or kept ("fast"). Least squares on the relative error over 88 runs (22
 #: task/preset/size rows from 256 to 1024 px, both networks, both settings; session 15, 2-core
-#: AVX-512 Xeon, ``python -m dip_gui bench --iters 3 --warmup 1``), rounded: every run within -16% /
-#: +19% of its measured peak ("lean", root mean square 8%) and -14% / +11% ("fast", 6%). The count
-#: times 1.5 used before was -40% / +82%. The fixed part is the run's own start-up (thread pools,
-#: oneDNN's kernels): ~100 MB of it before the first iteration.
+#: AVX-512 Xeon, ``python benchmarks/memory_model.py --fit``), rounded: every run within -15% / +19%
+#: of its measured peak ("lean", root mean square 8%) and -14% / +10% ("fast", 6%); 44 runs held out
+#: -10% / +17% (7%). The count times 1.5 used before was -40% / +82%. The fixed part is the run's own
+#: start-up (thread pools, oneDNN's kernels): ~100 MB of it before the first iteration.
 CPU_PEAK_MODEL = {"lean": (1.0, 215 * MB), "fast": (1.6, 155 * MB)}
 #: Photo-sized images a session holds besides the network's input (observed photo, its tensor, the
 #: output average, the warm start; inpainting adds the fill, the fill without the held-out pixels
@@ -90,9 +90,10 @@ def plan_cpu_memory(preset: Preset, out_size: tuple[int, int], channels: int, av
     lean network.
 
     The middle step is worth most: keeping freed memory spares every iteration its page faults, and
-    the lean network's 2-7% extra time is small beside that. Measured (session 15, ``python -m dip_gui
-    bench --size S --iters 3``, forced): the paper denoiser at 512 px 4.90 -> 3.02 s/iteration for +0.93
-    GB (lean network), `fast` inpainting at 1024 px 2.92 -> 1.90 for +1.2 GB (lean network -> pairs)."""
+    the lean network's 2-7% extra time is small beside that: `fast` denoising at 1024 px 2.31 -> 1.50
+    s/iteration for +0.7 GB (session 14). Where the bounds in core/host_memory.py stop it, the
+    speed is there for the asking (``--host-memory fast``): the paper denoiser at 512 px 4.90 -> 3.02
+    s/iteration for +0.93 GB with the lean network (session 15, forced runs)."""
     dev = torch.device("cpu")
     for lean in (False, True):
         count = count_memory(preset, out_size, channels, dev, lean)
