@@ -40,9 +40,10 @@ HOST_MEMORY_CHOICES = ("auto", "lean", "fast")
 MAX_EXTRA_BYTES = 2**30
 #: ... and never takes a run's peak past this. The paper's own code needs 2.7 GB for a 512 px
 #: denoise (the bar issue #5 sets): with freed memory kept the paper network at that size peaks at
-#: 2.5-2.73 GB (estimated 2.6), without it at 1.6 GB for 1.6x the time. Runs that may take more
-#: get it with ``--host-memory fast`` (docs/benchmarks.md: the paper denoiser at 512 px 4.90 -> 3.02
-#: s/iteration, `fast` inpainting at 1024 px 2.92 -> 1.90, for +0.9-1.2 GB).
+#: 2.5-2.73 GB (estimated 2.6), without it at 1.6 GB for 1.6x the time. Whoever can spare the
+#: memory gets the speed with ``--host-memory fast`` or the window's Memory setting
+#: (docs/benchmarks.md: the paper denoiser at 512 px 3.80 -> 2.38 s/iteration for +1.4 GB, `fast`
+#: inpainting at 1024 px 2.92 -> 1.90 for +1.2 GB).
 MAX_KEPT_PEAK_BYTES = int(2.5 * 2**30)
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8

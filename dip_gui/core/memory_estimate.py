@@ -92,8 +92,8 @@ def plan_cpu_memory(preset: Preset, out_size: tuple[int, int], channels: int, av
     The middle step is worth most: keeping freed memory spares every iteration its page faults, and
     the lean network's 2-7% extra time is small beside that: `fast` denoising at 1024 px 2.31 -> 1.50
     s/iteration for +0.7 GB (session 14). Where the bounds in core/host_memory.py stop it, the
-    speed is there for the asking (``--host-memory fast``): the paper denoiser at 512 px 4.90 -> 3.02
-    s/iteration for +0.93 GB with the lean network (session 15, forced runs)."""
+    speed is there for the asking (``--host-memory fast``): the paper denoiser at 512 px 3.80 -> 2.38
+    s/iteration for +1.4 GB (session 15)."""
     dev = torch.device("cpu")
     for lean in (False, True):
         count = count_memory(preset, out_size, channels, dev, lean)
