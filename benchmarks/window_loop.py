@@ -1,7 +1,7 @@
 """Iteration speed and GUI responsiveness of a run in the window, as a user gets them.
 
     python benchmarks/window_loop.py --preset balanced --size 512 [--threads N] [--per-thread-arenas]
-        [--warmup 20] [--seconds 40] [--json OUT]
+        [--memory auto|lean|fast] [--warmup 20] [--seconds 40] [--json OUT]
 
 Opens the real MainWindow (offscreen unless QT_QPA_PLATFORM says otherwise) on a synthetic
 denoising photo, starts the preset's run the way the Start button does (the long-run question
@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--threads", type=int, help="the worker's torch threads (default: the window's rule)")
     parser.add_argument("--per-thread-arenas", action="store_true", help="do not share glibc's main arena")
+    parser.add_argument("--memory", default="auto", choices=("auto", "lean", "fast"),
+                        help="the panel's Memory setting (core/host_memory.py)")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before counting")
     parser.add_argument("--seconds", type=float, default=40.0, help="seconds counted")
     parser.add_argument("--json", type=Path)
@@ -74,6 +76,7 @@ def measure(args: argparse.Namespace) -> dict:
     window.panel.select_task("denoise")
     window.panel.preset.setCurrentIndex(window.panel.preset.findData(args.preset))
     window.panel.iterations.setValue(100000)  # run until stopped
+    window.panel.select_host_memory(args.memory)
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)

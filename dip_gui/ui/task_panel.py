@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dip_gui.core.device import available_devices
+from dip_gui.core.device import available_devices, resolve_device
+from dip_gui.core.errors import DipError
 from dip_gui.core.networks import SkipSpec
 from dip_gui.core.presets import TASKS, Preset, get_preset, presets_for, scaled_for
 from dip_gui.core.tasks import TASK_LABELS
@@ -107,6 +108,8 @@ class TaskPanel(QWidget):
         self.width_box.currentIndexChanged.connect(self._edited)
         self.device.currentIndexChanged.connect(self.changed)
         self.memory.currentIndexChanged.connect(self.changed)
+        self.device.currentIndexChanged.connect(self._device_changed)
+        self._device_changed()
         self._task_changed()
 
     def _layout(self) -> None:
@@ -168,6 +171,14 @@ class TaskPanel(QWidget):
             net=net if isinstance(net, SkipSpec) else preset.net,
             name=CUSTOM if self.preset.currentData() == CUSTOM else preset.name,
         )
+
+    def _device_changed(self) -> None:
+        """The memory setting is about the CPU's allocator: greyed out where the run goes to a GPU."""
+        try:
+            on_cpu = resolve_device(self.device.currentText()).type == "cpu"
+        except DipError:
+            on_cpu = True
+        self.memory.setEnabled(on_cpu)
 
     def current_host_memory(self) -> str:
         """``auto``, ``lean`` or ``fast`` (core/host_memory.py)."""

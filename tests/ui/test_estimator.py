@@ -144,3 +144,19 @@ def test_the_memory_setting_is_estimated_and_given_to_the_run(window, photo_path
     assert window.run.session.lean_network is False
     window._save_settings()
     assert window.settings.value("host_memory") == "fast"
+
+
+def test_the_memory_setting_is_greyed_out_where_the_run_goes_to_a_gpu(window, monkeypatch):
+    """It is about the CPU's allocator: 'auto' resolving to a GPU greys it out, the CPU brings it back."""
+    import torch
+
+    import dip_gui.ui.task_panel as task_panel
+
+    monkeypatch.setattr(task_panel, "resolve_device",
+                        lambda name: torch.device("cuda" if name == "auto" else "cpu"))
+    panel = window.panel
+    panel.device.setCurrentText("auto")
+    panel._device_changed()
+    assert not panel.memory.isEnabled()
+    panel.device.setCurrentText("cpu")
+    assert panel.memory.isEnabled()
