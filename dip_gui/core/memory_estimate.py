@@ -130,9 +130,12 @@ def count_memory(preset: Preset, out_size: tuple[int, int], channels: int, devic
 
 
 def _saved_bytes(net: SkipNet, depth: int, preset: Preset, full: Canvas, device: torch.device) -> int:
-    """Bytes saved for the backward pass, counted on a small canvas and scaled to ``full``'s pixels.
-    Every saved reference counts: measured peaks follow that better than storages counted once."""
+    """Bytes saved for the backward pass, counted on a small canvas and scaled to ``full``'s pixels
+    (a photo no larger is counted as it is). Every saved reference counts: measured peaks follow
+    that better than storages counted once."""
     small = Canvas.around((COUNT_SIDE,) * 2, preset.net.multiple, preset.net.min_cells)
+    if full.height * full.width <= small.height * small.width:
+        small = full
     saved = [0]
 
     def count(tensor: torch.Tensor) -> torch.Tensor:

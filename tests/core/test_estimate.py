@@ -53,6 +53,15 @@ def test_the_memory_count_scaled_from_a_small_canvas_is_close_to_a_count_at_the_
             patch.setattr(memory_estimate, "COUNT_SIDE", 384)
             direct = memory_estimate.count_memory(preset, (384, 384), 3, torch.device("cpu"), lean).saved
         assert direct <= scaled < 1.12 * direct
+    # a photo smaller than the counting canvas is counted as it is: no scaling error at all
+    small = memory_estimate.count_memory(preset, (96, 128), 3, torch.device("cpu")).saved
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(memory_estimate, "COUNT_SIDE", 64)  # smaller than the photo: scaled, a little high
+        scaled_up = memory_estimate.count_memory(preset, (96, 128), 3, torch.device("cpu")).saved
+    assert scaled_up > small
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(memory_estimate, "COUNT_SIDE", 1024)
+        assert memory_estimate.count_memory(preset, (96, 128), 3, torch.device("cpu")).saved == small
 
 
 def test_nnpack_workspace_is_that_of_the_largest_convolution_nnpack_would_run(monkeypatch):
