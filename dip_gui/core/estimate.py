@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from dip_gui.core.device import available_memory_bytes, resolve_device
-from dip_gui.core.memory_estimate import MemoryPlan, count_memory, estimate_memory, plan_cpu_memory, plan_for_setting
+from dip_gui.core.memory_estimate import count_memory, plan_for_setting
 from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
 from dip_gui.core.session import Canvas
@@ -73,8 +73,9 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     spec = preset.net
     # what the session will do on the CPU: which network (its memory and time), and whether it keeps
     # freed memory, which grows the peak (core/memory_estimate.py)
-    available = available_memory_bytes(dev) if dev.type == "cpu" else None
-    plan = plan_for_setting(host_memory, preset, out_size, channels, available) if dev.type == "cpu" else None
+    plan = None
+    if dev.type == "cpu":
+        plan = plan_for_setting(host_memory, preset, out_size, channels, available_memory_bytes(dev))
     net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
     memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
@@ -90,7 +91,7 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     fixed = max(t_small - per_pixel * px_small, 0.0)
     seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
     if plan is not None and plan.host_memory == "lean":  # the probes' small blocks never fault: a large run does
-        seconds += PAGE_FAULT_SECONDS_PER_BYTE * count_memory(preset, out_size, channels, dev, net=net).saved
+        seconds += PAGE_FAULT_SECONDS_PER_BYTE * plan.count.saved
     return CostEstimate(float(seconds), memory, (full.height, full.width))
 
 
@@ -132,5 +133,4 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["LONG_RUN_S", "CostEstimate", "MemoryPlan", "cost_warning", "estimate_cost", "estimate_memory",
-           "format_duration", "plan_cpu_memory"]
+__all__ = ["LONG_RUN_S", "CostEstimate", "cost_warning", "estimate_cost", "format_duration"]

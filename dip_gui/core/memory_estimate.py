@@ -16,7 +16,7 @@ moments, as before session 15 (not re-measured: no device since session 5).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -73,6 +73,8 @@ class MemoryPlan:
     host_memory: str
     lean_network: bool
     estimated_bytes: int
+    #: What the estimate counted for that network (the time estimate reads its saved bytes).
+    count: MemoryCount | None = field(default=None, compare=False, repr=False)
 
 
 def estimate_memory(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto",
@@ -99,8 +101,8 @@ def plan_cpu_memory(preset: Preset, out_size: tuple[int, int], channels: int, av
         count = count_memory(preset, out_size, channels, dev, lean)
         kept = count.peak("cpu", "fast")
         if choose_host_memory("auto", "cpu", kept - count.peak("cpu", "lean"), kept, available_bytes) == "fast":
-            return MemoryPlan("fast", lean, kept)
-    return MemoryPlan("lean", True, count.peak("cpu", "lean"))
+            return MemoryPlan("fast", lean, kept, count)
+    return MemoryPlan("lean", True, count.peak("cpu", "lean"), count)
 
 
 def plan_for_setting(setting: str, preset: Preset, out_size: tuple[int, int], channels: int,
@@ -111,7 +113,8 @@ def plan_for_setting(setting: str, preset: Preset, out_size: tuple[int, int], ch
         return plan_cpu_memory(preset, out_size, channels, available_bytes)
     choose_host_memory(setting, "cpu")  # a clear error for a setting that does not exist
     lean = setting == "lean"
-    return MemoryPlan(setting, lean, estimate_memory(preset, out_size, channels, "cpu", lean, setting))
+    count = count_memory(preset, out_size, channels, torch.device("cpu"), lean)
+    return MemoryPlan(setting, lean, count.peak("cpu", setting), count)
 
 
 def count_memory(preset: Preset, out_size: tuple[int, int], channels: int, device: torch.device,

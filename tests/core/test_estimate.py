@@ -23,6 +23,7 @@ def test_a_run_too_large_to_keep_freed_memory_is_estimated_with_the_lean_network
     batch norms keep only their outputs): the estimate counts that network, not the pairs of layers.
     With plenty, it counts the pairs and what keeping freed memory adds."""
     from dip_gui.core import estimate
+    from dip_gui.core.memory_estimate import estimate_memory
     from dip_gui.core.presets import get_preset
 
     preset = get_preset("denoise", "paper")
@@ -30,10 +31,10 @@ def test_a_run_too_large_to_keep_freed_memory_is_estimated_with_the_lean_network
     roomy = estimate.estimate_cost(preset, (256, 256), device="cpu")
     monkeypatch.setattr(estimate, "available_memory_bytes", lambda device: 2**20)
     tight = estimate.estimate_cost(preset, (256, 256), device="cpu")
-    pairs = estimate.estimate_memory(preset, (256, 256), device="cpu")
-    assert roomy.memory_bytes == estimate.estimate_memory(preset, (256, 256), device="cpu", host_memory="fast")
+    pairs = estimate_memory(preset, (256, 256), device="cpu")
+    assert roomy.memory_bytes == estimate_memory(preset, (256, 256), device="cpu", host_memory="fast")
     assert roomy.memory_bytes > 1.2 * pairs  # freed memory kept: the peak grows
-    assert tight.memory_bytes == estimate.estimate_memory(preset, (256, 256), device="cpu", lean=True)
+    assert tight.memory_bytes == estimate_memory(preset, (256, 256), device="cpu", lean=True)
     assert 0.6 * pairs < tight.memory_bytes < 0.95 * pairs
 
 
@@ -95,12 +96,13 @@ def test_an_explicit_memory_setting_is_estimated_as_the_session_will_run_it():
     network, whatever the free memory: the estimate counts what the session will build."""
     from dip_gui.core import estimate
     from dip_gui.core.errors import InvalidParameterError
+    from dip_gui.core.memory_estimate import estimate_memory
     from dip_gui.core.presets import get_preset
 
     preset = get_preset("denoise", "paper")
     for setting, lean in (("fast", False), ("lean", True)):
         cost = estimate.estimate_cost(preset, (256, 256), device="cpu", host_memory=setting)
-        assert cost.memory_bytes == estimate.estimate_memory(preset, (256, 256), device="cpu", lean=lean,
+        assert cost.memory_bytes == estimate_memory(preset, (256, 256), device="cpu", lean=lean,
                                                              host_memory=setting)
     with pytest.raises(InvalidParameterError):
         estimate.estimate_cost(preset, (256, 256), device="cpu", host_memory="quick")

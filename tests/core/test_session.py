@@ -363,6 +363,7 @@ def test_cost_estimate_fits_two_probes_for_every_network(monkeypatch):
     (the paper networks' one probe scaled by the pixels read them 1.5x too slow). Probe times here:
     0.05 s fixed + 5e-6 s per pixel."""
     import dip_gui.core.estimate as estimate
+    from dip_gui.core.memory_estimate import count_memory
     from dip_gui.core.presets import get_preset
 
     probed = []
@@ -380,6 +381,6 @@ def test_cost_estimate_fits_two_probes_for_every_network(monkeypatch):
     paper = cost
     # giving freed memory back costs page faults the probes do not see: a time per byte saved
     faulting = estimate.estimate_cost(get_preset("denoise", "paper"), (512, 512), device="cpu", host_memory="lean")
-    saved = estimate.count_memory(get_preset("denoise", "paper"), (512, 512), 3, torch.device("cpu"), lean=True).saved
+    saved = count_memory(get_preset("denoise", "paper"), (512, 512), 3, torch.device("cpu"), lean=True).saved
     assert faulting.seconds_per_iteration == pytest.approx(
         paper.seconds_per_iteration + estimate.PAGE_FAULT_SECONDS_PER_BYTE * saved, rel=1e-6)
