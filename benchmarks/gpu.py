@@ -51,7 +51,7 @@ def speed(device: str, tiny: bool, report: dict, save) -> None:
 def eager(device: str, tiny: bool, report: dict, save) -> None:
     size, iters = (64, 3) if tiny else (512, 20)
     rows = report.setdefault("eager", [])
-    reference = make_session("denoise", "paper", size, device, "fp32", plain_network=True)
+    reference = make_session("denoise", "paper", size, device, "fp32", plain_network=True, cuda_graphs=False)
     reference.net.to(memory_format=torch.contiguous_format)
     reference.z = reference.z.contiguous()
     for precision in ("fp32", "tf32", "bf16") if device == "cuda" else ("fp32",):

@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--network", default="auto", choices=("auto", "pairs", "lean"),
                        help="CPU: the network with batch norm and activation as separate layers (pairs) or fused, "
                             "keeping only their outputs (lean); auto: as a run would choose")
+    bench.add_argument("--cuda-graphs", default="on", choices=("on", "off"),
+                       help="CUDA: replay each iteration's forward and backward pass from a recorded graph (on, as a "
+                            "run does) or launch it from Python (off)")
     bench.add_argument("--rounds", type=int, default=3,
                        help="alternating rounds of --compare-eager and --preview-rate (the median is reported)")
     bench.add_argument("--side", choices=("eager", "ours"), help=argparse.SUPPRESS)  # one side of --compare-eager

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from dip_gui.core.cuda_graph import EAGER_PASSES
 from dip_gui.core.degradations import random_known_mask
 from dip_gui.core.device import configure_device
 from dip_gui.core.estimate import estimate_cost
@@ -44,7 +45,8 @@ def synthetic_photo(size: int, seed: int = 0) -> np.ndarray:
 
 
 def make_session(task: str, preset_name: str, size: int, device: str, precision: str = "auto",
-                 plain_network: bool = False, host_memory: str = "auto", network: str = "auto") -> Session:
+                 plain_network: bool = False, host_memory: str = "auto", network: str = "auto",
+                 cuda_graphs: bool = True) -> Session:
     """A session whose OUTPUT is size x size (SR gets a size/4 input)."""
     preset = scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None)
     photo = synthetic_photo(size)
@@ -57,16 +59,18 @@ def make_session(task: str, preset_name: str, size: int, device: str, precision:
         kwargs["guide"] = photo
     lean_network = None if network == "auto" else network == "lean"
     return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device, precision=precision,
-                   plain_network=plain_network, host_memory=host_memory, lean_network=lean_network)
+                   plain_network=plain_network, host_memory=host_memory, lean_network=lean_network,
+                   cuda_graphs=cuda_graphs)
 
 
 def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, precision: str = "auto",
-            host_memory: str = "auto", network: str = "auto") -> dict:
+            host_memory: str = "auto", network: str = "auto", cuda_graphs: bool = True) -> dict:
     """Time ``iters`` iterations after ``warmup``; peak memory of the whole run."""
     rss_before = _rss_mb()
-    session = make_session(task, preset_name, size, device, precision, host_memory=host_memory, network=network)
+    session = make_session(task, preset_name, size, device, precision, host_memory=host_memory, network=network,
+                           cuda_graphs=cuda_graphs)
     cuda = session.device.type == "cuda"
-    _time_steps(session, warmup)
+    _warm_up(session, warmup)
     if cuda:  # after the warm-up: cuDNN's autotuning tries algorithms with large, short-lived workspaces
         torch.cuda.reset_peak_memory_stats()
     elapsed = _time_steps(session, iters)
@@ -77,6 +81,7 @@ def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, dev
         "peak_memory_mb": round(peak, 1),
         "device": session.device.type,
         "parameters": session.parameters,
+        **_graph_status(session),
     }
 
 
@@ -85,9 +90,10 @@ def compare_eager(task: str, preset_name: str, size: int, iters: int, warmup: in
     """Seconds per iteration of the plain eager network and of ours, side by side in one run.
 
     The reference is the paper code's way: every convolution an ``nn.Conv2d``, Adam one tensor at a
-    time, float32, NCHW, no cuDNN autotuning, the allocator as the system sets it. Ours: what a run
-    does (1x1 convolutions as matrix products and freed memory kept for reuse on the CPU, Adam over
-    all tensors at once; on CUDA the ``precision``, channels-last and autotuning). Each side runs in
+    time, float32, NCHW, no cuDNN autotuning, no CUDA graph, the allocator as the system sets it.
+    Ours: what a run does (1x1 convolutions as matrix products and freed memory kept for reuse on the
+    CPU, Adam over all tensors at once; on CUDA the ``precision``, channels-last, autotuning and the
+    pass replayed from a CUDA graph). Each side runs in
     a fresh process of its own, because the allocator setting is process-wide and a warm heap would
     flatter whichever side came second; the sides alternate for ``rounds`` rounds so that a noisy
     machine slows both alike, and the medians are compared. Both start from the same weights.
@@ -110,15 +116,17 @@ def time_side(side: str, task: str, preset_name: str, size: int, iters: int, war
               precision: str) -> dict:
     """One side of ``compare_eager`` in this process: ``eager`` (the reference) or ``ours``."""
     if side == "eager":
-        session = make_session(task, preset_name, size, device, "fp32", plain_network=True, host_memory="lean")
+        session = make_session(task, preset_name, size, device, "fp32", plain_network=True, host_memory="lean",
+                               cuda_graphs=False)
         session.optimizer = session.guard.optimizer = torch.optim.Adam(session.net.parameters(), lr=session.preset.lr,
                                                                        foreach=False)
     else:
         session = make_session(task, preset_name, size, device, precision)
     _use_settings_of(session, reference=side == "eager")
-    _time_steps(session, warmup)
+    _warm_up(session, warmup)
     return {"seconds_per_iter": _time_steps(session, iters), "precision": session.precision,
-            "host_memory": session.host_memory, "device": session.device.type, "parameters": session.parameters}
+            "host_memory": session.host_memory, "device": session.device.type, "parameters": session.parameters,
+            **_graph_status(session)}
 
 
 def _side_in_subprocess(side: str, task: str, preset_name: str, size: int, iters: int, warmup: int, device: str,
@@ -145,7 +153,7 @@ def preview_cost(task: str, preset_name: str, size: int, iters: int, warmup: int
     """
     session = make_session(task, preset_name, size, device)
     monitor = RunMonitor(session)
-    _time_steps(session, warmup)
+    _warm_up(session, warmup)
     bare, extras = [], []
     for _ in range(rounds):
         bare.append(_time_steps(session, iters))
@@ -169,6 +177,12 @@ def _time_steps_with_previews(session: Session, monitor: RunMonitor, iters: int,
     monitor.flush()
     _sync(session)
     return (time.perf_counter() - start) / iters
+
+
+def _warm_up(session: Session, iters: int) -> None:
+    """``iters`` untimed iterations, and on CUDA at least those before the pass is replayed from its
+    recording (the recording's own iteration included)."""
+    _time_steps(session, max(iters, EAGER_PASSES + 1) if session.replayed is not None else iters)
 
 
 def _time_steps(session: Session, iters: int) -> float:
@@ -196,7 +210,7 @@ def bench_command(args: argparse.Namespace) -> int:
                               args.rounds)
     elif args.task or args.preset or args.size:
         result = measure(task, preset_name, size, args.iters, args.warmup, args.device, args.precision, args.host_memory,
-                         args.network)
+                         args.network, args.cuda_graphs == "on")
     else:
         return _table(args)
     print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items()))
@@ -229,7 +243,7 @@ def _measure_in_subprocess(task: str, preset_name: str, size: int, args: argpars
     iters = max(2, min(args.iters, 10 if size <= 256 else 4))
     return _bench_in_subprocess("--task", task, "--preset", preset_name, "--size", str(size), "--iters", str(iters),
                                 "--warmup", "1", "--device", args.device, "--precision", args.precision,
-                                "--host-memory", args.host_memory)
+                                "--host-memory", args.host_memory, "--cuda-graphs", args.cuda_graphs)
 
 
 def _bench_in_subprocess(*options: str) -> dict:
@@ -237,6 +251,14 @@ def _bench_in_subprocess(*options: str) -> dict:
     command = [sys.executable, "-m", "dip_gui", "bench", *options, "--json"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def _graph_status(session: Session) -> dict:
+    """On CUDA: whether the pass was replayed from a graph, and why not where recording failed."""
+    if session.replayed is None:
+        return {}
+    return {"cuda_graph": session.replayed.replaying,
+            **({"cuda_graph_failure": session.replayed.failure} if session.replayed.failure else {})}
 
 
 def _rss_mb() -> float:

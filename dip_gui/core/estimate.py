@@ -12,16 +12,31 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from dip_gui.core.device import available_memory_bytes, resolve_device
+from dip_gui.core.canvas import Canvas
+from dip_gui.core.cuda_graph import EAGER_PASSES, ReplayedPass
+from dip_gui.core.device import (
+    available_memory_bytes,
+    configure_device,
+    make_adam,
+    preferred_memory_format,
+    resolve_device,
+    resolve_precision,
+)
 from dip_gui.core.memory_estimate import count_memory, plan_for_setting
 from dip_gui.core.networks import SkipNet
 from dip_gui.core.presets import Preset
-from dip_gui.core.session import Canvas
 
 #: Runs estimated longer than this get a question (window) or a warning line (command line) first.
 LONG_RUN_S = 30 * 60
-#: Canvas sides of the two timing probes.
+#: Canvas sides of the two timing probes on the CPU.
 PROBE_SIDES = (64, 128)
+#: On CUDA, larger: below ~256 px a GPU iteration costs its fixed part alone, so the difference of
+#: two small probes is noise. Measured on an H200 (session 16, ``Session.step()`` with the pass
+#: replayed from a CUDA graph): `fast` 3.05 / 5.27 / 13.8 ms at 256 / 512 / 1024 px, paper 5.6 /
+#: 13.9 / 53.4 / 125 ms at 256 / 512 / 1024 / 1536 px; the fit below through the 256 and 512 px
+#: figures gives 1024 px 1.03x (fast) and 0.94x (paper) of the measured time, 1536 px 0.91x. The
+#: 64 + 128 px probes launched from Python, as before, estimated 5-14x the measured time.
+CUDA_PROBE_SIDES = (256, 512)
 #: Every network gets both probes and a fixed + per-pixel fit. Until session 15 the wide networks
 #: (over 64 channels, slower than 50 ms at 64 px) had the 64 px probe alone, scaled by the pixels,
 #: to spare the window ~0.5 s: the paper networks' estimates came out 1.13-1.75x the measured time
@@ -79,7 +94,7 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
     memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
-                          for size in ((PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2, out_size))
+                          for size in (*_probe_sizes(dev, out_size), out_size))
     z_small = torch.rand(1, depth, small.height, small.width, device=dev)
     t_small = _probe_seconds(net, z_small, dev)
     px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
@@ -95,19 +110,60 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     return CostEstimate(float(seconds), memory, (full.height, full.width))
 
 
+def _probe_sizes(device: torch.device, out_size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The two probes' canvases: on CUDA no larger than the photo (its own size is then timed)."""
+    if device.type != "cuda":
+        return (PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2
+    large = tuple(min(CUDA_PROBE_SIDES[1], side) for side in out_size)
+    small = tuple(min(CUDA_PROBE_SIDES[0], max(side // 2, 1)) for side in large)
+    return small, large
+
+
 def _network(preset: Preset, channels: int, device: torch.device, lean: bool = False) -> tuple[SkipNet, int]:
+    """The run's network as the run holds it: on CUDA in its memory format, with the run's settings
+    (TF32, cuDNN's autotuning), which the session would make process-wide anyway."""
     depth = preset.network_input_depth(channels)
-    return SkipNet(preset.net, depth, channels, lean=lean).to(device), depth
+    net = SkipNet(preset.net, depth, channels, lean=lean)
+    if device.type == "cuda":
+        precision = resolve_precision("auto", device)
+        configure_device(device, precision)
+        return net.to(device, memory_format=preferred_memory_format(device, precision)), depth
+    return net.to(device), depth
 
 
-def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, repeats: int = 3) -> float:
-    """Fastest of ``repeats`` forward+backward passes (after one warm-up at this size)."""
-    net(z).mean().backward()
+def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, repeats: int = 3,
+                   replayed: ReplayedPass | None = None) -> float:
+    """Fastest of ``repeats`` forward+backward passes after a warm-up at this size. On CUDA as the run
+    does it: the pass replayed from a CUDA graph (core/cuda_graph.py; ``replayed`` is made for it),
+    and Adam's step after it, which launch overhead makes a visible part of a fast iteration there."""
+    cuda = device.type == "cuda"
+    if cuda and replayed is None:
+        replayed = ReplayedPass(list(net.parameters()))
+    if cuda:
+        z = z.contiguous(memory_format=preferred_memory_format(device, resolve_precision("auto", device)))
+    optimizer = make_adam(net.parameters(), 0.01, device) if replayed is not None else None
+
+    def one_pass() -> tuple[torch.Tensor, ...]:
+        loss = net(z).mean()
+        loss.backward()
+        return (loss.detach(),)
+
+    def iteration() -> None:
+        if replayed is None:
+            one_pass()
+            return
+        replayed(one_pass)
+        optimizer.step()
+
+    for _ in range(EAGER_PASSES + 1 if replayed is not None else 1):  # to the replays; cuDNN's autotuning
+        iteration()
     best = float("inf")
     for _ in range(repeats):
+        if cuda:
+            torch.cuda.synchronize()
         start = time.perf_counter()
-        net(z).mean().backward()
-        if device.type == "cuda":
+        iteration()
+        if cuda:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
     return best

@@ -8,9 +8,9 @@ workspace NNPACK keeps for the largest convolution it runs (split_conv.py), from
 On the CPU the peak is the growth of the process's resident memory, which is not just that sum:
 gradients and temporaries come and go in the backward pass, and the allocator keeps some of what is
 freed (much more where freed memory is kept, core/host_memory.py). So the saved bytes are weighted
-and a fixed part added by a fit to measured runs (``CPU_PEAK_MODEL``). Accelerators keep the
-saved bytes times 1.5 (gradients alive in the backward pass) plus the weights, gradients and Adam's
-moments, as before session 15 (not re-measured: no device since session 5).
+and a fixed part added by a fit to measured runs (``CPU_PEAK_MODEL``). On a GPU the measure is the
+memory the run holds (PyTorch's reserved memory, the pass's recording included), fitted the same way
+(``GPU_PEAK_MODEL``).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 import torch
 
+from dip_gui.core.canvas import Canvas
 from dip_gui.core.device import resolve_device
 from dip_gui.core.host_memory import choose_host_memory
 from dip_gui.core.networks import SkipNet
 from dip_gui.core.networks.skip import SkipSpec
 from dip_gui.core.networks.split_conv import SplitBackwardConv2d, nnpack_pays, nnpack_workspace_bytes
 from dip_gui.core.presets import Preset
-from dip_gui.core.session import Canvas
 
 #: Side of the canvas on which the saved tensors are counted. Smaller canvases count too much per
 #: pixel (padding and the deepest levels' borders): the `fast` denoiser's bytes per pixel counted at
@@ -41,6 +41,16 @@ MB = 2**20
 #: -10% / +17% (7%). The count times 1.5 used before was -40% / +82%. The fixed part is the run's own
 #: start-up (thread pools, oneDNN's kernels): ~100 MB of it before the first iteration.
 CPU_PEAK_MODEL = {"lean": (1.0, 215 * MB), "fast": (1.6, 155 * MB)}
+#: GPU peak = a x saved bytes + the session's images + weights, gradients and Adam's moments + b.
+#: Measured on an H200 (session 16, TF32, the pass replayed from a CUDA graph; reserved memory after
+#: the warm-up, 16 runs from 256 to 1536 px: benchmarks/results/gpu_checks_session16_h200_run2.json,
+#: ``python benchmarks/gpu_checks.py --parts rows``): runs whose network saves 2 GB or more within
+#: -17% / +23% (paper 1536 px: 22.8 GB estimated, 21.3 GB held), all runs -49% / +77%. The fixed part is cuDNN's
+#: and cuBLAS's workspaces: 0.4-2.7 GB beside small runs, as large as autotuning found useful with
+#: 139 GB free, which a smaller card need not give. The count times 1.5 used before was 0.13-0.37x
+#: for the `fast` networks (175 MB estimated, 1.35 GB held at 256 px) and 1.2-1.33x for the paper's
+#: at 1024 px and more. bf16 holds ~0.77x the saved bytes of TF32 (session 16): estimated as TF32.
+GPU_PEAK_MODEL = (1.15, 1024 * MB)
 #: Photo-sized images a session holds besides the network's input (observed photo, its tensor, the
 #: output average, the warm start; inpainting adds the fill, the fill without the held-out pixels
 #: and the masks).
@@ -59,7 +69,8 @@ class MemoryCount:
 
     def peak(self, device_type: str, host_memory: str = "lean") -> int:
         if device_type != "cpu":
-            return int(1.5 * self.saved + self.parameters)
+            per_saved_byte, fixed = GPU_PEAK_MODEL
+            return int(per_saved_byte * self.saved + self.session_images + self.parameters + fixed)
         per_saved_byte, fixed = CPU_PEAK_MODEL[host_memory]
         return int(per_saved_byte * self.saved + self.session_images + self.nnpack_workspace + fixed)
 
@@ -173,5 +184,5 @@ def _nnpack_workspace(spec: SkipSpec, depth: int, channels: int, height: int, wi
     return largest[0]
 
 
-__all__ = ["CPU_PEAK_MODEL", "MemoryCount", "MemoryPlan", "count_memory", "estimate_memory", "plan_cpu_memory",
+__all__ = ["CPU_PEAK_MODEL", "GPU_PEAK_MODEL", "MemoryCount", "MemoryPlan", "count_memory", "estimate_memory", "plan_cpu_memory",
            "plan_for_setting"]

@@ -7,6 +7,7 @@ result is the centre crop, so every pixel of the photo comes back, whatever its 
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, replace
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dip_gui.core.canvas import Canvas
+from dip_gui.core.cuda_graph import ReplayedPass
 from dip_gui.core.device import (
     available_memory_bytes,
     configure_device,
@@ -26,6 +29,7 @@ from dip_gui.core.device import (
 from dip_gui.core.errors import DeviceError, InvalidParameterError
 from dip_gui.core.holdout import Holdout
 from dip_gui.core.host_memory import apply_host_memory, choose_host_memory
+from dip_gui.core.memory_estimate import plan_cpu_memory
 from dip_gui.core.metrics import psnr
 from dip_gui.core.networks import SkipNet, count_parameters, make_input
 from dip_gui.core.presets import Preset
@@ -51,50 +55,18 @@ class StepResult:
     held_out: list[tuple[int, float]] | None = None
 
 
-@dataclass(frozen=True)
-class Canvas:
-    """The padded network canvas and where the photo sits in it."""
-
-    height: int
-    width: int
-    top: int
-    left: int
-    out_height: int
-    out_width: int
-
-    @classmethod
-    def around(cls, size: tuple[int, int], multiple: int, min_cells: int) -> Canvas:
-        def side(n: int) -> int:
-            return max(math.ceil(n / multiple), min_cells) * multiple
-
-        height, width = side(size[0]), side(size[1])
-        return cls(height, width, (height - size[0]) // 2, (width - size[1]) // 2, size[0], size[1])
-
-    def crop(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :, self.top : self.top + self.out_height, self.left : self.left + self.out_width]
-
-    def pad(self, x: torch.Tensor) -> torch.Tensor:
-        """Reflect-pad an image tensor of the output size onto the canvas (replicate past one reflection)."""
-        pads = [self.left, self.width - self.out_width - self.left, self.top, self.height - self.out_height - self.top]
-        while any(pads):
-            step = [min(p, max(dim - 1, 0)) for p, dim in zip(pads, (x.shape[3], x.shape[3], x.shape[2], x.shape[2]))]
-            if not any(step):
-                return F.pad(x, pads, mode="replicate")
-            x = F.pad(x, step, mode="reflect")
-            pads = [p - s for p, s in zip(pads, step)]
-        return x
-
-
 class Session:
     """Owns the network, its input, the optimiser and the output average for one problem."""
 
     def __init__(self, problem: Problem, preset: Preset, *, seed: int = 0, device: str = "auto", precision: str = "auto",
-                 plain_network: bool = False, host_memory: str = "auto", lean_network: bool | None = None) -> None:
+                 plain_network: bool = False, host_memory: str = "auto", lean_network: bool | None = None,
+                 cuda_graphs: bool = True) -> None:
         preset.validate()
         self.problem, self.preset, self.seed = problem, preset, seed
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.plain_network = plain_network
+        self.cuda_graphs = cuda_graphs
         configure_device(self.device, self.precision)
         self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
         self.host_memory, self.lean_network = self._plan_host_memory(host_memory)
@@ -120,8 +92,6 @@ class Session:
         only their outputs, which large CPU runs get (core/memory_estimate.py, ``plan_cpu_memory``)."""
         on_cpu = self.device.type == "cpu"
         if setting == "auto" and on_cpu:
-            from dip_gui.core.memory_estimate import plan_cpu_memory  # it needs Canvas from this module
-
             try:
                 plan = plan_cpu_memory(self.preset, self.problem.out_size, self.problem.channels,
                                        available_memory_bytes(self.device))
@@ -143,7 +113,9 @@ class Session:
         self._base: torch.Tensor | None = None
         self.prepared = False
         self.observed = problem.observed_tensor().to(dev)
-        self.operator = problem.operator.to(dev)
+        # A copy: moving a module moves it in place, and the CPU warm start (back-projection) uses
+        # the problem's own operator (SR on CUDA failed so until session 16).
+        self.operator = copy.deepcopy(problem.operator).to(dev)
         mask = problem.mask_tensor()
         self.mask = None if mask is None else mask.to(dev)
         self.known_fraction = 1.0 if mask is None else float(mask.mean())
@@ -155,6 +127,11 @@ class Session:
         self.guard = DivergenceGuard(self.net, self.optimizer)
         self.jitter = torch.Generator(device=dev).manual_seed(self.seed + 1)
         self.parameters = count_parameters(self.net)
+        # On CUDA the forward and backward pass is replayed from a recording (core/cuda_graph.py)
+        # whose inputs are these buffers, refilled before each replay.
+        self.replayed = ReplayedPass(self.net.parameters()) if (dev.type == "cuda" and self.cuda_graphs) else None
+        self._jitter_buffer: torch.Tensor | None = None
+        self._fit_buffer: torch.Tensor | None = None
 
     def prepare(self) -> None:
         """Compute the classical start and the network input (once; seconds on a large photo).
@@ -212,6 +189,7 @@ class Session:
     def z(self, value: torch.Tensor) -> None:
         self.prepare()  # the start is still needed for the residual
         self._z = value
+        self._record_again()
 
     @property
     def base(self) -> torch.Tensor | None:
@@ -265,7 +243,8 @@ class Session:
             if self.holdout is not None:
                 self.holdout.judge(self.average.value, self.observed)
             self.last_loss = loss_value
-            self.last_output = output
+            # a replayed pass overwrites its output next time, good step or not
+            self.last_output = output.clone() if self._replaying() else output
         self.iteration += 1
         self.seconds += time.perf_counter() - start
         result = StepResult(self.iteration, loss_value, self.seconds, backtracked=backtracked)
@@ -278,26 +257,55 @@ class Session:
     def _iterate(self) -> tuple[torch.Tensor, torch.Tensor]:
         for group in self.optimizer.param_groups:
             group["lr"] = self.current_lr()
-        self.optimizer.zero_grad(set_to_none=True)
         z = self.z
+        if self.replayed is None:
+            self.optimizer.zero_grad(set_to_none=True)
+            noise = None
+            if self.preset.reg_noise_std > 0:
+                noise = torch.randn(z.shape, generator=self.jitter, device=self.device, dtype=z.dtype)
+            fit = None if self.holdout is None else self.holdout.fit_mask()
+            return self._forward_backward(noise, fit)
+        noise, fit = self._refill_pass_inputs(z)
+        return self.replayed(lambda: self._forward_backward(noise, fit))
+
+    def _refill_pass_inputs(self, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The replayed pass's changing inputs, written into the tensors it was recorded with: the
+        jitter (the same stream of numbers as the eager pass draws) and the holdout's mask."""
         if self.preset.reg_noise_std > 0:
-            noise = torch.randn(z.shape, generator=self.jitter, device=self.device, dtype=z.dtype)
-            z = z + noise * self.preset.reg_noise_std
+            if self._jitter_buffer is None:
+                self._jitter_buffer = torch.empty(z.shape, device=self.device, dtype=z.dtype)
+            self._jitter_buffer.normal_(generator=self.jitter)
+        if self.holdout is not None:
+            fit = self.holdout.fit_mask()
+            if self._fit_buffer is None:
+                self._fit_buffer = torch.empty_like(fit)
+            self._fit_buffer.copy_(fit)
+        return self._jitter_buffer, self._fit_buffer
+
+    def _forward_backward(self, noise: torch.Tensor | None, fit: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Jitter, forward, loss, backward: (loss, output), both detached."""
+        z = self.z if noise is None else self.z + noise * self.preset.reg_noise_std
         output = self._network_output(z)
         predicted = self.operator(output)
         if self.mask is None:
             loss = F.mse_loss(predicted, self.observed)
-        elif self.holdout is None:  # mean over known pixels only, so the loss scale does not depend on the hole size
+        elif fit is None:  # mean over known pixels only, so the loss scale does not depend on the hole size
             loss = F.mse_loss(predicted, self.observed * self.mask) / self.known_fraction
         else:  # the same over the pixels not hidden (the operator applied the known-pixel mask already)
-            fit = self.holdout.fit_mask()
             loss = F.mse_loss(predicted * fit, self.observed * fit) / fit.mean()
         loss.backward()
         return loss.detach(), output.detach()
 
+    def _replaying(self) -> bool:
+        return self.replayed is not None and self.replayed.replaying
+
+    def _record_again(self) -> None:
+        if self.replayed is not None:
+            self.replayed.reset()
+
     def _network_output(self, z: torch.Tensor) -> torch.Tensor:
-        if self.precision == "bf16":
-            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+        if self.precision == "bf16":  # no cast cache: a recorded pass may not keep one (each weight is cast once)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=False):
                 raw = self.net(z)
             raw = raw.float()  # loss, average and result stay in float32
         else:
@@ -358,6 +366,7 @@ class Session:
             self.jitter.set_state(state["jitter"])
         self.iteration, self.seconds, self.horizon = state["iteration"], state["seconds"], state["horizon"]
         self.lr_scale, self.last_loss, self.stopped_early = state["lr_scale"], state["last_loss"], state["stopped_early"]
+        self._record_again()
 
     # -- results ----------------------------------------------------------------------------
 

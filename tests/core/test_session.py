@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
+from dip_gui.core.canvas import Canvas
 from dip_gui.core.degradations import add_gaussian_noise, random_known_mask
 from dip_gui.core.errors import DivergenceError, InvalidParameterError, MaskError
 from dip_gui.core.metrics import psnr
-from dip_gui.core.session import Canvas, Session
+from dip_gui.core.session import Session
 from dip_gui.core.tasks import make_problem, to_tensor
 from dip_gui.core.warmstart import warm_start
 from tests.conftest import smooth_image
