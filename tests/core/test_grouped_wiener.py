@@ -24,6 +24,26 @@ def test_each_reference_block_is_grouped_with_itself_and_its_repeats():
     assert (rows >= 0).all() and (rows <= 40).all() and (cols >= 0).all() and (cols <= 40).all()
 
 
+def test_each_group_holds_the_most_similar_blocks_in_reach():
+    """Against a brute-force search: the GROUP blocks of smallest squared distance within RADIUS (the
+    search keeps each group's worst slot up to date rather than looking for it at every offset)."""
+    plane = np.random.default_rng(3).random((40, 36)).astype(np.float32)
+    rows, cols = grouped_wiener.matched_blocks(plane)
+    grid_rows, grid_cols = np.meshgrid(grouped_wiener._reference_grid(40), grouped_wiener._reference_grid(36),
+                                       indexing="ij")
+    block, radius = 8, grouped_wiener.RADIUS
+
+    def distance(y, x, v, u):
+        return float(np.square(plane[y:y + block, x:x + block].astype(np.float64)
+                               - plane[v:v + block, u:u + block]).sum())
+
+    for index, (y, x) in enumerate(zip(grid_rows.ravel(), grid_cols.ravel())):
+        every = sorted(distance(y, x, v, u) for v in range(max(0, y - radius), min(40 - block, y + radius) + 1)
+                       for u in range(max(0, x - radius), min(36 - block, x + radius) + 1))
+        chosen = sorted(distance(y, x, v, u) for v, u in zip(rows[index], cols[index]))
+        np.testing.assert_allclose(chosen, every[:grouped_wiener.GROUP], rtol=1e-4, atol=1e-6)
+
+
 def _start_planes(sigma: float, seed: int):
     clean = striped_photo(72)
     noisy = add_gaussian_noise(clean, sigma, seed=seed)
