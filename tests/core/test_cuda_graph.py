@@ -46,11 +46,15 @@ class RerunRecorder:
     def capture(self, function):
         self.function = function
         self.outputs = function()
-        self.gradients = [p.grad for p in self.parameters if p.grad is not None]
+        self.gradients = [p.grad for p in self.parameters]
+        assert all(g is not None for g in self.gradients)
         return self.outputs
 
     def replay(self) -> None:
         self.replays += 1
+        # a graph writes the gradients it recorded: were they replaced, Adam would read tensors the
+        # replay no longer writes (on CUDA silently; here it fails)
+        assert all(p.grad is g for p, g in zip(self.parameters, self.gradients)), "gradients replaced"
         for gradient in self.gradients:
             gradient.zero_()
         for static, fresh in zip(self.outputs, self.function()):
@@ -176,6 +180,25 @@ def test_a_resumed_state_is_recorded_again():
     for _ in range(6):
         assert graphed.step().loss == pytest.approx(eager.step().loss, rel=1e-5, abs=1e-9)
     assert len(RerunRecorder.made) == 2 and graphed.replayed.replaying
+
+
+def test_a_divergence_inside_replayed_steps_backtracks_as_the_eager_run_does():
+    """The guard restores the last good weights and Adam's state between replays: in place, so the
+    recording reads them, and without dropping the gradients the recording writes."""
+    task, image, problem = CASES["denoise with jitter"]()
+    preset = tiny(task)
+    eager, graphed = make_session(task, preset, image, **problem), replayed(make_session(task, preset, image, **problem))
+    for _ in range(55):  # the guard keeps a copy at iteration 50
+        eager.step(), graphed.step()
+    for session in (eager, graphed):
+        with torch.no_grad():
+            for parameter in session.net.parameters():
+                parameter.fill_(float("nan"))
+    first = (eager.step(), graphed.step())
+    assert first[0].backtracked and first[1].backtracked
+    for _ in range(5):
+        assert graphed.step().loss == pytest.approx(eager.step().loss, rel=1e-5, abs=1e-9)
+    assert graphed.replayed.replaying and graphed.lr_scale == eager.lr_scale == 0.5
 
 
 def test_graphs_are_for_cuda_only():
