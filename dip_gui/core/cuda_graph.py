@@ -18,7 +18,7 @@ outputs and gradients are the same tensors, overwritten by every replay. ``reset
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Callable, Sequence
 
 import torch
@@ -39,7 +39,7 @@ class CudaGraphRecorder:
 
     def run_eager(self, function: Pass) -> tuple[torch.Tensor, ...]:
         with torch.cuda.device(self.device):
-            stream = _side_stream(torch.cuda.current_device())
+            stream = _side_stream()
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):
                 outputs = function()
@@ -52,9 +52,11 @@ class CudaGraphRecorder:
         The graph keeps its own memory; the cache is emptied around the recording so that the eager
         passes' freed blocks (kept per stream) do not stay reserved beside it."""
         torch.cuda.empty_cache()
-        # thread_local: the window's estimate (a pool thread) and a run (the worker) may both use the
-        # GPU; in the default mode a recording forbids the other thread's allocations and waits
-        with torch.cuda.device(self.device), torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+        # The window's estimate (a pool thread) and a run (the worker) may both record: each thread
+        # records on a stream of its own (PyTorch's default is one stream for all), and in
+        # "thread_local" mode a recording does not forbid the other thread's allocations.
+        with (torch.cuda.device(self.device),  # entered first: the stream is the current GPU's
+              torch.cuda.graph(self.graph, stream=_side_stream(), capture_error_mode="thread_local")):
             outputs = function()
         torch.cuda.empty_cache()
         return outputs
@@ -64,11 +66,20 @@ class CudaGraphRecorder:
             self.graph.replay()
 
 
-@functools.cache
-def _side_stream(device_index: int) -> torch.cuda.Stream:
-    """One side stream per GPU for every recording: libraries keep workspaces per stream (cuBLAS),
-    which a new stream per run or per tile would pile up."""
-    return torch.cuda.Stream(device=device_index)
+_thread_streams = threading.local()
+
+
+def _side_stream() -> torch.cuda.Stream:
+    """The side stream of this thread on the current GPU, for the eager passes and the recording. One
+    per thread and GPU, not one per recording: libraries keep workspaces per stream (cuBLAS), which
+    a new stream per run or per tile would pile up."""
+    streams = getattr(_thread_streams, "by_device", None)
+    if streams is None:
+        streams = _thread_streams.by_device = {}
+    index = torch.cuda.current_device()
+    if index not in streams:
+        streams[index] = torch.cuda.Stream(device=index)
+    return streams[index]
 
 
 class ReplayedPass:
