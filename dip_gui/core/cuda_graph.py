@@ -2,9 +2,10 @@
 
 Why: on a GPU the small networks are bound by launch overhead, not arithmetic. Each iteration
 launches every convolution, norm and activation of the forward and backward pass from Python; a
-CUDA graph launches the recorded pass in one call. Measured on an H200 (benchmarks/cuda_graphs.py,
-``Session.step()`` against the replayed iteration): the `fast` denoiser 5.6x faster at 256 px, 3.1x
-at 512, 1.3x at 1024; the paper's network 3.9x at 256 px, 1.5x at 512, 1.1x at 1024.
+CUDA graph launches the recorded pass in one call. Measured on an H200 (session 16, docs/gpu.md;
+the same session launched and replayed, alternated): the `fast` denoiser 4.4x faster at 256 px, 2.5x
+at 512, 1.3x at 1024; the paper's network 2.8x at 256 px, 1.3x at 512, 1.0x at 1024, where the
+arithmetic dominates.
 
 What stays outside the graph, so that the run behaves as before: the learning rate, Adam's step,
 the divergence guard (it reads the loss and may restore the last good weights and Adam's state),
