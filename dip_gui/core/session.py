@@ -128,7 +128,7 @@ class Session:
         self.jitter = torch.Generator(device=dev).manual_seed(self.seed + 1)
         self.parameters = count_parameters(self.net)
         # On CUDA the forward and backward pass is replayed from a recording (core/cuda_graph.py)
-        # whose inputs are these buffers, refilled before each replay.
+        # whose changing inputs are these tensors, refilled before each pass (``_pass_inputs``).
         self.replayed = ReplayedPass(self.net.parameters()) if (dev.type == "cuda" and self.cuda_graphs) else None
         self._jitter_buffer: torch.Tensor | None = None
         self._fit_buffer: torch.Tensor | None = None
@@ -257,30 +257,27 @@ class Session:
     def _iterate(self) -> tuple[torch.Tensor, torch.Tensor]:
         for group in self.optimizer.param_groups:
             group["lr"] = self.current_lr()
-        z = self.z
+        noise, fit = self._pass_inputs()
         if self.replayed is None:
             self.optimizer.zero_grad(set_to_none=True)
-            noise = None
-            if self.preset.reg_noise_std > 0:
-                noise = torch.randn(z.shape, generator=self.jitter, device=self.device, dtype=z.dtype)
-            fit = None if self.holdout is None else self.holdout.fit_mask()
             return self._forward_backward(noise, fit)
-        noise, fit = self._refill_pass_inputs(z)
         return self.replayed(lambda: self._forward_backward(noise, fit))
 
-    def _refill_pass_inputs(self, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The replayed pass's changing inputs, written into the tensors it was recorded with: the
-        jitter (the same stream of numbers as the eager pass draws) and the holdout's mask."""
+    def _pass_inputs(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """What changes between iterations inside the pass: the jitter, drawn into one tensor, and the
+        holdout's mask. A pass replayed from its recording (core/cuda_graph.py) reads them from the
+        tensors it was recorded with, so the mask is copied into one too."""
         if self.preset.reg_noise_std > 0:
             if self._jitter_buffer is None:
+                z = self.z
                 self._jitter_buffer = torch.empty(z.shape, device=self.device, dtype=z.dtype)
             self._jitter_buffer.normal_(generator=self.jitter)
-        if self.holdout is not None:
-            fit = self.holdout.fit_mask()
+        fit = None if self.holdout is None else self.holdout.fit_mask()
+        if fit is not None and self.replayed is not None:
             if self._fit_buffer is None:
                 self._fit_buffer = torch.empty_like(fit)
-            self._fit_buffer.copy_(fit)
-        return self._jitter_buffer, self._fit_buffer
+            fit = self._fit_buffer.copy_(fit)
+        return self._jitter_buffer, fit
 
     def _forward_backward(self, noise: torch.Tensor | None, fit: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Jitter, forward, loss, backward: (loss, output), both detached."""
