@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 
 import torch
-import torch.nn.functional as F
 
 from dip_gui.core.bench import _time_steps, make_session
 from dip_gui.core.session import Session
@@ -43,22 +42,13 @@ class StaticIteration:
         self.loss = torch.zeros((), device=dev)
 
     def forward_backward(self) -> None:
+        """The session's pass, with the jitter drawn from the default generator (a recording may use it)."""
         s = self.session
-        z = s.z
+        noise = None
         if s.preset.reg_noise_std > 0:
-            z = z + torch.randn(z.shape, device=s.device, dtype=z.dtype) * s.preset.reg_noise_std
-        output = s._network_output(z)
-        predicted = s.operator(output)
-        if s.mask is None:
-            loss = F.mse_loss(predicted, s.observed)
-        elif s.holdout is None:
-            loss = F.mse_loss(predicted, s.observed * s.mask) / s.known_fraction
-        else:
-            fit = s.holdout.fit_mask()
-            loss = F.mse_loss(predicted * fit, s.observed * fit) / fit.mean()
-        loss.backward()
-        self.loss.copy_(loss.detach())
-        self.output = output.detach()
+            noise = torch.randn(s.z.shape, device=s.device, dtype=s.z.dtype)
+        loss, self.output = s._forward_backward(noise, None if s.holdout is None else s.holdout.fit_mask())
+        self.loss.copy_(loss)
 
     def update(self) -> None:
         self.optimizer.step()

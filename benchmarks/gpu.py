@@ -51,23 +51,36 @@ def speed(device: str, tiny: bool, report: dict, save) -> None:
 def eager(device: str, tiny: bool, report: dict, save) -> None:
     size, iters = (64, 3) if tiny else (512, 20)
     rows = report.setdefault("eager", [])
+    reference = _eager_reference(device, size)
+    for precision in ("fp32", "tf32", "bf16") if device == "cuda" else ("fp32",):
+        rows.append(eager_row(reference, device, size, precision, iters))
+        print(rows[-1], flush=True)
+        save()
+
+
+def _eager_reference(device: str, size: int):
+    """The paper's denoising network as the paper's code runs it: fp32, NCHW, launched from Python."""
     reference = make_session("denoise", "paper", size, device, "fp32", plain_network=True, cuda_graphs=False)
     reference.net.to(memory_format=torch.contiguous_format)
     reference.z = reference.z.contiguous()
-    for precision in ("fp32", "tf32", "bf16") if device == "cuda" else ("fp32",):
-        ours = make_session("denoise", "paper", size, device, precision)
-        ours.net.load_state_dict(reference.net.state_dict())
-        times: dict[str, list[float]] = {"eager": [], "ours": []}
-        for _ in range(3):
-            for name, session, autotune in (("eager", reference, False), ("ours", ours, True)):
-                _set_cuda_flags(device, autotune, session.precision == "tf32")
-                _time_steps(session, 2)
-                times[name].append(_time_steps(session, iters))
-        eager_s, ours_s = sorted(times["eager"])[1], sorted(times["ours"])[1]
-        rows.append({"size": size, "precision": precision, "eager_seconds_per_iter": eager_s, "seconds_per_iter": ours_s,
-                     "speedup": eager_s / ours_s})
-        print(rows[-1], flush=True)
-        save()
+    return reference
+
+
+def eager_row(reference, device: str, size: int, precision: str, iters: int) -> dict:
+    """The reference against our path in ``precision`` from the same weights, alternated for three
+    rounds (medians); ``reference``: ``_eager_reference``'s session (None: a new one)."""
+    reference = reference or _eager_reference(device, size)
+    ours = make_session("denoise", "paper", size, device, precision)
+    ours.net.load_state_dict(reference.net.state_dict())
+    times: dict[str, list[float]] = {"eager": [], "ours": []}
+    for _ in range(3):
+        for name, session, autotune in (("eager", reference, False), ("ours", ours, True)):
+            _set_cuda_flags(device, autotune, session.precision == "tf32")
+            _time_steps(session, 2)
+            times[name].append(_time_steps(session, iters))
+    eager_s, ours_s = sorted(times["eager"])[1], sorted(times["ours"])[1]
+    return {"size": size, "precision": precision, "eager_seconds_per_iter": eager_s, "seconds_per_iter": ours_s,
+            "speedup": eager_s / ours_s}
 
 
 def _set_cuda_flags(device: str, autotune: bool, tf32: bool) -> None:

@@ -176,29 +176,8 @@ def _row(task: str, preset_name: str, size: int, precision: str, graphs: bool, d
 
 def eager(report: Report, device: str, tiny: bool) -> None:
     for size in (64,) if tiny else (256, 512):
-        data: dict = {}
-        for precision in ("tf32",) if device == "cuda" else ("fp32",):
-            gpu_rows = _eager_rows(device, size, precision, tiny, data)
-            for row in gpu_rows:
-                report.add("eager", row)
-
-
-def _eager_rows(device: str, size: int, precision: str, tiny: bool, data: dict) -> list[dict]:
-    reference = make_session("denoise", "paper", size, device, "fp32", plain_network=True, cuda_graphs=False)
-    reference.net.to(memory_format=torch.contiguous_format)
-    reference.z = reference.z.contiguous()
-    ours = make_session("denoise", "paper", size, device, precision)
-    ours.net.load_state_dict(reference.net.state_dict())
-    iters = 3 if tiny else 20
-    times: dict[str, list[float]] = {"eager": [], "ours": []}
-    for _ in range(3):
-        for name, session, autotune in (("eager", reference, False), ("ours", ours, True)):
-            gpu._set_cuda_flags(device, autotune, session.precision == "tf32")
-            gpu._time_steps(session, 2)
-            times[name].append(gpu._time_steps(session, iters))
-    eager_s, ours_s = sorted(times["eager"])[1], sorted(times["ours"])[1]
-    return [{"size": size, "precision": ours.precision, "eager_seconds_per_iter": round(eager_s, 5),
-             "seconds_per_iter": round(ours_s, 5), "speedup": round(eager_s / ours_s, 3)}]
+        row = gpu.eager_row(None, device, size, "tf32" if device == "cuda" else "fp32", 3 if tiny else 20)
+        report.add("eager", {key: round(value, 5) if isinstance(value, float) else value for key, value in row.items()})
 
 
 def previews(report: Report, device: str, tiny: bool) -> None:

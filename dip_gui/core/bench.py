@@ -93,10 +93,10 @@ def compare_eager(task: str, preset_name: str, size: int, iters: int, warmup: in
     time, float32, NCHW, no cuDNN autotuning, no CUDA graph, the allocator as the system sets it.
     Ours: what a run does (1x1 convolutions as matrix products and freed memory kept for reuse on the
     CPU, Adam over all tensors at once; on CUDA the ``precision``, channels-last, autotuning and the
-    pass replayed from a CUDA graph). Each side runs in
-    a fresh process of its own, because the allocator setting is process-wide and a warm heap would
-    flatter whichever side came second; the sides alternate for ``rounds`` rounds so that a noisy
-    machine slows both alike, and the medians are compared. Both start from the same weights.
+    pass replayed from a CUDA graph). Each side runs in a fresh process of its own, because the
+    allocator setting is process-wide and a warm heap would flatter whichever side came second; the
+    sides alternate for ``rounds`` rounds so that a noisy machine slows both alike, and the medians
+    are compared. Both start from the same weights.
     """
     times: dict[str, list[float]] = {"eager": [], "ours": []}
     info: dict = {}

@@ -95,11 +95,10 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
                           for size in (*_probe_sizes(dev, out_size), out_size))
-    z_small = torch.rand(1, depth, small.height, small.width, device=dev)
-    t_small = _probe_seconds(net, z_small, dev)
+    t_small = _probe_seconds(net, _probe_input(depth, small, dev), dev)
     px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
     if px_large > px_small:
-        t_large = _probe_seconds(net, torch.rand(1, depth, large.height, large.width, device=dev), dev)
+        t_large = _probe_seconds(net, _probe_input(depth, large, dev), dev)
         per_pixel = max((t_large - t_small) / (px_large - px_small), 0.25 * t_large / px_large)
     else:  # a network whose smallest canvas is larger than the second probe's: scale the one
         per_pixel, px_large = t_small / px_small, px_small
@@ -131,6 +130,12 @@ def _network(preset: Preset, channels: int, device: torch.device, lean: bool = F
     return net.to(device), depth
 
 
+def _probe_input(depth: int, canvas: Canvas, device: torch.device) -> torch.Tensor:
+    """A probe's network input, in the memory format the run gives it (channels-last on CUDA)."""
+    z = torch.rand(1, depth, canvas.height, canvas.width, device=device)
+    return z.contiguous(memory_format=preferred_memory_format(device, resolve_precision("auto", device)))
+
+
 def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, repeats: int = 3,
                    replayed: ReplayedPass | None = None) -> float:
     """Fastest of ``repeats`` forward+backward passes after a warm-up at this size. On CUDA as the run
@@ -139,8 +144,6 @@ def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, 
     cuda = device.type == "cuda"
     if cuda and replayed is None:
         replayed = ReplayedPass(list(net.parameters()))
-    if cuda:
-        z = z.contiguous(memory_format=preferred_memory_format(device, resolve_precision("auto", device)))
     optimizer = make_adam(net.parameters(), 0.01, device) if replayed is not None else None
 
     def one_pass() -> tuple[torch.Tensor, ...]:
