@@ -123,7 +123,7 @@ class ReplayedPass:
             self.recorder.replay()
         except (RuntimeError, TypeError) as exc:  # cannot be recorded (an operation, an old PyTorch): stay eager
             self.failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.recorder, self.outputs = None, None
+            self.recorder = None
             self._drop_gradients()
             return function()
         self.outputs = outputs
