@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,20 +19,18 @@ import torch.nn.functional as F
 from dip_gui.core.canvas import Canvas
 from dip_gui.core.cuda_graph import ReplayedPass
 from dip_gui.core.device import (
-    available_memory_bytes,
     configure_device,
     make_adam,
     preferred_memory_format,
     resolve_device,
     resolve_precision,
 )
-from dip_gui.core.errors import DeviceError, InvalidParameterError
+from dip_gui.core.errors import DeviceError
 from dip_gui.core.holdout import Holdout
-from dip_gui.core.host_memory import apply_host_memory, choose_host_memory
-from dip_gui.core.memory_estimate import plan_cpu_memory
 from dip_gui.core.metrics import psnr
-from dip_gui.core.networks import SkipNet, count_parameters, make_input
+from dip_gui.core.networks import count_parameters
 from dip_gui.core.presets import Preset
+from dip_gui.core.session_setup import make_network, make_network_input, plan_host_memory
 from dip_gui.core.stopping import DivergenceGuard, OutputAverage
 from dip_gui.core.tasks import Problem, to_numpy, to_tensor
 from dip_gui.core.warmstart import adapted_blur_sigma, fill_holes, gaussian_blur, warm_start
@@ -69,7 +67,7 @@ class Session:
         self.cuda_graphs = cuda_graphs
         configure_device(self.device, self.precision)
         self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
-        self.host_memory, self.lean_network = self._plan_host_memory(host_memory)
+        self.host_memory, self.lean_network = plan_host_memory(host_memory, self.device, preset, problem)
         if lean_network is not None:  # forced (the benchmark measures each network with each setting)
             self.lean_network = lean_network and self.device.type == "cpu"
         torch.manual_seed(seed)
@@ -86,26 +84,10 @@ class Session:
         self.last_output: torch.Tensor | None = None  # raw network output of the last good step
         self.stopped_early: str | None = None  # why a run ended before its iterations (e.g. "diverged")
 
-    def _plan_host_memory(self, setting: str) -> tuple[str, bool]:
-        """(host memory, lean network): keep freed memory for reuse on the CPU when memory allows
-        (core/host_memory.py; applied here, process-wide), and whether the network's batch norms keep
-        only their outputs, which large CPU runs get (core/memory_estimate.py, ``plan_cpu_memory``)."""
-        on_cpu = self.device.type == "cpu"
-        if setting == "auto" and on_cpu:
-            try:
-                plan = plan_cpu_memory(self.preset, self.problem.out_size, self.problem.channels,
-                                       available_memory_bytes(self.device))
-                mode, lean = plan.host_memory, plan.lean_network
-            except RuntimeError:  # no estimate (e.g. no memory even for the probe): the frugal setting
-                mode, lean = "lean", True
-        else:
-            mode = choose_host_memory(setting, self.device.type)
-            lean = on_cpu and mode == "lean"
-        return (mode if apply_host_memory(mode) else "lean"), lean  # not glibc: the system's allocator as it is
-
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
-        self.net = self._make_network().to(dev, memory_format=preferred_memory_format(dev, self.precision))
+        self.net = make_network(problem, preset, self.plain_network, self.lean_network)
+        self.net = self.net.to(dev, memory_format=preferred_memory_format(dev, self.precision))
         # The classical start and the input built from it wait for prepare(): non-local means takes
         # 2-5 s per megapixel on a CPU, which the window spends on its worker thread, not the GUI's.
         self._input_generator = generator
@@ -156,7 +138,7 @@ class Session:
             estimate = None if start is None else to_tensor(start)
             self._base = estimate.to(dev) if (estimate is not None and preset.residual) else None
             if self._z is None:
-                z = self._make_input(estimate, self._input_generator)
+                z = make_network_input(problem, preset, self.canvas, estimate, self._input_generator)
                 self._z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
             seed_image = self.holdout.fill_unseen if holdout else estimate  # nor through the average
             if (preset.average_from_base or preset.holdout) and self.average.value is None and self.iteration == 0:
@@ -196,32 +178,6 @@ class Session:
         """The classical estimate the network's output is added to (residual presets), else None."""
         self.prepare()
         return self._base
-
-    def _make_network(self) -> SkipNet:
-        problem, preset = self.problem, self.preset
-        guide_channels = problem.guide.shape[2] if problem.guide is not None else 3
-        depth = preset.network_input_depth(problem.channels, guide_channels)
-        if not (preset.base and preset.residual):
-            return SkipNet(preset.net, depth, problem.channels, plain=self.plain_network, lean=self.lean_network)
-        # Residual over the classical estimate: no sigmoid and a zero last layer, so x starts
-        # exactly at the estimate and never strays far from it early on (see warmstart.py).
-        net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels, plain=self.plain_network,
-                      lean=self.lean_network)
-        torch.nn.init.zeros_(net.head[-1].weight)
-        torch.nn.init.zeros_(net.head[-1].bias)
-        return net
-
-    def _make_input(self, estimate: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
-        problem, preset = self.problem, self.preset
-        if preset.input_kind == "image":
-            if problem.guide is None:
-                raise InvalidParameterError("this preset uses a guide image as input; give the flash photo")
-            return self.canvas.pad(to_tensor(problem.guide))
-        if preset.input_kind == "base":
-            # The classical estimate is the input, as the flash photo is for flash/no-flash.
-            return self.canvas.pad(estimate)
-        depth = preset.network_input_depth(problem.channels)
-        return make_input(preset.input_kind, depth, self.canvas.height, self.canvas.width, preset.input_scale, generator)
 
     # -- the loop ---------------------------------------------------------------------------
 
