@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dip_gui.core.back_projection import BackProjection
 from dip_gui.core.canvas import Canvas
 from dip_gui.core.cuda_graph import ReplayedPass
 from dip_gui.core.device import (
@@ -114,6 +115,7 @@ class Session:
         self.replayed = ReplayedPass(self.net.parameters()) if (dev.type == "cuda" and self.cuda_graphs) else None
         self._jitter_buffer: torch.Tensor | None = None
         self._fit_buffer: torch.Tensor | None = None
+        self.projection = BackProjection(self.operator, self.observed) if preset.back_project else None
 
     def prepare(self) -> None:
         """Compute the classical start and the network input (once; seconds on a large photo).
@@ -196,6 +198,8 @@ class Session:
         else:
             self.optimizer.step()
             self.average.update(output)
+            if self.projection is not None:
+                self.projection.update(self.average.value)
             if self.holdout is not None:
                 self.holdout.judge(self.average.value, self.observed)
             self.last_loss = loss_value
@@ -299,6 +303,7 @@ class Session:
             "z": optional(self._z), "average": optional(self.average.value),
             "holdout_released": self.holdout is not None and self.holdout.released_now(),
             "last_output": optional(self.last_output),
+            "projection": None if self.projection is None else optional(self.projection.correction),
             "jitter": self.jitter.get_state(),
         }
 
@@ -315,6 +320,9 @@ class Session:
         if self._holdout_released and self.holdout is not None:
             self.holdout.release()
         self.last_output = None if state["last_output"] is None else state["last_output"].to(dev)
+        if self.projection is not None:  # None: saved before a first step (or by an older version)
+            correction = state.get("projection")
+            self.projection.correction = None if correction is None else correction.to(dev)
         if state["device_type"] == dev.type:  # generator states are device-specific; else a fresh stream
             self.jitter.set_state(state["jitter"])
         self.iteration, self.seconds, self.horizon = state["iteration"], state["seconds"], state["horizon"]
@@ -332,6 +340,8 @@ class Session:
         elif output is None or raw:
             with torch.no_grad():
                 output = self._network_output(self.z)
+        if self.projection is not None and not raw:
+            output = self.projection.apply(output)
         output = torch.nan_to_num(output.clamp(0.0, 1.0), nan=0.0)
         if self.mask is not None and self.problem.keep_known:
             output = output * (1 - self.mask) + self.observed * self.mask

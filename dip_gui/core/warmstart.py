@@ -21,12 +21,12 @@ from dip_gui.core.wiener import wiener_channel
 
 def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
     """The base image HxWxC (output size) for ``kind``: blur | upsample | fill | nlm (``sigma`` is the
-    blur's, in pixels; nlm reads the noise level from the photo)."""
+    blur's, in pixels, also over the upscale and the fills; nlm reads the noise level from the photo)."""
     observed = problem.observed_pixels()
     if kind == "blur":
         base = gaussian_blur(observed, sigma)
     elif kind == "upsample":
-        base = _back_projected_upscale(observed, problem)
+        base = gaussian_blur(back_projected_upscale(observed, problem), sigma)
     elif kind == "nlm":
         base = denoised_start(observed, estimate_noise_sigma(observed))
     elif kind in FILLS:
@@ -129,7 +129,7 @@ def _nlm_channel(channel: np.ndarray, noise_sigma: float) -> np.ndarray:
     return denoised.astype(np.float64) / 255 * span + low
 
 
-def _back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int = 12) -> np.ndarray:
+def back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int = 12) -> np.ndarray:
     """Bicubic upscale corrected by iterative back-projection under the task's own operator A.
 
     Bicubic is not what the Lanczos downsampler inverts; a few rounds of x += up(y - A x) make the
