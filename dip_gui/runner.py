@@ -20,7 +20,7 @@ from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
 from dip_gui.core.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
 from dip_gui.core.device import available_memory_bytes, resolve_device
 from dip_gui.core.errors import DipError, DivergenceError, ImageWriteError, InvalidParameterError
-from dip_gui.core.estimate import LONG_RUN_S, CostEstimate, cost_key, cost_warning, estimate_cost
+from dip_gui.core.estimate import LONG_RUN_S, cost_warning, estimate_cost
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.presets import default_preset_name, get_preset, scaled_for
@@ -38,7 +38,6 @@ def run_command(args: argparse.Namespace) -> int:
         from dip_gui.runner_tiled import run_tiled_command
 
         return run_tiled_command(args)
-    costs: dict = {}  # estimates made for this command, by cost_key: the preset choice's serves the announcement
     if args.resume:
         session, state = load_session(args.resume, args.device, args.precision, args.host_memory)
         remove_stale_temporaries(args.resume)  # what the killed run was writing when it died
@@ -49,7 +48,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise InvalidParameterError("give the photo to restore and --task (or --resume a saved session)")
         check_output(args)
         photo = load_image(args.input)
-        session, state = _make_session(args, photo, costs), None
+        session, state = _make_session(args, photo), None
     log = progress_printer(args.quiet, lambda: session.iteration <= 1)
     verb = f"resuming at iteration {session.iteration}: " if args.resume else ""
     log(
@@ -57,10 +56,7 @@ def run_command(args: argparse.Namespace) -> int:
         f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output",
         force=bool(args.resume),
     )
-    if args.preset is None and not args.resume and session.preset.name == "balanced":
-        log(f"--max-seconds leaves time for the whole balanced preset ({session.preset.iterations} iterations), "
-            "which gets further than fast in a long run; --preset fast keeps the quick one")
-    _announce_cost(session, log, args.max_seconds, costs)
+    _announce_cost(session, log, args.max_seconds)
     monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
     if state is not None:
         restore_monitor(monitor, state)
@@ -91,10 +87,10 @@ def run_command(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
-def _announce_cost(session: Session, log, budget: float | None, costs: dict) -> None:
+def _announce_cost(session: Session, log, budget: float | None) -> None:
     """Time and memory of the run before it starts; a warning when it is long or may not fit."""
     try:
-        cost = _estimate(costs, session.preset, session.problem.out_size, session.problem.channels, session.device.type)
+        cost = estimate_cost(session.preset, session.problem.out_size, session.problem.channels, session.device.type)
     except (DipError, RuntimeError):
         return
     remaining = session.total_iterations - session.iteration
@@ -160,15 +156,7 @@ def _check_checkpoint_path(args: argparse.Namespace) -> None:
         raise InvalidParameterError(f"--checkpoint-every must be 0 or more seconds, not {args.checkpoint_every}")
 
 
-def _estimate(costs: dict, preset, out_size: tuple[int, int], channels: int, device: str) -> CostEstimate:
-    """``estimate_cost``, made once per command for each thing it depends on (it times real passes)."""
-    key = cost_key(preset, out_size, channels, device)
-    if key not in costs:
-        costs[key] = estimate_cost(preset, out_size, channels, device)
-    return costs[key]
-
-
-def _make_session(args: argparse.Namespace, photo: LoadedImage, costs: dict) -> Session:
+def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
     mask, guide, reference = load_side_inputs(args, photo)
     problem = make_problem(
         args.task,
@@ -180,7 +168,7 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage, costs: dict) -> 
         reference=reference,
         keep_known=not args.raw_output,
     )
-    return Session(problem, preset_for(args, problem.out_size, problem.channels, costs), seed=args.seed, device=args.device,
+    return Session(problem, preset_for(args), seed=args.seed, device=args.device,
                    precision=args.precision, host_memory=args.host_memory)
 
 
@@ -196,56 +184,17 @@ def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:
     return mask, guide, reference
 
 
-def preset_for(args: argparse.Namespace, out_size: tuple[int, int] | None = None, channels: int = 3,
-               costs: dict | None = None):
+def preset_for(args: argparse.Namespace):
     """The run's preset: named or the device's default, scaled for SR, with command-line overrides.
-    With no preset named, a ``--max-seconds`` budget that lets a ``BUDGET_TAKES_BALANCED`` task's
-    ``balanced`` preset run its whole course (estimated at ``out_size``) takes it instead of ``fast``,
-    which is done in minutes and would leave the rest of the budget unused."""
+    A ``--max-seconds`` budget does not change it: since session 17 no task's ``balanced`` gets further
+    than its ``fast`` in the same time (SR's was the last, docs/presets.md)."""
     device = resolve_device(args.device).type
-    preset_name = args.preset or default_preset_name(args.task, device)
-    if args.preset is None and out_size is not None and _budget_fits_balanced(args, out_size, channels, device,
-                                                                              {} if costs is None else costs):
-        preset_name = "balanced"
-    preset = scaled_for(get_preset(args.task, preset_name), args.scale)
+    preset = scaled_for(get_preset(args.task, args.preset or default_preset_name(args.task, device)), args.scale)
     preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
     preset.validate()
     if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
         raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")
     return preset
-
-
-#: Tasks whose ``balanced`` preset beats ``fast`` at its full length on the paper's photos. SR: +0.9 dB
-#: on zebra x4 (``fast`` SR is its classical start). Not denoising since ``fast`` starts from
-#: non-local means (session 8): ``balanced`` is then ahead on F16 only (+1.5 dB) and behind on
-#: barbara (-2.3 dB) and library (docs/presets.md, "Non-local means").
-BUDGET_TAKES_BALANCED = ("sr",)
-#: A floor measured for the denoising ``balanced`` (kept for SR, where it is conservative: an SR
-#: photo has no noise to fit). Its 3000 iterations suit photos of 0.23-0.32 megapixels; on
-#: smaller ones the network fits the noise sooner: a 128 px crop of F16 peaked at iteration 950
-#: (30.2 dB) and ended at 25.2 dB, below ``fast``'s end (26.1), so a budget alone must not pick it.
-BALANCED_MIN_PIXELS = 200_000
-#: With ``--auto-stop`` the run ends at the stop suggestion, which finds ``balanced``'s peak on smaller
-#: photos: 256 px crops (sigma 25) peaked at iteration 1822 / 2421 (F16 30.92 dB, barbara 30.61) and
-#: the suggestion came 0.01 / 0.02 dB under it, where 3000 iterations end 1.3 / 0.4 dB lower
-#: (``evaluate-stopping --size 256 --iters 3000 --preset balanced --cases noise25``; docs/presets.md).
-BALANCED_MIN_PIXELS_AUTO_STOP = 256 * 256
-
-
-def _budget_fits_balanced(args: argparse.Namespace, out_size: tuple[int, int], channels: int, device: str,
-                          costs: dict) -> bool:
-    if args.max_seconds is None or args.iters is not None or default_preset_name(args.task, device) != "fast":
-        return False
-    if out_size[0] * out_size[1] < (BALANCED_MIN_PIXELS_AUTO_STOP if args.auto_stop else BALANCED_MIN_PIXELS):
-        return False
-    if args.task not in BUDGET_TAKES_BALANCED:
-        return False
-    balanced = get_preset(args.task, "balanced")
-    try:
-        cost = _estimate(costs, balanced, out_size, channels, device)
-    except (DipError, RuntimeError):
-        return False
-    return cost.seconds_per_iteration * balanced.iterations <= args.max_seconds
 
 
 def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Namespace) -> np.ndarray:

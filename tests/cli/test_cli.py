@@ -281,43 +281,17 @@ def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp
     assert not (tmp_path / "x.png").exists()
 
 
-def test_a_budget_long_enough_for_balanced_sr_takes_it(photo, tmp_path, capsys, monkeypatch):
-    """No preset named and --max-seconds that lets SR `balanced` finish: fast would stop after minutes.
-    Denoising keeps `fast` (non-local means start): `balanced` is behind it on textured photos."""
+def test_a_budget_keeps_the_default_preset_of_every_task(photo, tmp_path):
+    """A long --max-seconds budget used to switch SR to `balanced`, which got further than `fast`
+    when `fast` was its classical start. Since `fast` SR draws the detail itself it gets further in
+    less time (docs/presets.md), as `fast` does for every task: the budget only bounds the run."""
     import dip_gui.runner as runner
-    from dip_gui.core.estimate import CostEstimate
 
-    monkeypatch.setattr(runner, "estimate_cost", lambda preset, size, channels, device: CostEstimate(0.01, 2**20, size))
     parser = build_parser()
-
-    def chosen(*options, task="sr"):
-        scale = ["--scale", "2"] if task == "sr" else []
+    for task, scale in (("sr", ["--scale", "2"]), ("denoise", [])):
         args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", task, *scale,
-                                  "--device", "cpu", *options])
-        return runner.preset_for(args, size, 3).name
-
-    monkeypatch.setattr(runner, "BALANCED_MIN_PIXELS", 400)  # the test photo (24x20) is tiny
-    size = (48, 40)  # x2 SR of it
-    assert chosen("--max-seconds", "20") == "balanced"  # 2000 x 0.01 s fits
-    assert chosen("--max-seconds", "19") == "fast"  # it would not finish
-    assert chosen() == "fast"  # no budget: the quick default
-    assert chosen("--max-seconds", "20", "--preset", "fast") == "fast"  # a named preset is kept
-    assert chosen("--max-seconds", "20", "--iters", "50") == "fast"  # iterations asked for: the default's
-    assert chosen("--max-seconds", "1e6", task="denoise") == "fast"  # balanced is behind fast on textured photos
-    size = (16, 16)
-    assert chosen("--max-seconds", "20") == "fast"  # below the floor
-    monkeypatch.setattr(runner, "BALANCED_MIN_PIXELS_AUTO_STOP", 200)
-    assert chosen("--max-seconds", "20", "--auto-stop") == "balanced"  # the stop suggestion finds its peak
-    estimated = []
-
-    def quick(preset, size, channels, device):
-        estimated.append(preset.name)
-        return CostEstimate(5e-4, 2**20, size)
-
-    monkeypatch.setattr(runner, "estimate_cost", quick)
-    metrics = tmp_path / "m.json"
-    assert main(["run", str(photo), "-o", str(tmp_path / "b.png"), "--task", "sr", "--scale", "2", "--device", "cpu",
-                 "--max-seconds", "2", "--metrics-json", str(metrics)]) == 0  # a real run: balanced, cut by the budget
-    assert json.loads(metrics.read_text())["preset"] == "balanced"
-    assert estimated == ["balanced"]  # timed once: the choice's estimate is the one announced
-    assert "leaves time for the whole balanced preset" in capsys.readouterr().err
+                                  "--device", "cpu", "--max-seconds", "1e6"])
+        assert runner.preset_for(args).name == "fast"
+    args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "sr", "--scale", "2",
+                              "--device", "cpu", "--max-seconds", "1e6", "--preset", "balanced"])
+    assert runner.preset_for(args).name == "balanced"  # a named preset is kept
