@@ -37,7 +37,7 @@ TASK_PHOTOS = {
                 "kate": ("inpainting/kate.png", "inpainting/kate_mask.png"),
                 "vase": ("inpainting/vase.png", "inpainting/vase_mask.png")},
 }
-SR_SCALE, DROP_FRACTION = 4, 0.5
+SR_SCALE, DROP_FRACTION = 4, 0.5  # the SR scale unless --scale says otherwise
 
 
 def _net(channels: tuple[int, ...], skip: int = 4, up: tuple[int, ...] = ()) -> dict:
@@ -95,14 +95,23 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     # the task's fast preset's classical estimate (non-local means, upscale, fill) as the network's input
     "small_basein": ("small", {**BASE_INPUT, "ema": 0.99}),
     "w64_basein": ("w64", {**BASE_INPUT, "ema": 0.99}),
+    # SR `fast` (session 17): the blur of the upscale under the residual (the shipped one is 1.5x the
+    # scale), and the shipped preset without its back-projection onto the small photo
+    "fast_blur2": ("", {"base_sigma": 2.0}),
+    "fast_blur3": ("", {"base_sigma": 3.0}),
+    "fast_blur45": ("", {"base_sigma": 4.5}),
+    "fast_blur6": ("", {"base_sigma": 6.0}),
+    "fast_blur9": ("", {"base_sigma": 9.0}),
+    "fast_blur12": ("", {"base_sigma": 12.0}),
+    "fast_unprojected": ("", {"back_project": False}),
 }
 
 
-def make_preset(config: str, task: str = "denoise"):
+def make_preset(config: str, task: str = "denoise", sr_scale: int = SR_SCALE):
     from dip_gui.core.networks import SkipSpec
     from dip_gui.core.presets import get_preset, scaled_for
 
-    scale = SR_SCALE if task == "sr" else None
+    scale = sr_scale if task == "sr" else None
     if config in ("paper", "fast"):  # the shipped presets
         return scaled_for(get_preset(task, config), scale)
     net_name, overrides = CONFIGS[config]
@@ -121,7 +130,7 @@ def run_one(job: dict) -> dict:
 
     torch.set_num_threads(job["threads"])
     problem = make_test_problem(job)
-    preset = make_preset(job["config"], job["task"])
+    preset = make_preset(job["config"], job["task"], job.get("scale", SR_SCALE))
     if job["iterations"]:
         preset = preset.with_overrides(iterations=job["iterations"])
     session = Session(problem, preset, seed=0, device=job["device"])
@@ -153,11 +162,12 @@ def make_test_problem(job: dict):
         return make_problem(task, clean * mask[:, :, None], mask=mask, reference=clean)
     if job["crop"]:
         clean = centre_crop(clean, job["crop"])
-    kind, amount, seed = {"sr": ("downscale", SR_SCALE, 0), "restore": ("drop", DROP_FRACTION, 0),
+    scale = job.get("scale", SR_SCALE)
+    kind, amount, seed = {"sr": ("downscale", scale, 0), "restore": ("drop", DROP_FRACTION, 0),
                           "denoise": ("noise", 25, 1)}[task]
     observed, extra = degrade(clean, kind, amount, seed)
     if task == "sr":  # the downscale cuts the sides to a multiple of the scale
-        clean = clean[: observed.shape[0] * SR_SCALE, : observed.shape[1] * SR_SCALE]
+        clean = clean[: observed.shape[0] * scale, : observed.shape[1] * scale]
     return make_problem(task, observed, reference=clean, **extra)
 
 
@@ -192,6 +202,7 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=0, help="centre crop side (0: whole photo)")
     parser.add_argument("--iterations", type=int, default=0, help="override every config's iterations")
     parser.add_argument("--every", type=int, default=25)
+    parser.add_argument("--scale", type=int, default=SR_SCALE, choices=(2, 4, 8), help="SR scale")
     parser.add_argument("--cpu-cost", type=int, default=0, metavar="SIZE", help="time each config on this CPU instead")
     args = parser.parse_args()
     configs = args.configs.split(",")
@@ -206,7 +217,7 @@ def main() -> None:
     jobs = [{"photo": photo, "path": str(args.data / photos[photo][0]), "config": config, "device": args.device,
              "mask": photos[photo][1] and str(args.data / photos[photo][1]), "task": args.task,
              "crop": args.crop, "iterations": args.iterations, "every": args.every, "deadline": deadline,
-             "threads": args.threads} for photo in names for config in configs
+             "threads": args.threads, "scale": args.scale} for photo in names for config in configs
             if f"{photo}:{config}" not in args.skip.split(",")]
     report: dict = {"runs": [], "jobs": len(jobs)}
     with mp.get_context("spawn").Pool(args.parallel, maxtasksperchild=1) as pool:
