@@ -185,7 +185,10 @@ def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, m
     from dip_gui.core import timeline
 
     # A tiny run cannot overfit for real: make the detector fire after a short patience.
-    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(lambda cls, n: cls(window=3, patience=4)))
+    def quick(cls, n, start=0):
+        return cls(window=3, patience=4, start=start)
+
+    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(quick))
     out, metrics, snaps = tmp_path / "o.png", tmp_path / "m.json", tmp_path / "snaps"
     args = ("run", photo, "-o", out, "--task", "denoise", "--iters", "60", "--reference", photo, "--metrics-json", metrics,
             "--auto-stop", "--save-snapshots", snaps, "--quiet")

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -17,6 +19,44 @@ def test_detector_suggests_the_turn_from_fitting_to_overfitting():
     assert suggestion is not None
     assert 130 <= suggestion.iteration <= 175
     assert detector.suggestion is suggestion
+
+
+def test_the_learning_rate_warm_up_is_not_watched():
+    """A warm-started preset's warm-up keeps the output still on purpose: watched, that stillness is
+    the lowest variance of the run and the suggestion lands on it, before the network has fitted."""
+    torch.manual_seed(0)
+    base = torch.rand(1, 3, 16, 16)
+
+    def run(detector):
+        for t in range(1, 400):
+            # still through the warm-up (30), then moving a lot, settling until 250, wandering again
+            amplitude = 0.001 if t <= 30 else abs(t - 250) / 250 + 0.05
+            detector.update(t, base + amplitude * torch.randn_like(base) * 0.1)
+        return detector
+
+    watched, unwatched = run(VarianceStopDetector(20, 60)), run(VarianceStopDetector(20, 60, start=30))
+    assert watched.suggestion is not None and watched.suggestion.iteration <= 40  # the still start
+    assert unwatched.variances[0][0] == 50  # the first full window after the warm-up
+    assert unwatched.suggestion is not None and 220 <= unwatched.suggestion.iteration <= 270
+
+
+def test_the_detector_skips_the_warm_up_of_presets_that_draw_from_noise():
+    from dip_gui.core.presets import get_preset
+    from dip_gui.core.session import Session
+    from dip_gui.core.stop_detection import detector_for, detector_from_state
+    from dip_gui.core.tasks import make_problem
+    from tests.conftest import smooth_image
+
+    image = smooth_image(32, 32)
+    cases = (("sr", "fast", {"scale": 2}, 30),  # draws from noise over a blurred upscale: its warm-up skipped
+             ("denoise", "fast", {}, 0),  # starts at its estimate, which may be the best: watched at once
+             ("denoise", "paper", {}, 0))  # no warm-up
+    for task, name, kwargs, start in cases:
+        preset = get_preset(task, name)
+        detector = detector_for(Session(make_problem(task, image, **kwargs), preset, device="cpu"), 1200)
+        assert detector.start == start
+        assert detector_from_state(detector.state_dict()).start == start  # a resumed run keeps it
+    assert get_preset("sr", "fast").warmup == 30
 
 
 def test_detector_window_and_patience_scale_with_the_run():
@@ -94,6 +134,7 @@ class _SettlingSession:
 
     device = torch.device("cpu")
     total_iterations = 400
+    preset = SimpleNamespace(warmup=0, input_kind="noise")  # no learning-rate warm-up: watched from the first iteration
 
     def validation_values(self) -> int:
         return 0  # holds no pixels back: the variance detector

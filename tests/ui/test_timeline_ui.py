@@ -12,7 +12,10 @@ from tests.ui.conftest import quick_settings, run_to_end
 @pytest.fixture
 def eager_detector(monkeypatch):
     """Tiny runs do not overfit: let the detector fire after a short patience."""
-    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(lambda cls, n: cls(window=3, patience=5)))
+    def quick(cls, n, start=0):
+        return cls(window=3, patience=5, start=start)
+
+    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(quick))
 
 
 @pytest.fixture
