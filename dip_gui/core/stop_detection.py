@@ -228,10 +228,11 @@ def detector_for(session, iterations: int) -> VarianceStopDetector | ValidationS
 
 def unwatched_warm_up(preset) -> int:
     """The iterations the variance detector leaves alone: the learning-rate warm-up of a preset that
-    draws its result from noise over a blurred start (SR ``fast``), where the still output is not yet
-    a result. A preset whose input is its classical estimate may be best before it moves (denoising
-    at sigma 50 peaks at iteration 15; watching from iteration 31 moved its suggestion from 40 to 71
-    and the gap from 0.04 to 0.15 dB, docs/stopping.md), so it is watched from the start."""
+    draws its result from noise over a blurred start (SR ``fast``; restoration ``fast`` where it holds
+    no probe for the validation detector), where the still output is not yet a result. A preset
+    whose input is its classical estimate may be best before it moves (denoising at sigma 50 peaks at
+    iteration 15; watching from iteration 31 moved its suggestion from 40 to 71 and the gap from 0.04
+    to 0.15 dB, docs/stopping.md), so it is watched from the start."""
     return preset.warmup if preset.input_kind == "noise" else 0
 
 
