@@ -180,7 +180,8 @@ PRESETS: tuple[Preset, ...] = (
     # itself, as in the paper, from a start that has the colours right: zebra 23.42 dB at 1500 where
     # the paper's network reaches 23.32 at 2000, F16 (192 px) 26.01 against 25.99, and the result is
     # never under the classical upscale (docs/presets.md, "Super-resolution: the network draws the
-    # detail"). 1.5x the scale was the best or level with the best of 0.5-1.5x at x2, x4 and x8.
+    # detail"). 1.5x the scale was the best, or within the 0.1 dB run-to-run noise of it, of the blurs
+    # tried: 0.5-1.5x the scale at x4, 1.1x and 1.5x at x2 and x8.
     Preset("sr", "fast", "Small network drawing detail over a blurred upscale, kept true to the photo",
            FAST_NET, base="upsample", base_sigma=6.0, back_project=True, reg_noise_std=0.03, lr=0.01,
            iterations=1500, **FAST_FROM_NOISE,
