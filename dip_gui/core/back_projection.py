@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 #: Rounds when the correction starts from nothing (the first iteration, a result asked for before
-#: it): the classical upscale's own back-projection uses as many (warmstart.back_projected_upscale).
+#: it), as many as the classical upscale's own back-projection (warmstart.back_projected_upscale).
 START_ROUNDS = 12
 
 
@@ -39,22 +39,27 @@ class BackProjection:
             rounds = START_ROUNDS
         else:
             rounds = 1
-        _refine(self.correction, self.operator, self.observed, output, rounds)
+        refine(self.correction, self.operator, self.observed, output, rounds)
 
     def apply(self, output: torch.Tensor) -> torch.Tensor:
         """``output`` with the correction (a full one made for it, not kept, before the first update)."""
         correction = self.correction
         if correction is None:
-            correction = _refine(torch.zeros_like(output), self.operator, self.observed, output, START_ROUNDS)
+            correction = refine(torch.zeros_like(output), self.operator, self.observed, output, START_ROUNDS)
         return output + correction
 
 
-def _refine(correction: torch.Tensor, operator: torch.nn.Module, observed: torch.Tensor, output: torch.Tensor,
+def refine(correction: torch.Tensor, operator: torch.nn.Module, observed: torch.Tensor, output: torch.Tensor,
             rounds: int) -> torch.Tensor:
-    """``rounds`` of x += up(y - A x) for x = output + correction, added to ``correction`` in place."""
+    """``rounds`` of x += up(y - A x) for x = output + correction, added to ``correction`` in place
+    (``observed`` y: 1xCxhxw; A: ``operator``; up: bicubic to ``output``'s size; x clamped to [0, 1]
+    before A). The classical upscale's own back-projection is this too (warmstart.py)."""
     size = output.shape[-2:]
     with torch.no_grad():
         for _ in range(rounds):
             low = operator((output + correction).clamp(0.0, 1.0))
             correction += F.interpolate(observed - low, size=size, mode="bicubic", align_corners=False)
     return correction
+
+
+__all__ = ["START_ROUNDS", "BackProjection", "refine"]

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import torch
 
+from dip_gui.core.back_projection import START_ROUNDS, refine
 from dip_gui.core.grouped_wiener import MAX_PIXELS, grouped_wiener
 from dip_gui.core.presets import BASES, FILLS
 from dip_gui.core.tasks import Problem, to_numpy, to_tensor
@@ -129,23 +130,16 @@ def _nlm_channel(channel: np.ndarray, noise_sigma: float) -> np.ndarray:
     return denoised.astype(np.float64) / 255 * span + low
 
 
-def back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int = 12) -> np.ndarray:
+def back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int = START_ROUNDS) -> np.ndarray:
     """Bicubic upscale corrected by iterative back-projection under the task's own operator A.
 
     Bicubic is not what the Lanczos downsampler inverts; a few rounds of x += up(y - A x) make the
     start consistent with the observation, which alone beats bicubic by a fraction of a dB.
     """
     height, width = problem.out_size
-
-    def up(image: np.ndarray) -> np.ndarray:
-        return cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC).reshape(height, width, -1)
-
-    base = up(observed)
-    with torch.no_grad():
-        for _ in range(rounds):
-            low = to_numpy(problem.operator(to_tensor(np.clip(base, 0, 1))))
-            base = base + up(observed - low)
-    return base
+    upscale = to_tensor(cv2.resize(observed, (width, height), interpolation=cv2.INTER_CUBIC).reshape(height, width, -1))
+    correction = refine(torch.zeros_like(upscale), problem.operator, to_tensor(observed), upscale, rounds)
+    return to_numpy(upscale + correction)
 
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
