@@ -56,7 +56,7 @@ def run_command(args: argparse.Namespace) -> int:
         f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output",
         force=bool(args.resume),
     )
-    _announce_cost(session, log, args.max_seconds)
+    _announce_cost(session, log, args.max_seconds, args.host_memory)
     monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
     if state is not None:
         restore_monitor(monitor, state)
@@ -87,10 +87,12 @@ def run_command(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
-def _announce_cost(session: Session, log, budget: float | None) -> None:
-    """Time and memory of the run before it starts; a warning when it is long or may not fit."""
+def _announce_cost(session: Session, log, budget: float | None, host_memory: str) -> None:
+    """Time and memory of the run before it starts; a warning when it is long or may not fit.
+    ``host_memory``: the user's setting, which the estimate plans from as the session did."""
     try:
-        cost = estimate_cost(session.preset, session.problem.out_size, session.problem.channels, session.device.type)
+        cost = estimate_cost(session.preset, session.problem.out_size, session.problem.channels, session.device.type,
+                             host_memory)
     except (DipError, RuntimeError):
         return
     remaining = session.total_iterations - session.iteration

@@ -267,6 +267,22 @@ def test_a_long_run_is_announced_with_a_warning(photo, tmp_path, capsys, monkeyp
     assert "warning" not in capsys.readouterr().err
 
 
+def test_the_announced_estimate_follows_the_host_memory_setting(photo, tmp_path, capsys):
+    from dip_gui.core.memory_estimate import plan_for_setting
+    from dip_gui.core.presets import get_preset
+
+    announced = {}
+    for setting in ("fast", "lean"):
+        assert main(["run", str(photo), "-o", str(tmp_path / f"{setting}.png"), "--task", "denoise", "--iters", "1",
+                     "--host-memory", setting]) == 0
+        line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("estimate: "))
+        announced[setting] = line.rsplit("~", 1)[1]
+    planned = {s: plan_for_setting(s, get_preset("denoise", "fast"), (20, 24), 3, None).estimated_bytes
+               for s in ("fast", "lean")}
+    assert planned["fast"] != planned["lean"]  # else the test shows nothing
+    assert announced == {s: f"{b / 2**20:,.0f} MB" for s, b in planned.items()}
+
+
 def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp_path, capsys):
     photo = tmp_path / "wide.png"
     save_image(photo, smooth_image(40, 150))
