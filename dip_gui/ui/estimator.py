@@ -29,12 +29,19 @@ class EstimateRequest(NamedTuple):
         return cost_key(self.preset, self.size, self.channels, self.device, self.host_memory)
 
 
+class _Relay(QObject):
+    """Carries a result from the pool thread to the GUI thread. It has no parent: the pool thread
+    holds it, so it outlives an estimator deleted with its window while an estimate runs (the
+    estimator's own signal was deleted under the pool thread, which the pool's deletion waits for)."""
+
+    finished = Signal(object, object)
+
+
 class BackgroundEstimator(QObject):
     """``request`` returns at once; ``ready(request, CostEstimate | Exception)`` follows in the GUI
     thread for the newest request only."""
 
     ready = Signal(object, object)
-    _finished = Signal(object, object)  # emitted in the pool thread, delivered in the GUI thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -43,7 +50,8 @@ class BackgroundEstimator(QObject):
         self._newest: EstimateRequest | None = None
         #: Estimates by ``cost_key``: a few per photo (each preset and device tried); written in the pool thread.
         self._kept: dict[tuple, CostEstimate] = {}
-        self._finished.connect(self._deliver)
+        self._relay = _Relay()
+        self._relay.finished.connect(self._deliver)  # queued: emitted in the pool thread
 
     def request(self, request: EstimateRequest) -> None:
         self._newest = request
@@ -51,7 +59,8 @@ class BackgroundEstimator(QObject):
         if kept is not None:
             self.ready.emit(request, kept)
             return
-        self._pool.start(lambda: self._compute(request))
+        relay = self._relay
+        self._pool.start(lambda: self._compute(request, relay))
 
     def result_for(self, request: EstimateRequest) -> CostEstimate:
         """The estimate for ``request``: the kept one, after any estimate in flight, or computed now."""
@@ -64,19 +73,19 @@ class BackgroundEstimator(QObject):
     def wait(self) -> None:
         self._pool.waitForDone()
 
-    def _compute(self, request: EstimateRequest) -> None:
+    def _compute(self, request: EstimateRequest, relay: _Relay) -> None:
         if request != self._newest:
             return  # superseded while queued
         key = request.cost_key()
         if key in self._kept:
-            self._finished.emit(request, self._kept[key])  # an estimate finished meanwhile serves this one too
+            relay.finished.emit(request, self._kept[key])  # an estimate finished meanwhile serves this one too
             return
         try:
             result: object = _estimate(request)
             self._kept[key] = result  # set here, not on delivery: result_for may be waiting for it
         except Exception as exc:  # any error, a bug too: shown as "Estimate unavailable", not lost in the pool thread
             result = exc
-        self._finished.emit(request, result)
+        relay.finished.emit(request, result)
 
     def _deliver(self, request: EstimateRequest, result: object) -> None:
         newest = self._newest

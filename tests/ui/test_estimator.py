@@ -160,3 +160,25 @@ def test_the_memory_setting_is_greyed_out_where_the_run_goes_to_a_gpu(window, mo
     assert not panel.memory.isEnabled()
     panel.device.setCurrentText("cpu")
     assert panel.memory.isEnabled()
+
+
+def test_an_estimate_that_ends_after_its_window_is_gone_is_dropped_quietly(qtbot, fake):
+    """Closing the window while an estimate runs deleted the estimator under the pool thread, whose
+    result then went to a deleted signal source (an error in the pool thread)."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from dip_gui.core.presets import get_preset
+    from dip_gui.ui.estimator import BackgroundEstimator, EstimateRequest
+
+    owner = QObject()
+    estimator = BackgroundEstimator(owner)
+    delivered = []
+    estimator.ready.connect(lambda request, result: delivered.append(result))
+    fake.release.clear()
+    estimator.request(EstimateRequest(get_preset("denoise", "fast"), (64, 64), 3, "cpu"))
+    assert fake.started.wait(10)
+    threading.Timer(0.2, fake.release.set).start()  # ends while the estimator is being deleted
+    shiboken6.delete(owner)  # as the window's deletion does: the pool waits for its thread
+    qtbot.wait(100)
+    assert not shiboken6.isValid(estimator) and delivered == [] and len(fake.calls) == 1
