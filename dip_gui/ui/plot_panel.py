@@ -14,6 +14,53 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 REDRAW_MS = 100
 REFERENCE_PSNR = "PSNR against the clean photo"
 HELD_OUT_PSNR = "PSNR on pixels held back from the fit"
+#: What the empty plot shows before a run: axes over a typical run (the loss, a mean squared error
+#: of 0-1 pixels, is mostly between 1e-4 and 1e-1) rather than pyqtgraph's 0-1, and what will appear.
+EMPTY_ITERATIONS, EMPTY_LOG_LOSS = 1000, (-4.0, -1.0)
+EMPTY_HINT = "The loss (and the PSNR where the clean photo is known) is drawn here during a run.\n" \
+             "Click the curve to look at that iteration."
+
+
+#: Pixels per decade of the loss axis above which the ticks at 2 and 5 (then at every digit) are
+#: labelled too: pyqtgraph labels all nine in each decade, which on a short axis overwrite each other.
+LABEL_TWO_FIVE_PX, LABEL_ALL_PX = 70, 250
+
+
+class LossAxis(pg.AxisItem):
+    """A log axis that labels the decades, and the ticks between them only where there is room."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self._labelled: tuple[int, ...] = (1,)
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        per_decade = size / max(maxVal - minVal, 1e-9)
+        if per_decade >= LABEL_ALL_PX:
+            self._labelled = tuple(range(1, 10))
+        else:
+            self._labelled = (1, 2, 5) if per_decade >= LABEL_TWO_FIVE_PX else (1,)
+        return super().logTickValues(minVal, maxVal, size, stdTicks)
+
+    def logTickStrings(self, values, scale, spacing):
+        shown = [value for value in values if _leading_digit(value) in self._labelled]
+        powers = bool(shown) and min(shown) < PLAIN_BELOW_LOG  # one notation on the whole axis
+        return [(_power_text(value) if powers else f"{10 ** value:g}") if value in shown else "" for value in values]
+
+
+#: Labels are plain decimals (0.001, 0.02) unless one would need more zeros: then all are powers of ten.
+PLAIN_BELOW_LOG = -3.0 - 1e-9
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _leading_digit(log_value: float) -> int:
+    """1 for 10^k, 2 for 2*10^k, ...: the first digit of the number whose log10 is ``log_value``."""
+    return round(float(10 ** (log_value - np.floor(log_value + 1e-9))))
+
+
+def _power_text(log_value: float) -> str:
+    """``2·10⁻⁵`` for log10(2e-5); ``10⁻⁵`` for a decade."""
+    digit, power = _leading_digit(log_value), int(np.floor(log_value + 1e-9))
+    return ("" if digit == 1 else f"{digit}·") + "10" + str(power).translate(_SUPERSCRIPT)
 
 
 class PlotPanel(QWidget):
@@ -23,7 +70,7 @@ class PlotPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background="#1e1e1e")
+        self.plot = pg.PlotWidget(background="#1e1e1e", axisItems={"left": LossAxis("left")})
         self.plot.setLogMode(y=True)
         self.plot.setLabel("bottom", "iteration")
         self.plot.setLabel("left", "loss")
@@ -59,6 +106,8 @@ class PlotPanel(QWidget):
         self.suggestion_marker.setVisible(False)
         self.plot.addItem(self.suggestion_marker)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.hint = pg.TextItem(EMPTY_HINT, color="#888888", anchor=(0.5, 0.5))
+        self.plot.addItem(self.hint, ignoreBounds=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -71,6 +120,7 @@ class PlotPanel(QWidget):
     def set_total(self, iterations: int) -> None:
         """Fix the x axis to the run length so it is drawn once, not at every update."""
         self.plot.setXRange(0, max(iterations, 1), padding=0.02)
+        self.hint.setPos(max(iterations, 1) / 2, sum(EMPTY_LOG_LOSS) / 2)
 
     def clear(self) -> None:
         self.iterations: list[int] = []
@@ -87,6 +137,11 @@ class PlotPanel(QWidget):
         for name in (REFERENCE_PSNR, HELD_OUT_PSNR):
             self.legend.removeItem(name)
         self.legend.setVisible(False)
+        self.plot.setXRange(0, EMPTY_ITERATIONS, padding=0.02)
+        self.plot.setYRange(*EMPTY_LOG_LOSS, padding=0)
+        self.hint.setPos(EMPTY_ITERATIONS / 2, sum(EMPTY_LOG_LOSS) / 2)
+        self.hint.setVisible(True)
+        self._empty = True
 
     def add_results(self, results) -> None:
         for result in results:
@@ -124,6 +179,10 @@ class PlotPanel(QWidget):
         self._show_legend()
         if self.losses:
             low, high = np.log10(min(self.losses)), np.log10(max(self.losses))
+            if self._empty:  # the first curve: fit it, not the empty plot's range
+                self._empty = False
+                self.hint.setVisible(False)
+                self.plot.setYRange(low - 0.5, high + 0.5, padding=0)
             _widen(self.plot.getViewBox(), low, high, margin=0.5)
         if has_psnr:
             shown = self.psnrs + self.held_out_psnrs
