@@ -106,6 +106,7 @@ class ImageCanvas(QGraphicsView):
         self._space_down = False
         self._pan_origin = QPointF()
         self._auto_fit = True  # keep fitting on resize until the user zooms
+        self._display_scale = 1.0
         self._build_compare()
         self.horizontalScrollBar().valueChanged.connect(self.view_changed)
         self.verticalScrollBar().valueChanged.connect(self.view_changed)
@@ -118,12 +119,32 @@ class ImageCanvas(QGraphicsView):
             return
         first = self._pixmap.pixmap().isNull() or self._pixmap.pixmap().size().toTuple() != (image.shape[1], image.shape[0])
         self._pixmap.setPixmap(QPixmap.fromImage(array_to_qimage(image)))
-        self.scene().setSceneRect(QRectF(0, 0, image.shape[1], image.shape[0]))
+        self._set_scene_rect()
         if first and not keep_view:
             self.fit()
 
+    def set_display_scale(self, scale: float) -> None:
+        """Draw each image pixel as ``scale`` x ``scale`` (nearest neighbour). A super-resolution
+        input is shown at its result's size, so that the synchronised views, which share zoom and
+        scroll, show the same part of the photo (at 1 the input was a quarter of the result at x4)."""
+        if self.painting_enabled and scale != 1.0:
+            raise ValueError("the mask is painted in image pixels: no display scale while painting")
+        if scale == self._display_scale:
+            return
+        self._display_scale = scale
+        self._pixmap.setScale(scale)
+        self._set_scene_rect()
+        if self._auto_fit:
+            self.fit()
+
+    def _set_scene_rect(self) -> None:
+        size = self._pixmap.pixmap().size()
+        self.scene().setSceneRect(QRectF(0, 0, size.width() * self._display_scale, size.height() * self._display_scale))
+
     def enable_mask(self, enabled: bool) -> None:
         """Turn painting on (creating an empty mask of the image's size if needed)."""
+        if enabled:
+            self.set_display_scale(1.0)
         self.painting_enabled = enabled
         size = self._pixmap.pixmap().size()
         if enabled and (self.mask is None or self.mask.holes.shape != (size.height(), size.width())):

@@ -292,6 +292,28 @@ def test_preferences_persist(window, settings, photo_path, qtbot):
     assert str(photo_path) in settings.value("recent_files")
 
 
+def test_a_super_resolution_input_is_shown_at_its_result_size_so_both_views_show_the_same_part(
+        window, photo_path, qtbot):
+    window.open_path(photo_path)  # 48x40
+    window.panel.select_task("sr")
+    window.panel.scale.setCurrentIndex(window.panel.scale.findData(4))
+    inputs, results = window.input_view, window.result_view
+    assert inputs.sceneRect().size().toTuple() == (192, 160)  # each input pixel drawn 4x4
+    run_to_end(window, qtbot, 2)
+    assert results.sceneRect() == inputs.sceneRect()
+    results.set_zoom(3.0)
+    results.horizontalScrollBar().setValue(results.horizontalScrollBar().maximum() // 2)
+
+    def visible(view):
+        return view.mapToScene(view.viewport().rect()).boundingRect().topLeft().toTuple()
+
+    assert inputs.zoom_factor() == 3.0 and visible(inputs) == pytest.approx(visible(results), abs=1)
+    window.panel.select_task("inpaint")  # painting is in image pixels again
+    assert inputs.sceneRect().size().toTuple() == (48, 40) and inputs.painting_enabled
+    inputs.paint_stroke([(10, 10), (12, 10)])
+    assert inputs.mask.holes[10, 11] and not inputs.mask.holes[30, 40]
+
+
 @pytest.mark.parametrize("task", ["denoise", "jpeg", "sr", "inpaint", "restore", "flash"])
 def test_every_task_has_presets_and_an_estimate(window, photo_path, task, qtbot):
     window.open_path(photo_path)
