@@ -12,6 +12,9 @@ from dip_gui.core.imaging import LoadedImage, load_mask, save_image
 from dip_gui.ui import files
 from dip_gui.ui.test_image_dialog import TestImageDialog, make_test_image
 
+#: A loaded mask that marks more than this share of the photo to fill is likely the other way round.
+MOSTLY_HOLES = 0.5
+
 
 class FileActionsMixin:
     """Mixed into MainWindow; uses its photo, reference, panel, views, run and show_error."""
@@ -128,12 +131,22 @@ class FileActionsMixin:
             self, "Load mask (white = fill)", self.settings.value("last_folder", ""), files.IMAGE_FILTER
         )
         if path and self.photo is not None:
-            try:
-                known = load_mask(path, self.photo.size)
-            except DipError as exc:
-                self.show_error(str(exc))
-                return
-            self.input_view.enable_mask(True)
-            self.input_view.mask.apply(known < 0.5)
-            self.input_view.refresh_overlay()
+            self.load_mask_file(Path(path))
+
+    def load_mask_file(self, path: Path) -> bool:
+        """Paint the holes of a mask file (white = fill) over the photo, as one undoable step."""
+        try:
+            known = load_mask(path, self.photo.size)
+        except DipError as exc:
+            self.show_error(str(exc))
+            return False
+        self.input_view.enable_mask(True)
+        self.input_view.mask.apply(known < 0.5)
+        self.input_view.refresh_overlay()
+        share = float((known < 0.5).mean())
+        message = f"Loaded the mask {path.name}: {share:.0%} of the photo to fill."
+        if share > MOSTLY_HOLES:  # masks made for the DIP paper's code mark the known pixels white
+            message += " If the mask marks the pixels to keep in white, press Invert."
+        self.status.setText(message)
+        return True
 

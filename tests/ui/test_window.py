@@ -54,6 +54,30 @@ def test_painting_with_the_mouse_sets_mask_pixels_and_undo_redo_restore(window, 
     np.testing.assert_array_equal(view.mask.holes, painted)
 
 
+def test_a_loaded_mask_says_how_much_it_fills_and_hints_at_invert_when_it_is_most_of_the_photo(window, photo_path,
+                                                                                                  tmp_path):
+    from dip_gui.core.imaging import save_image
+
+    window.open_path(photo_path)
+    window.panel.select_task("inpaint")
+    paper_style = np.ones((40, 48), np.float32)  # the DIP paper's masks: white = known
+    paper_style[10:20, 10:30] = 0.0
+    save_image(tmp_path / "paper_mask.png", paper_style)
+    assert window.load_mask_file(tmp_path / "paper_mask.png")
+    assert window.input_view.mask.holes.mean() > 0.5
+    assert "90% of the photo to fill" in window.status.text() and "press Invert" in window.status.text()
+    window._mask_op("invert")
+    assert window.input_view.mask.holes[15, 20] and window.input_view.mask.holes.sum() == 200
+    ours = np.zeros((40, 48), np.float32)  # white = fill
+    ours[:8, :12] = 1.0
+    save_image(tmp_path / "ours.png", ours)
+    assert window.load_mask_file(tmp_path / "ours.png")
+    assert "5% of the photo to fill." in window.status.text() and "Invert" not in window.status.text()
+    assert window.input_view.mask.holes.sum() == 96
+    assert window.input_view.mask.undo() and window.input_view.mask.holes.sum() == 200  # one step each
+    assert not window.load_mask_file(tmp_path / "missing.png") and window.input_view.mask.holes.sum() == 200
+
+
 def test_mask_model_eraser_clear_and_invert():
     mask = MaskModel(20, 20)
     mask.begin_stroke()
