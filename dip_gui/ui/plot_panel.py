@@ -27,11 +27,13 @@ LABEL_TWO_FIVE_PX, LABEL_ALL_PX = 70, 250
 
 
 class LossAxis(pg.AxisItem):
-    """A log axis that labels the decades, and the ticks between them only where there is room."""
+    """A log axis that labels the decades, and the ticks between them only where there is room, in
+    one notation."""
 
     def __init__(self, orientation: str) -> None:
         super().__init__(orientation)
         self._labelled: tuple[int, ...] = (1,)
+        self._powers = False
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
         per_decade = size / max(maxVal - minVal, 1e-9)
@@ -39,12 +41,22 @@ class LossAxis(pg.AxisItem):
             self._labelled = tuple(range(1, 10))
         else:
             self._labelled = (1, 2, 5) if per_decade >= LABEL_TWO_FIVE_PX else (1,)
-        return super().logTickValues(minVal, maxVal, size, stdTicks)
+        levels = super().logTickValues(minVal, maxVal, size, stdTicks)
+        # pyqtgraph's level of minor ticks repeats the decades of the level above: drawn twice, in
+        # two notations, they overlapped
+        seen: list[float] = []
+        unique = []
+        for spacing, values in levels:
+            values = [v for v in values if not any(abs(v - s) < 1e-6 for s in seen)]
+            seen += values
+            unique.append((spacing, values))
+        shown = [v for v in seen if _leading_digit(v) in self._labelled]
+        self._powers = bool(shown) and min(shown) < PLAIN_BELOW_LOG
+        return unique
 
     def logTickStrings(self, values, scale, spacing):
-        shown = [value for value in values if _leading_digit(value) in self._labelled]
-        powers = bool(shown) and min(shown) < PLAIN_BELOW_LOG  # one notation on the whole axis
-        return [(_power_text(value) if powers else f"{10 ** value:g}") if value in shown else "" for value in values]
+        return [(_power_text(v) if self._powers else f"{10 ** v:g}") if _leading_digit(v) in self._labelled else ""
+                for v in values]
 
 
 #: Labels are plain decimals (0.001, 0.02) unless one would need more zeros: then all are powers of ten.

@@ -77,6 +77,7 @@ def test_the_empty_plot_says_what_it_will_show_and_the_first_curve_is_fitted(qtb
     (-5.1, -3.1, 100, ["10⁻⁵", "10⁻⁴"]),  # two decades on a short axis: pyqtgraph labels 18 ticks
     (-5.1, -3.1, 300, ["10⁻⁵", "2·10⁻⁵", "5·10⁻⁵", "10⁻⁴", "2·10⁻⁴", "5·10⁻⁴"]),  # one notation, not 0.0001
     (-2.6, -0.9, 150, ["0.005", "0.01", "0.02", "0.05", "0.1"]),
+    (-4.0, -1.0, 170, ["10⁻⁴", "10⁻³", "10⁻²", "10⁻¹"]),  # pyqtgraph's two levels both hold the decades
 ])
 def test_the_loss_axis_labels_only_the_ticks_there_is_room_for(qtbot, low, high, axis_px, labelled):
     from dip_gui.ui.plot_panel import LossAxis
