@@ -104,6 +104,11 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "fast_blur9": ("", {"base_sigma": 9.0}),
     "fast_blur12": ("", {"base_sigma": 12.0}),
     "fast_unprojected": ("", {"back_project": False}),
+    # inpainting `fast` under a short budget (session 18): an average that forgets faster, a faster start
+    "fast_ema97": ("", {"ema": 0.97}),
+    "fast_lr02": ("", {"lr": 0.02}),
+    "fast_lr03w": ("", {"lr": 0.03, "warmup": 30, "lr_floor": 0.2}),
+    "fast_fillin": ("", {"input_kind": "base", "residual": False}),  # the blurred fill as the input
 }
 
 
