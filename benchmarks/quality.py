@@ -2,6 +2,9 @@
 
     python benchmarks/quality.py --data ../shared/data/dip-paper --out docs/quality.md
     python benchmarks/quality.py --only denoise   # one section, printed (docs/quality.md left alone)
+    python benchmarks/quality.py --only inpaint --write   # ... and its table in docs/quality.md updated
+
+Only the tables are rewritten: the notes under them (what changed, when, why) are kept.
 
 Cases (the product's promises on a 2-core CPU):
   * denoise, sigma 25, 40 s: default preset vs the paper recipe for the same 40 s, and vs the noisy input;
@@ -122,29 +125,51 @@ def inpaint_rows(data: Path, work: Path) -> list[str]:
     return rows
 
 
+HEADER = ["# Quality under wall-clock budgets", "",
+          "Made by `python benchmarks/quality.py --data ../shared/data/dip-paper --out docs/quality.md` "
+          "on the development machine (2-core CPU, no GPU).", ""]
+
+
+def update_tables(document: str, measured: list[tuple[str, list[str]]]) -> str:
+    """``document`` with each measured section's table replaced by its new rows, the notes written
+    under the tables left as they are (a section not there yet is added at the end)."""
+    lines = document.splitlines() or list(HEADER)
+    for title, rows in measured:
+        heading = f"## {title}"
+        if heading not in lines:
+            lines += ["", heading, "", *rows]
+            continue
+        start = lines.index(heading) + 1
+        while start < len(lines) and not lines[start].strip():
+            start += 1
+        end = start
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        lines[start:end] = [*rows, ""] if end == start else rows  # no table yet: one before the notes
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=Path("../shared/data/dip-paper"))
     parser.add_argument("--out", type=Path, default=Path("docs/quality.md"))
     parser.add_argument("--only", choices=("denoise", "sr", "restore", "inpaint"),
-                        help="measure one section and print its rows (the file is left alone)")
+                        help="measure one section and print its rows (the file is left alone unless --write)")
+    parser.add_argument("--write", action="store_true", help="with --only: also update that section's table")
     args = parser.parse_args()
     sections = {"denoise": ("Denoising, sigma 25, 40 s budget (PSNR dB; iterations in brackets)", denoise_rows),
                 "sr": ("x4 super-resolution, 120 s budget (luma PSNR dB)", sr_rows),
                 "restore": ("50% randomly missing pixels, 120 s budget (PSNR dB)", restore_rows),
                 "inpaint": ("Inpainting the paper's masks, 120 s budget (PSNR dB of the whole photo)", inpaint_rows)}
+    chosen = {args.only: sections[args.only]} if args.only else sections
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        if args.only:
-            sections[args.only][1](args.data, work)  # prints its rows as it goes
-            return 0
-        measured = [(title, rows(args.data, work)) for title, rows in sections.values()]
-    text = ["# Quality under wall-clock budgets", "",
-            "Made by `python benchmarks/quality.py --data ../shared/data/dip-paper --out docs/quality.md` "
-            "on the development machine (2-core CPU, no GPU).", ""]
-    for title, rows in measured:
-        text += [f"## {title}", "", *rows, ""]
-    args.out.write_text("\n".join(text))
+        measured = [(title, rows(args.data, Path(tmp))) for title, rows in chosen.values()]  # each prints its rows
+    if args.only and not args.write:
+        return 0
+    document = args.out.read_text() if args.out.exists() else ""
+    partial = args.out.with_suffix(".tmp")
+    partial.write_text(update_tables(document, measured))
+    partial.replace(args.out)  # the notes under the tables are kept; a failed run leaves the file as it was
     return 0
 
 
