@@ -140,10 +140,11 @@ class FileActionsMixin:
         except DipError as exc:
             self.show_error(str(exc))
             return False
+        holes = known < 0.5
         self.input_view.enable_mask(True)
-        self.input_view.mask.apply(known < 0.5)
+        self.input_view.mask.apply(holes)
         self.input_view.refresh_overlay()
-        share = float((known < 0.5).mean())
+        share = float(holes.mean())
         message = f"Loaded the mask {path.name}: {share:.0%} of the photo to fill."
         if share > MOSTLY_HOLES:  # masks made for the DIP paper's code mark the known pixels white
             message += " If the mask marks the pixels to keep in white, press Invert."

@@ -265,7 +265,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
     def _settings_changed(self) -> None:
         task = self.panel.current_task()
         self.input_view.enable_mask(task in ("inpaint", "restore") and self.photo is not None)
-        self.input_view.set_display_scale(float(self.panel.current_scale() or 1) if task == "sr" else 1.0)
+        self.input_view.set_display_scale(float(self.panel.current_scale() or 1))  # a scale for SR only
         self._estimate_timer.start()
 
     def _update_title(self) -> None:

@@ -149,11 +149,9 @@ class PlotPanel(QWidget):
         for name in (REFERENCE_PSNR, HELD_OUT_PSNR):
             self.legend.removeItem(name)
         self.legend.setVisible(False)
-        self.plot.setXRange(0, EMPTY_ITERATIONS, padding=0.02)
         self.plot.setYRange(*EMPTY_LOG_LOSS, padding=0)
-        self.hint.setPos(EMPTY_ITERATIONS / 2, sum(EMPTY_LOG_LOSS) / 2)
+        self.set_total(EMPTY_ITERATIONS)
         self.hint.setVisible(True)
-        self._empty = True
 
     def add_results(self, results) -> None:
         for result in results:
@@ -191,8 +189,7 @@ class PlotPanel(QWidget):
         self._show_legend()
         if self.losses:
             low, high = np.log10(min(self.losses)), np.log10(max(self.losses))
-            if self._empty:  # the first curve: fit it, not the empty plot's range
-                self._empty = False
+            if self.hint.isVisible():  # the first curve: fit it, not the empty plot's range
                 self.hint.setVisible(False)
                 self.plot.setYRange(low - 0.5, high + 0.5, padding=0)
             _widen(self.plot.getViewBox(), low, high, margin=0.5)
