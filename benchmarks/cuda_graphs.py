@@ -20,8 +20,8 @@ import time
 
 import torch
 
-from dip_gui.core.bench import _time_steps, make_session
-from dip_gui.core.session import Session
+from dip_gui.cli.bench import _time_steps, make_session
+from dip_gui.core.session.session import Session
 
 CONFIGS = [("denoise", "fast", 256), ("denoise", "fast", 512), ("denoise", "fast", 1024), ("denoise", "balanced", 512),
            ("denoise", "paper", 256), ("denoise", "paper", 512), ("denoise", "paper", 1024), ("sr", "fast", 512),

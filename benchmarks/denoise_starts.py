@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dip_gui.core import warmstart
+from dip_gui.core.classical import warm_start as warmstart
+from dip_gui.core.classical.warm_start import denoised_start, estimate_noise_sigma, non_local_means
 from dip_gui.core.imaging import load_image
 from dip_gui.core.metrics import psnr
-from dip_gui.core.warmstart import denoised_start, estimate_noise_sigma, non_local_means
 
 PHOTOS = ("denoising/F16_GT.png", "restoration/barbara.png", "sr/zebra_GT.png", "inpainting/library.png")
 

@@ -15,10 +15,10 @@ import sys
 
 ESTIMATE = """
 import json, sys
-from dip_gui.core.bench import make_session
-from dip_gui.core.estimate import estimate_cost
-from dip_gui.core.device import available_memory_bytes, resolve_device
-from dip_gui.core.memory_estimate import plan_cpu_memory
+from dip_gui.cli.bench import make_session
+from dip_gui.core.estimate.cost import estimate_cost
+from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
+from dip_gui.core.estimate.memory import plan_cpu_memory
 task, preset, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 session = make_session(task, preset, size, "cpu", host_memory="lean")  # lean: builds nothing it keeps
 problem = session.problem

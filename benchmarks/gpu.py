@@ -22,12 +22,12 @@ from pathlib import Path
 
 import torch
 
-from dip_gui.core.bench import _time_steps, make_session, measure
-from dip_gui.core.degradations import add_gaussian_noise
+from dip_gui.cli.bench import _time_steps, make_session, measure
 from dip_gui.core.imaging import load_image
-from dip_gui.core.presets import get_preset
-from dip_gui.core.session import Session
-from dip_gui.core.tasks import make_problem
+from dip_gui.core.problem.degradations import add_gaussian_noise
+from dip_gui.core.problem.presets import get_preset
+from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.session import Session
 
 PHOTOS = ("denoising/F16_GT.png", "restoration/barbara.png", "sr/zebra_GT.png", "inpainting/library.png")
 

@@ -9,12 +9,12 @@ reports, and stops starting rows when the budget is spent. Parts:
   * ``experiment``: ``Session.step()`` against the whole iteration recorded by hand as a CUDA graph
     (cuda_graphs.py): what launch overhead cost before the session replayed its pass;
   * ``replay``: the session's pass replayed from a CUDA graph against launched from Python,
-    alternated in one process (core/cuda_graph.py);
+    alternated in one process (core/runtime/cuda_graph.py);
   * ``agreement``: the same runs with and without the graph, PSNR along the way;
   * ``eager``: the paper's denoising network, plain eager fp32 NCHW against our path (gpu.py);
   * ``previews``: loop throughput with previews at 10 per second against the bare loop;
   * ``rows``: tasks x presets x sizes, each with seconds per iteration, peak allocated and reserved
-    GPU memory after the warm-up, and what the estimate (core/estimate.py, core/memory_estimate.py)
+    GPU memory after the warm-up, and what the estimate (core/estimate/cost.py, core/estimate/memory.py)
     said before the start.
 ``--tiny`` runs every part at toy sizes on any device (the CPU check before a lease). Results of
 session 16 (H200): benchmarks/results/gpu_checks_session16_h200_run{1,2}.json (run 1 predates the
@@ -40,14 +40,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cuda_graphs
 import gpu
 
-from dip_gui.core.bench import SR_SCALE, make_session, preview_cost, synthetic_photo
-from dip_gui.core.degradations import random_known_mask
-from dip_gui.core.estimate import estimate_cost
+from dip_gui.cli.bench import SR_SCALE, make_session, preview_cost, synthetic_photo
+from dip_gui.core.estimate.cost import estimate_cost
+from dip_gui.core.estimate.memory import count_memory
 from dip_gui.core.imaging import save_image
-from dip_gui.core.memory_estimate import count_memory
-from dip_gui.core.presets import get_preset, scaled_for
-from dip_gui.core.session import Session
-from dip_gui.core.tasks import make_problem
+from dip_gui.core.problem.degradations import random_known_mask
+from dip_gui.core.problem.presets import get_preset, scaled_for
+from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.session import Session
 
 MB = 2**20
 #: (task, preset, size, precision, CUDA graphs): the memory and time estimates against measured runs.

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.preset_search import make_preset, make_test_problem
-from dip_gui.core.session import Session
+from dip_gui.core.session.session import Session
 
 
 def main() -> int:

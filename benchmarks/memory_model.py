@@ -21,9 +21,9 @@ import sys
 import numpy as np
 import torch
 
-from dip_gui.core.bench import SR_SCALE
-from dip_gui.core.memory_estimate import CPU_PEAK_MODEL, count_memory
-from dip_gui.core.presets import get_preset, scaled_for
+from dip_gui.cli.bench import SR_SCALE
+from dip_gui.core.estimate.memory import CPU_PEAK_MODEL, count_memory
+from dip_gui.core.problem.presets import get_preset, scaled_for
 
 MB = 2**20
 ROWS = {

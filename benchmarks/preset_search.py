@@ -72,7 +72,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "small_seeded": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "average_from_base": True}),
     "small_seeded_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "average_from_base": True,
                                     "lr": 0.01}),
-    # ... and the holes filled by the average and the fill mixed by a holdout (core/holdout.py)
+    # ... and the holes filled by the average and the fill mixed by a holdout (core/stopping/holdout.py)
     "small_holdout": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True}),
     "small_holdout_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True, "lr": 0.01}),
     # restoration (session 11): the fill made for scattered missing pixels (warmstart.non_local_means_fill)
@@ -114,7 +114,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
 
 def make_preset(config: str, task: str = "denoise", sr_scale: int = SR_SCALE):
     from dip_gui.core.networks import SkipSpec
-    from dip_gui.core.presets import get_preset, scaled_for
+    from dip_gui.core.problem.presets import get_preset, scaled_for
 
     scale = sr_scale if task == "sr" else None
     if config in ("paper", "fast"):  # the shipped presets
@@ -131,7 +131,7 @@ def make_preset(config: str, task: str = "denoise", sr_scale: int = SR_SCALE):
 def run_one(job: dict) -> dict:
     import torch
 
-    from dip_gui.core.session import Session
+    from dip_gui.core.session.session import Session
 
     torch.set_num_threads(job["threads"])
     problem = make_test_problem(job)
@@ -154,9 +154,9 @@ def run_one(job: dict) -> dict:
 
 def make_test_problem(job: dict):
     """The degraded photo of ``job`` as a Problem that knows the clean one (for PSNR)."""
-    from dip_gui.core.evaluate_stopping import centre_crop, degrade
+    from dip_gui.cli.evaluate_stopping import centre_crop, degrade
     from dip_gui.core.imaging import load_image, load_mask
-    from dip_gui.core.tasks import make_problem
+    from dip_gui.core.problem.tasks import make_problem
 
     clean = load_image(Path(job["path"])).rgb
     task = job["task"]
@@ -178,9 +178,9 @@ def make_test_problem(job: dict):
 
 def cpu_cost(configs: list[str], size: int, iters: int) -> dict:
     """CPU seconds per iteration of each config's network (one at a time, this process)."""
-    from dip_gui.core.bench import _time_steps, synthetic_photo
-    from dip_gui.core.session import Session
-    from dip_gui.core.tasks import make_problem
+    from dip_gui.cli.bench import _time_steps, synthetic_photo
+    from dip_gui.core.problem.tasks import make_problem
+    from dip_gui.core.session.session import Session
 
     costs = {}
     for config in configs:

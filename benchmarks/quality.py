@@ -26,9 +26,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dip_gui.core.classical.warm_start import classical_fill
 from dip_gui.core.imaging import load_image, save_image
 from dip_gui.core.metrics import psnr, psnr_y
-from dip_gui.core.warmstart import classical_fill
 
 DENOISE = ("denoising/F16_GT.png", "restoration/barbara.png", "sr/zebra_GT.png", "inpainting/library.png")
 SR = ("sr/zebra_GT.png", "denoising/F16_GT.png")

@@ -7,8 +7,8 @@ Opens the real MainWindow (offscreen unless QT_QPA_PLATFORM says otherwise) on a
 denoising photo, starts the preset's run the way the Start button does (the long-run question
 answered "run"), lets it warm up, then counts the iterations made in ``--seconds`` while a 10 ms
 QTimer in the GUI thread records how late the event loop serves it. ``--threads`` fixes the
-worker's torch thread count (default: the window's own choice, core/thread_trial.py); ``--per-thread-arenas`` skips
-``share_main_arena`` to show what the worker thread costs without it (core/host_memory.py).
+worker's torch thread count (default: the window's own choice, core/runtime/thread_trial.py); ``--per-thread-arenas`` skips
+``share_main_arena`` to show what the worker thread costs without it (core/runtime/host_memory.py).
 Run it alone: two torch processes on one 2-core machine slow each other down several times.
 """
 
@@ -32,13 +32,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="the worker's torch threads (default: the window's rule)")
     parser.add_argument("--per-thread-arenas", action="store_true", help="do not share glibc's main arena")
     parser.add_argument("--memory", default="auto", choices=("auto", "lean", "fast"),
-                        help="the panel's Memory setting (core/host_memory.py)")
+                        help="the panel's Memory setting (core/runtime/host_memory.py)")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before counting")
     parser.add_argument("--seconds", type=float, default=40.0, help="seconds counted")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from dip_gui.core.host_memory import share_main_arena
+    from dip_gui.core.runtime.host_memory import share_main_arena
 
     if not args.per_thread_arenas:
         share_main_arena()
@@ -51,10 +51,10 @@ def measure(args: argparse.Namespace) -> dict:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from dip_gui.core.bench import synthetic_photo
+    from dip_gui.cli.bench import synthetic_photo
     from dip_gui.core.imaging import save_image
     from dip_gui.ui import worker
-    from dip_gui.ui.main_window import MainWindow
+    from dip_gui.ui.window.main_window import MainWindow
 
     if args.threads:
         class FixedThreads(worker.ThreadTrial):

@@ -2,13 +2,13 @@
 
 import sys
 
-from dip_gui.core.host_memory import share_main_arena
+from dip_gui.core.runtime.host_memory import share_main_arena
 
 
 def entry() -> int:
-    """The command line, with the main arena shared before any thread starts (core/host_memory.py)."""
+    """The command line, with the main arena shared before any thread starts (core/runtime/host_memory.py)."""
     share_main_arena()
-    from dip_gui.cli import main  # imports torch, which starts a thread
+    from dip_gui.cli.main import main  # imports torch, which starts a thread
 
     return main()
 

@@ -9,22 +9,15 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from dip_gui.core.networks import SkipSpec
-from dip_gui.core.presets import Preset
+from dip_gui.core.problem.presets import Preset
+from tests.makers import TINY_NET
+from tests.makers import smooth_image as make_smooth_image
 
-TINY_NET = SkipSpec(channels_down=(8, 8, 8), channels_up=(8, 8, 8), channels_skip=(2, 2, 2))
 
-
-def smooth_image(height: int = 32, width: int = 32, seed: int = 0) -> np.ndarray:
-    """A photo-like test image: smooth gradients and a few soft shapes, HxWx3 float32."""
-    rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = np.stack([xs / max(width - 1, 1), ys / max(height - 1, 1), 0.5 + 0.0 * xs], axis=2)
-    for _ in range(3):
-        cy, cx, r = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(4, 10)
-        blob = np.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * r * r))
-        image += blob[:, :, None] * rng.uniform(-0.4, 0.4, size=3)
-    return np.clip(image, 0.0, 1.0).astype(np.float32)
+@pytest.fixture
+def smooth_image():
+    """The maker of photo-like test images: ``smooth_image(height, width, seed)`` -> HxWx3 float32."""
+    return make_smooth_image
 
 
 @pytest.fixture
@@ -34,4 +27,4 @@ def tiny_preset() -> Preset:
 
 @pytest.fixture
 def image32() -> np.ndarray:
-    return smooth_image(32, 32)
+    return make_smooth_image(32, 32)

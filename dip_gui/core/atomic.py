@@ -3,6 +3,7 @@ failed write. Every writer of the project goes through ``atomic_target``."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -39,3 +40,9 @@ def remove_stale_temporaries(path: str | os.PathLike) -> None:
     for leftover in path.resolve().parent.glob(f".{path.name}.*"):
         with suppress(OSError):
             leftover.unlink()
+
+
+def write_json_atomic(path: str | os.PathLike, data: object) -> None:
+    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
+    with atomic_target(path) as tmp, open(tmp, "w") as handle:
+        json.dump(data, handle, indent=1)

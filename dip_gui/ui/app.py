@@ -47,7 +47,7 @@ def run_app(photo: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("DIP Studio")
     app.setOrganizationName("DIPStudio")
-    from dip_gui.ui.main_window import MainWindow
+    from dip_gui.ui.window.main_window import MainWindow
 
     window = MainWindow(open_sample=photo is None)
     install_excepthook(lambda: window)

@@ -15,12 +15,12 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QThread, Signal
 
-from dip_gui.core.checkpoint import Checkpointer
 from dip_gui.core.errors import DeviceError, DipError
-from dip_gui.core.host_memory import apply_host_memory
-from dip_gui.core.session import Session
-from dip_gui.core.thread_trial import ThreadTrial
-from dip_gui.core.timeline import RunMonitor
+from dip_gui.core.runtime.host_memory import apply_host_memory
+from dip_gui.core.runtime.thread_trial import ThreadTrial
+from dip_gui.core.session.checkpoint import Checkpointer
+from dip_gui.core.session.session import Session
+from dip_gui.core.stopping.monitor import RunMonitor
 
 BATCH_SECONDS = 0.05
 

@@ -8,10 +8,10 @@ import sys
 import pytest
 import torch
 
-from dip_gui.cli import main
-from dip_gui.core.device import resolve_precision
+from dip_gui.cli.main import main
 from dip_gui.core.errors import DeviceError
-from dip_gui.core.presets import default_preset_name
+from dip_gui.core.problem.presets import default_preset_name
+from dip_gui.core.runtime.device import resolve_precision
 
 
 def _json_output(capsys, *args) -> dict:
@@ -48,9 +48,8 @@ def test_reduced_precision_needs_cuda():
         resolve_precision("fp8", torch.device("cpu"))
 
 
-def test_bf16_on_the_cpu_is_a_clean_user_error(tmp_path, capsys):
+def test_bf16_on_the_cpu_is_a_clean_user_error(tmp_path, capsys, smooth_image):
     from dip_gui.core.imaging import save_image
-    from tests.conftest import smooth_image
 
     photo = tmp_path / "in.png"
     save_image(photo, smooth_image(16, 16))
@@ -78,7 +77,7 @@ def test_preview_cost_compares_the_loop_with_and_without_previews(capsys):
 def test_peak_memory_of_a_table_row_is_its_own_not_its_parents():
     """Table rows run in child processes; ru_maxrss would hand them the parent's peak."""
     parent_ballast = torch.ones(600 * 2**20 // 4)  # touched: resident in this (the parent) process
-    code = "import dip_gui.core.bench as b; print(b._rss_mb())"
+    code = "import dip_gui.cli.bench as b; print(b._rss_mb())"
     child_peak = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                       check=True).stdout.split()[-1])
     assert float(parent_ballast.sum()) > 0

@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dip_gui.cli import build_parser, main
+from dip_gui.cli.main import build_parser, main
 from dip_gui.core.imaging import load_image, save_image
-from tests.conftest import smooth_image
 
 FAST = ["--iters", "3", "--quiet"]
 
 
 @pytest.fixture
-def photo(tmp_path) -> Path:
+def photo(tmp_path, smooth_image) -> Path:
     path = tmp_path / "photo.png"
     save_image(path, smooth_image(24, 20))
     return path
@@ -115,6 +114,7 @@ def _broken_files(tmp_path: Path) -> dict[str, Path]:
 
 
 def error_cases(photo: Path, tmp_path: Path):
+    from tests.makers import smooth_image
     broken = _broken_files(tmp_path)
     wrong_mask = tmp_path / "wrong_mask.png"
     save_image(wrong_mask, np.ones((5, 5), np.float32))
@@ -182,7 +182,7 @@ def test_scale_three_is_refused_by_the_parser(photo, tmp_path):
 
 
 def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, monkeypatch):
-    from dip_gui.core import timeline
+    from dip_gui.core.stopping import monitor as timeline
 
     # A tiny run cannot overfit for real: make the detector fire after a short patience.
     def quick(cls, n, start=0):
@@ -206,7 +206,7 @@ def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, m
 
 
 @pytest.mark.parametrize("kind", [["--noise", "25"], ["--jpeg", "30"], ["--downscale", "2"], ["--drop", "0.5"]])
-def test_degrading_a_grey_photo_degrades_its_one_channel(tmp_path, kind):
+def test_degrading_a_grey_photo_degrades_its_one_channel(tmp_path, kind, smooth_image):
     grey = tmp_path / "grey.png"
     Image.fromarray((64 + smooth_image(40, 40)[:, :, 0] * 128).astype(np.uint8)).save(grey)  # no clipping
     out = tmp_path / "out.png"
@@ -220,8 +220,8 @@ def test_degrading_a_grey_photo_degrades_its_one_channel(tmp_path, kind):
 
 
 def test_a_run_that_keeps_diverging_still_saves_the_last_good_result(photo, tmp_path, monkeypatch):
-    from dip_gui.core import session as session_module
     from dip_gui.core.errors import DivergenceError
+    from dip_gui.core.session import session as session_module
 
     original = session_module.Session.step
 
@@ -256,7 +256,7 @@ def test_out_of_memory_is_a_message_that_says_what_to_change(photo, tmp_path, ca
 
 
 def test_a_long_run_is_announced_with_a_warning(photo, tmp_path, capsys, monkeypatch):
-    import dip_gui.runner as runner
+    import dip_gui.cli.run as runner
 
     monkeypatch.setattr(runner, "LONG_RUN_S", 1e-6)
     assert main(["run", str(photo), "-o", str(tmp_path / "a.png"), "--task", "denoise", "--iters", "2"]) == 0
@@ -268,8 +268,8 @@ def test_a_long_run_is_announced_with_a_warning(photo, tmp_path, capsys, monkeyp
 
 
 def test_the_announced_estimate_follows_the_host_memory_setting(photo, tmp_path, capsys):
-    from dip_gui.core.memory_estimate import plan_for_setting
-    from dip_gui.core.presets import get_preset
+    from dip_gui.core.estimate.memory import plan_for_setting
+    from dip_gui.core.problem.presets import get_preset
 
     announced = {}
     for setting in ("fast", "lean"):
@@ -283,7 +283,7 @@ def test_the_announced_estimate_follows_the_host_memory_setting(photo, tmp_path,
     assert announced == {s: f"{b / 2**20:,.0f} MB" for s, b in planned.items()}
 
 
-def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp_path, capsys):
+def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp_path, capsys, smooth_image):
     photo = tmp_path / "wide.png"
     save_image(photo, smooth_image(40, 150))
     metrics = tmp_path / "m.json"
@@ -304,7 +304,7 @@ def test_a_budget_keeps_the_default_preset_of_every_task(photo, tmp_path):
     """A long --max-seconds budget used to switch SR to `balanced`, which got further than `fast`
     when `fast` was its classical start. Since `fast` SR draws the detail itself it gets further in
     less time (docs/presets.md), as `fast` does for every task: the budget only bounds the run."""
-    import dip_gui.runner as runner
+    import dip_gui.cli.run as runner
 
     parser = build_parser()
     for task, scale in (("sr", ["--scale", "2"]), ("denoise", [])):

@@ -11,15 +11,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from dip_gui.cli import main
+from dip_gui.cli.main import main
 from dip_gui.core.imaging import load_image, save_image
-from tests.conftest import smooth_image
 
 TOTAL = 300
 
 
 @pytest.fixture
-def photo(tmp_path) -> Path:
+def photo(tmp_path, smooth_image) -> Path:
     path = tmp_path / "photo.png"
     save_image(path, smooth_image(20, 28))
     return path
@@ -88,7 +87,7 @@ def test_resume_refuses_what_it_cannot_use(photo, tmp_path, capsys):
 
 
 def test_a_failing_checkpoint_warns_and_the_run_still_saves_its_result(photo, tmp_path, capsys, monkeypatch):
-    import dip_gui.core.checkpoint as checkpoint
+    import dip_gui.core.session.checkpoint as checkpoint
 
     def disk_full(*args, **kwargs):
         raise OSError("No space left on device")

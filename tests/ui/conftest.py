@@ -2,9 +2,9 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from dip_gui.core.imaging import save_image
-from dip_gui.ui.main_window import MainWindow
+from dip_gui.ui.window.main_window import MainWindow
 from dip_gui.ui.worker import RunWorker
-from tests.conftest import smooth_image
+from tests.makers import smooth_image as make_smooth_image
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def settings(tmp_path):
 @pytest.fixture
 def photo_path(tmp_path):
     path = tmp_path / "photo.png"
-    save_image(path, smooth_image(40, 48))
+    save_image(path, make_smooth_image(40, 48))
     return path
 
 
@@ -62,15 +62,27 @@ def _tracking_start(self, *args):
 RunWorker.start = _tracking_start
 
 
-def quick_settings(win, iterations=20):
+def set_quick_settings(win, iterations=20):
     """Small network and few iterations so a run takes a second or two."""
     panel = win.panel
     panel.width_box.setCurrentIndex(1)  # small
     panel.iterations.setValue(iterations)
 
 
-def run_to_end(win, qtbot, iterations, timeout_ms=30000):
+def run_window_to_end(win, qtbot, iterations, timeout_ms=30000):
     """A quick run of ``iterations`` started and waited for until the window has handled its end."""
-    quick_settings(win, iterations)
+    set_quick_settings(win, iterations)
     win.start_run()
     qtbot.waitUntil(lambda: not win.run.running, timeout=timeout_ms)
+
+
+@pytest.fixture
+def quick_settings():
+    """``quick_settings(window, iterations=20)``: a small network and few iterations (a second or two)."""
+    return set_quick_settings
+
+
+@pytest.fixture
+def run_to_end():
+    """``run_to_end(window, qtbot, iterations)``: a quick run, waited for until the window handled its end."""
+    return run_window_to_end

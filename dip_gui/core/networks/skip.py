@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from dip_gui.core.host_memory import keeping_freed_memory
 from dip_gui.core.networks.batch_norm import FastBatchNorm2d, FastBatchNormLeakyReLU, FastBatchNormReflectionPad
 from dip_gui.core.networks.cpu_layers import FastReflectionPad2d, FastUpsample, onednn_has_avx512
 from dip_gui.core.networks.lanczos import LanczosDownsample
 from dip_gui.core.networks.split_conv import SplitBackwardConv2d
+from dip_gui.core.runtime.host_memory import keeping_freed_memory
 
 DOWNSAMPLE_MODES = ("stride", "avg", "max", "lanczos2", "lanczos3")
 UPSAMPLE_MODES = ("nearest", "bilinear")
@@ -86,7 +86,7 @@ class PointwiseConv2d(nn.Conv2d):
     and its backward, 2-4x faster than the convolution kernels on a CPU (measured at 256 px: 128->128
     channels 66 -> 50 ms forward, 133 -> 73 ms backward; 128->3 channels 20 -> 5 ms forward). GPUs and
     batches keep the convolution (cuDNN is good at 1x1 and needs it for channels-last). So does a CPU
-    run that keeps freed memory (core/host_memory.py) on an AVX2 CPU, for 16 output channels or more:
+    run that keeps freed memory (core/runtime/host_memory.py) on an AVX2 CPU, for 16 output channels or more:
     without the page faults of fresh allocations oneDNN's 1x1 kernels are the faster ones there
     (128->128 channels at 256 px, forward and backward: 70.7 ms against 80.5 ms as a matrix product;
     those figures above were measured with faults). On AVX-512 CPUs the product wins either way.

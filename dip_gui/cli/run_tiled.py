@@ -1,0 +1,54 @@
+"""``run --tile N``: a photo too large for the device, restored as overlapping tiles (core/session/tiles.py)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dip_gui.cli.run import check_output, load_side_inputs, preset_for, progress_printer, save_result
+from dip_gui.core.atomic import write_json_atomic
+from dip_gui.core.errors import InvalidParameterError
+from dip_gui.core.imaging import load_image
+from dip_gui.core.metrics import psnr
+from dip_gui.core.session.tiles import plan_tiles, run_tiled
+
+#: Options that follow one session through a run; a tiled run is many sessions.
+NOT_WITH_TILES = ("resume", "checkpoint", "auto_stop", "save_snapshots", "raw_output")
+
+
+def run_tiled_command(args: argparse.Namespace) -> int:
+    for name in NOT_WITH_TILES:
+        if getattr(args, name, None):
+            raise InvalidParameterError(f"--{name.replace('_', '-')} does not work with --tile")
+    if not args.input or not args.task:
+        raise InvalidParameterError("give the photo to restore and --task")
+    check_output(args)
+    photo = load_image(args.input)
+    mask, guide, reference = load_side_inputs(args, photo)
+    preset = preset_for(args)
+    tiles = plan_tiles(photo.size[0], photo.size[1], args.tile, args.tile_overlap)
+    log = progress_printer(args.quiet)
+    log(f"{args.task} with preset {preset.name} in {len(tiles)} tiles of up to {args.tile} px "
+        f"({args.tile_overlap} px overlap), {preset.iterations} iterations each", force=True)
+    start = time.monotonic()
+
+    def progress(index: int, count: int, session) -> None:
+        log(f"tile {index + 1}/{count}  iter {session.iteration}/{session.total_iterations}  loss {session.last_loss:.5f}")
+
+    image = run_tiled(args.task, photo.rgb, preset, tile=args.tile, overlap=args.tile_overlap, seed=args.seed,
+                      device=args.device, grey=photo.grey, scale=args.scale, mask=mask, guide=guide,
+                      max_seconds=args.max_seconds, progress=progress)
+    output = save_result(args, photo, image)
+    metrics: dict = {"task": args.task, "preset": preset.name, "tiles": len(tiles), "tile": args.tile,
+                     "tile_overlap": args.tile_overlap, "iterations_per_tile": preset.iterations,
+                     "seconds": round(time.monotonic() - start, 3), "final": {}}
+    if reference is not None:
+        expected = np.repeat(reference, 3, axis=2) if reference.shape[2] == 1 else reference
+        metrics["final"]["psnr"] = psnr(load_image(output).rgb, expected)
+    if args.metrics_json:
+        write_json_atomic(Path(args.metrics_json), metrics)
+    log(f"saved {output} ({len(tiles)} tiles, {metrics['seconds']:.1f} s)", force=True)
+    return 0

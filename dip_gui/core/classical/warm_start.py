@@ -1,0 +1,218 @@
+"""Warm starts: a cheap classical estimate the network refines (fast presets only).
+
+On a CPU, plain DIP spends its first few hundred iterations learning the colours and coarse
+shapes of the photo. A warm start hands it those: the output is ``base + f(z)`` with the last
+layer of f initialised to zero, so iteration 0 already shows the classical estimate and the deep
+prior adds the detail. The data term is unchanged (||A(base + f(z)) - y||^2), so the result still
+has to explain the observation; stopping early still matters for noise.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from dip_gui.core.classical.back_projection import START_ROUNDS, refine
+from dip_gui.core.classical.grouped_wiener import MAX_PIXELS, grouped_wiener
+from dip_gui.core.classical.wiener import wiener_channel
+from dip_gui.core.problem.presets import BASES, FILLS
+from dip_gui.core.problem.tasks import Problem, to_numpy, to_tensor
+
+
+def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
+    """The base image HxWxC (output size) for ``kind``: blur | upsample | fill | nlm (``sigma`` is the
+    blur's, in pixels, also over the upscale and the fills; nlm reads the noise level from the photo)."""
+    observed = problem.observed_pixels()
+    if kind == "blur":
+        base = gaussian_blur(observed, sigma)
+    elif kind == "upsample":
+        base = gaussian_blur(back_projected_upscale(observed, problem), sigma)
+    elif kind == "nlm":
+        base = denoised_start(observed, estimate_noise_sigma(observed))
+    elif kind in FILLS:
+        base = fill_holes(kind, observed, problem.mask, sigma)
+    else:
+        raise ValueError(f"unknown warm start {kind!r}; expected one of {BASES}")
+    base = base.reshape(problem.out_size[0], problem.out_size[1], -1)
+    return np.clip(base, 0.0, 1.0).astype(np.float32)
+
+
+#: Up to this noise level (0-255 scale) the preset's blur is right; above it the blur grows.
+#: Measured (fast denoiser, 300 iterations, 192 px crops of the paper's photos): at sigma 50 a
+#: 1.4-1.5 px blur instead of 1.0 gave +2.1 dB (F16) and +1.1 dB (barbara); at sigma 25 a slightly
+#: larger blur lost 0.2 dB on barbara, whose texture makes the noise estimate read high (28.8).
+ADAPT_ABOVE_SIGMA = 30.0
+ADAPT_SLOPE = 0.02  # px of blur per unit of sigma
+MAX_BLUR = 2.5
+
+
+def estimate_noise_sigma(image: np.ndarray) -> float:
+    """Gaussian noise level of a photo on the 0-255 scale: the median absolute value of the finest
+    diagonal Haar band over 0.6745 (Donoho's estimator), from the mean of the colour channels."""
+    grey = image.mean(axis=2) if image.ndim == 3 else image
+    height, width = (grey.shape[0] // 2) * 2, (grey.shape[1] // 2) * 2
+    if height == 0 or width == 0:
+        return 0.0
+    grey = grey[:height, :width].astype(np.float64)
+    diagonal = (grey[0::2, 0::2] - grey[0::2, 1::2] - grey[1::2, 0::2] + grey[1::2, 1::2]) / 2
+    channels = image.shape[2] if image.ndim == 3 else 1
+    return float(np.median(np.abs(diagonal)) / 0.6745 * 255 * np.sqrt(channels))  # the mean divided it
+
+
+def adapted_blur_sigma(image: np.ndarray, base_sigma: float) -> float:
+    """The preset's blur, grown for photos noisier than ``ADAPT_ABOVE_SIGMA`` (never smaller)."""
+    extra = ADAPT_SLOPE * (estimate_noise_sigma(image) - ADAPT_ABOVE_SIGMA)
+    return float(np.clip(base_sigma + extra, base_sigma, max(MAX_BLUR, base_sigma)))
+
+
+#: An orthonormal opponent-colour transform (luma, red-blue, green-magenta): the noise stays the
+#: same in each channel, while the two chroma channels carry little picture, so denoising them
+#: separately smooths colour noise much harder than RGB channels would (CBM3D's choice).
+OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt([[3], [2], [1.5]])
+#: Non-local means' patch and search window, and its filter strength per unit of noise sigma.
+#: Measured on the paper's four denoising photos at sigma 25 (docs/presets.md, session 8): 5 px
+#: patches beat OpenCV's default 7 px on all four (+0.1 to +0.4 dB); a 35 px search loses 0.3-0.5 dB;
+#: strength 0.9-1.1 moves no photo by more than 0.3 dB.
+NLM_PATCH, NLM_SEARCH, NLM_STRENGTH = 5, 21, 1.0
+
+
+def non_local_means(image: np.ndarray, noise_sigma: float) -> np.ndarray:
+    """OpenCV's non-local means on each opponent-colour channel, for Gaussian noise of
+    ``noise_sigma`` (0-255 scale). Alone it is within 0.05-2.3 dB of the paper preset's peak on the
+    paper's photos in about a second (docs/presets.md)."""
+    planes = _opponent_planes(image)
+    return _from_opponent_planes([_nlm_channel(plane, noise_sigma) for plane in planes], image.shape)
+
+
+def denoised_start(image: np.ndarray, noise_sigma: float) -> np.ndarray:
+    """The fast denoiser's start (``noise_sigma`` on the 0-255 scale), per opponent-colour channel:
+    non-local means, then a Wiener pass in 8x8 DCT blocks with it as the pilot (``wiener.py``), then
+    on photos up to ``grouped_wiener.MAX_PIXELS`` a Wiener pass over groups of similar blocks with
+    that as the pilot (``grouped_wiener.py``). Each pass adds 0.4-1.2 dB on the paper's photos at
+    sigma 25 (docs/presets.md, session 13)."""
+    noisy = _opponent_planes(image)
+    pilot = [_nlm_channel(plane, noise_sigma) for plane in noisy]  # non_local_means without the way back to RGB
+    sigma = noise_sigma / 255
+    planes = [wiener_channel(plane, guide, sigma) for plane, guide in zip(noisy, pilot)]
+    if image.shape[0] * image.shape[1] <= MAX_PIXELS:
+        planes = grouped_wiener(noisy, planes, sigma)
+    return _from_opponent_planes(planes, image.shape)
+
+
+def _opponent_planes(image: np.ndarray) -> list[np.ndarray]:
+    """The photo's opponent-colour channels (grey and other channel counts: the channels as they are),
+    float64 H x W each; the transform is orthonormal, so each plane keeps the noise level."""
+    channels = image.shape[2]
+    flat = image.reshape(-1, channels).astype(np.float64) @ _colour_transform(channels).T
+    return [flat[:, c].reshape(image.shape[:2]) for c in range(channels)]
+
+
+def _colour_transform(channels: int) -> np.ndarray:
+    """The opponent transform for colour photos; other channel counts stay as they are."""
+    return OPPONENT if channels == 3 else np.eye(channels)
+
+
+def _from_opponent_planes(planes: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    flat = np.stack([plane.reshape(-1) for plane in planes], axis=1) @ _colour_transform(len(planes))
+    return flat.reshape(shape).astype(np.float32)
+
+
+def _nlm_channel(channel: np.ndarray, noise_sigma: float) -> np.ndarray:
+    """One channel through OpenCV's 8-bit non-local means, stretched over the 8 bits first so a
+    faint chroma channel keeps its precision (the strength is scaled with it)."""
+    low, span = float(channel.min()), float(np.ptp(channel))
+    if span < 1e-6 or noise_sigma <= 0:
+        return channel
+    eight = np.clip((channel - low) / span * 255 + 0.5, 0, 255).astype(np.uint8)
+    strength = NLM_STRENGTH * noise_sigma / span  # sigma in the stretched 8-bit units
+    denoised = cv2.fastNlMeansDenoising(eight, None, float(strength), NLM_PATCH, NLM_SEARCH)
+    return denoised.astype(np.float64) / 255 * span + low
+
+
+def back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int = START_ROUNDS) -> np.ndarray:
+    """Bicubic upscale corrected by iterative back-projection under the task's own operator A.
+
+    Bicubic is not what the Lanczos downsampler inverts; a few rounds of x += up(y - A x) make the
+    start consistent with the observation, which alone beats bicubic by a fraction of a dB.
+    """
+    height, width = problem.out_size
+    upscale = to_tensor(cv2.resize(observed, (width, height), interpolation=cv2.INTER_CUBIC).reshape(height, width, -1))
+    correction = refine(torch.zeros_like(upscale), problem.operator, to_tensor(observed), upscale, rounds)
+    return to_numpy(upscale + correction)
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` blurred by a Gaussian of ``sigma`` px (reflected borders), in its own shape: OpenCV
+    drops a trailing channel axis of 1, which a grey photo has."""
+    if sigma <= 0:
+        return image
+    return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT).reshape(image.shape)
+
+
+def fill_holes(kind: str, image: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
+    """The photo with its holes filled by the method ``kind`` (one of ``FILLS``), then blurred by
+    ``sigma`` px, HxWxC. (A residual preset needs the blur: over a start that matches every known
+    pixel exactly the data term is zero, so the network, which starts at zero, never moves.)"""
+    if kind == "nlm_fill":
+        return gaussian_blur(non_local_means_fill(image, known), sigma)
+    return classical_fill(image, known, sigma)
+
+
+#: The rounds of the scattered-pixel fill and its non-local means strength in the first and last
+#: (noise sigma, 0-255 scale; geometric steps between). Measured with half and 80% of the pixels
+#: missing on five of the paper's photos (docs/presets.md, "Restoration: a fill made for scattered
+#: pixels"): 10 rounds from 25 to 3 are within 0.2 dB of 20 rounds in half the time; a strong first
+#: round (40) suits barbara's stripes (+1.8 dB) but costs kate and F16 about 1 dB.
+NLM_FILL_ROUNDS, NLM_FILL_FIRST, NLM_FILL_LAST = 10, 25.0, 3.0
+#: The normalised convolution's Gaussian (px) and the weight under which a pixel has no known
+#: neighbours near enough (inside a large hole), where Telea's fill is the start instead.
+SPREAD_SIGMA, SPREAD_MIN_WEIGHT = 0.7, 0.05
+
+
+def non_local_means_fill(image: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+    """Missing pixels scattered over the photo (restoration) filled by plug-and-play non-local means.
+
+    The start spreads the known pixels into their missing neighbours (normalised convolution, which
+    unlike Telea's method uses every known neighbour); each round then denoises the whole picture
+    with non-local means, weaker each time, and puts the known pixels back, so similar patches
+    elsewhere in the photo fill in what the neighbours cannot. On the paper's photos with half the
+    pixels missing this is 2.3 to 3.7 dB above Telea's fill (docs/presets.md)."""
+    if known is None:
+        return image
+    keep = known[:, :, None] > 0.5
+    estimate = _spread_known(image, known)
+    for round_ in range(NLM_FILL_ROUNDS):
+        strength = NLM_FILL_FIRST * (NLM_FILL_LAST / NLM_FILL_FIRST) ** (round_ / max(NLM_FILL_ROUNDS - 1, 1))
+        denoised = non_local_means(np.clip(estimate, 0.0, 1.0).astype(np.float32), strength)
+        estimate = np.where(keep, image, denoised)
+    return np.clip(estimate, 0.0, 1.0).astype(np.float32)
+
+
+def _spread_known(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Each missing pixel as the Gaussian-weighted mean of its known neighbours; Telea's fill where
+    none is near enough."""
+    weight = known.astype(np.float32)
+    mass = gaussian_blur(image * weight[:, :, None], SPREAD_SIGMA)
+    total = gaussian_blur(weight, SPREAD_SIGMA)
+    spread = mass / np.maximum(total, 1e-6)[:, :, None]
+    lonely = total < SPREAD_MIN_WEIGHT
+    if lonely.any():
+        spread = np.where(lonely[:, :, None], _telea_fill(image, known), spread)
+    return np.where(known[:, :, None] > 0.5, image, spread)
+
+
+def classical_fill(image: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
+    """The ``fill`` start: holes filled by Telea's method, then blurred by ``sigma`` px."""
+    return gaussian_blur(_telea_fill(image, known), sigma)
+
+
+def _telea_fill(image: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+    """Fill holes with OpenCV's Telea method (8-bit inside; the known pixels stay exact)."""
+    if known is None:
+        return image
+    holes = (known < 0.5).astype(np.uint8)
+    eight = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    filled = cv2.inpaint(eight, holes, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+    filled = filled.reshape(image.shape)
+    return np.where(known[:, :, None] > 0.5, image, filled)

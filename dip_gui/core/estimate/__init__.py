@@ -1,0 +1,1 @@
+"""Before a run: its time per iteration and its peak memory on this device."""

@@ -1,0 +1,195 @@
+"""Before a run: time per iteration and memory for this photo on this device, measured small.
+
+One real iteration on a small canvas is timed and its saved activations counted; both grow with
+the pixel count, so they are scaled to the photo's canvas (memory: core/estimate/memory.py).
+Cheap (tens of ms) and honest.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from dip_gui.core.estimate.memory import count_memory, plan_for_setting
+from dip_gui.core.networks import SkipNet
+from dip_gui.core.networks.padded_canvas import Canvas
+from dip_gui.core.problem.presets import Preset
+from dip_gui.core.runtime.cuda_graph import EAGER_PASSES, ReplayedPass
+from dip_gui.core.runtime.device import (
+    available_memory_bytes,
+    configure_device,
+    make_adam,
+    preferred_memory_format,
+    resolve_device,
+    resolve_precision,
+)
+
+#: Runs estimated longer than this get a question (window) or a warning line (command line) first.
+LONG_RUN_S = 30 * 60
+#: Canvas sides of the two timing probes on the CPU.
+PROBE_SIDES = (64, 128)
+#: On CUDA, larger: below ~256 px a GPU iteration costs its fixed part alone, so the difference of
+#: two small probes is noise. Measured on an H200 (session 16, ``Session.step()`` with the pass
+#: replayed from a CUDA graph): `fast` 3.05 / 5.27 / 13.8 ms at 256 / 512 / 1024 px, paper 5.6 /
+#: 13.9 / 53.4 / 125 ms at 256 / 512 / 1024 / 1536 px; the fit below through the 256 and 512 px
+#: figures gives 1024 px 1.03x (fast) and 0.94x (paper) of the measured time, 1536 px 0.91x. The
+#: 64 + 128 px probes launched from Python, as before, estimated 5-14x the measured time.
+CUDA_PROBE_SIDES = (256, 512)
+#: Every network gets both probes and a fixed + per-pixel fit. Until session 15 the wide networks
+#: (over 64 channels, slower than 50 ms at 64 px) had the 64 px probe alone, scaled by the pixels,
+#: to spare the window ~0.5 s: the paper networks' estimates came out 1.13-1.75x the measured time
+#: (median 1.49; 72 runs of session 15's memory fit, 256-1024 px, both settings), with the fit
+#: 0.80-1.20 (median 1.00); over all networks 0.80-1.52 (median 1.04). Session 4 had tried and
+#: reverted the second probe when its 512 px figure came out under: that was the page faults below.
+#: A CPU run that gives freed memory back faults in and zeroes every activation again each
+#: iteration; the probes (small blocks, served from the heap) do not. Measured (session 15, 36 pairs
+#: of runs from 256 to 1024 px, `benchmarks/results/memory_model_fit_session15_cpu.json`'s rows,
+#: ``bench --host-memory lean|fast``): 0.3-1.3 s more per GB the network saves, median 0.65.
+PAGE_FAULT_SECONDS_PER_BYTE = 0.65 / 2**30
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    seconds_per_iteration: float
+    memory_bytes: int
+    canvas: tuple[int, int]
+
+    def duration(self, iterations: int) -> str:
+        """The time ``iterations`` would take, for people: "40 s", "12 min", "1.4 h"."""
+        return format_duration(self.seconds_per_iteration * iterations)
+
+    def describe(self, iterations: int) -> str:
+        return (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{self.duration(iterations)} for {iterations} iterations, "
+                f"~{self.memory_bytes / 2**20:,.0f} MB")
+
+
+def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: str, host_memory: str = "auto") -> tuple:
+    """What an estimate depends on: the network, its input, the size, the device and the host-memory
+    setting, not the schedule (iterations, learning rate, jitter, averaging). Hashable: estimates are
+    kept by it."""
+    schedule_free = replace(preset, name="", description="", iterations=1, lr=0.01, ema=None, reg_noise_std=0.0,
+                            lr_floor=1.0, warmup=0)
+    return schedule_free, tuple(out_size), channels, device, host_memory
+
+
+def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto",
+                  host_memory: str = "auto") -> CostEstimate:
+    """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``.
+
+    Time: forward and backward on two small canvases (64 and 128 px), a fixed part and a part that
+    grows with the pixels fitted through them, plus the page faults of a CPU run that gives freed
+    memory back. One 64 px probe scaled by the pixel ratio, as before session 3, read a small
+    network's fixed per-operation cost as per-pixel cost: 3-4x too slow for the ``fast`` presets
+    (2.33 s/iter predicted, 0.62 measured at 512 px).
+    """
+    dev = resolve_device(device)
+    spec = preset.net
+    # what the session will do on the CPU: which network (its memory and time), and whether it keeps
+    # freed memory, which grows the peak (core/estimate/memory.py)
+    plan = None
+    if dev.type == "cpu":
+        plan = plan_for_setting(host_memory, preset, out_size, channels, available_memory_bytes(dev))
+    net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
+    memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
+    small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
+                          for size in (*_probe_sizes(dev, out_size), out_size))
+    t_small = _probe_seconds(net, _probe_input(depth, small, dev), dev)
+    px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
+    if px_large > px_small:
+        t_large = _probe_seconds(net, _probe_input(depth, large, dev), dev)
+        per_pixel = max((t_large - t_small) / (px_large - px_small), 0.25 * t_large / px_large)
+    else:  # a network whose smallest canvas is larger than the second probe's: scale the one
+        per_pixel, px_large = t_small / px_small, px_small
+    fixed = max(t_small - per_pixel * px_small, 0.0)
+    seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
+    if plan is not None and plan.host_memory == "lean":  # the probes' small blocks never fault: a large run does
+        seconds += PAGE_FAULT_SECONDS_PER_BYTE * plan.count.saved
+    return CostEstimate(float(seconds), memory, (full.height, full.width))
+
+
+def _probe_sizes(device: torch.device, out_size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The two probes' canvases: on CUDA no larger than the photo (its own size is then timed)."""
+    if device.type != "cuda":
+        return (PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2
+    large = tuple(min(CUDA_PROBE_SIDES[1], side) for side in out_size)
+    small = tuple(min(CUDA_PROBE_SIDES[0], max(side // 2, 1)) for side in large)
+    return small, large
+
+
+def _network(preset: Preset, channels: int, device: torch.device, lean: bool = False) -> tuple[SkipNet, int]:
+    """The run's network as the run holds it: on CUDA in its memory format, with the run's settings
+    (TF32, cuDNN's autotuning), which the session would make process-wide anyway."""
+    depth = preset.network_input_depth(channels)
+    net = SkipNet(preset.net, depth, channels, lean=lean)
+    if device.type == "cuda":
+        precision = resolve_precision("auto", device)
+        configure_device(device, precision)
+        return net.to(device, memory_format=preferred_memory_format(device, precision)), depth
+    return net.to(device), depth
+
+
+def _probe_input(depth: int, canvas: Canvas, device: torch.device) -> torch.Tensor:
+    """A probe's network input, in the memory format the run gives it (channels-last on CUDA)."""
+    z = torch.rand(1, depth, canvas.height, canvas.width, device=device)
+    return z.contiguous(memory_format=preferred_memory_format(device, resolve_precision("auto", device)))
+
+
+def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, repeats: int = 3,
+                   replayed: ReplayedPass | None = None) -> float:
+    """Fastest of ``repeats`` forward+backward passes after a warm-up at this size. On CUDA as the run
+    does it: the pass replayed from a CUDA graph (core/runtime/cuda_graph.py; ``replayed`` is made for it),
+    and Adam's step after it, which launch overhead makes a visible part of a fast iteration there."""
+    cuda = device.type == "cuda"
+    if cuda and replayed is None:
+        replayed = ReplayedPass(list(net.parameters()))
+    optimizer = make_adam(net.parameters(), 0.01, device) if replayed is not None else None
+
+    def one_pass() -> tuple[torch.Tensor, ...]:
+        loss = net(z).mean()
+        loss.backward()
+        return (loss.detach(),)
+
+    def iteration() -> None:
+        if replayed is None:
+            one_pass()
+            return
+        replayed(one_pass)
+        optimizer.step()
+
+    for _ in range(EAGER_PASSES + 1 if replayed is not None else 1):  # to the replays; cuDNN's autotuning
+        iteration()
+    best = float("inf")
+    for _ in range(repeats):
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        iteration()
+        if cuda:
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def cost_warning(cost: CostEstimate, iterations: int, available_bytes: int | None, long_run_s: float) -> str | None:
+    """Why a run deserves a question before it starts (too long, or more memory than is free), or None."""
+    reasons = []
+    total = cost.seconds_per_iteration * iterations
+    if total > long_run_s:
+        reasons.append(f"take about {format_duration(total)}")
+    if available_bytes and cost.memory_bytes > 0.8 * available_bytes:
+        reasons.append(f"need ~{cost.memory_bytes / 2**30:.1f} GB of memory with {available_bytes / 2**30:.1f} GB free")
+    return None if not reasons else "This run would " + " and ".join(reasons) + "."
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds for people: "40 s", "12 min", "1.4 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+__all__ = ["LONG_RUN_S", "CostEstimate", "cost_warning", "estimate_cost", "format_duration"]

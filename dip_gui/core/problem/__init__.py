@@ -1,0 +1,1 @@
+"""The restoration problem: tasks, their forward operators (degradations) and the presets, as data."""

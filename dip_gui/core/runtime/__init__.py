@@ -1,0 +1,1 @@
+"""Where a run executes: the device and precision, host memory, torch threads."""

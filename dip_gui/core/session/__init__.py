@@ -1,0 +1,1 @@
+"""One optimisation (Session), the run loop every caller drives, saved sessions, tiles."""

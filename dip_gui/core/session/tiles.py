@@ -1,0 +1,122 @@
+"""Photos too large for the device: restore overlapping tiles one at a time and blend them.
+
+Each tile is an ordinary Session on a crop (so memory is that of one tile). Neighbouring tiles
+overlap by ``overlap`` pixels and are blended with raised-cosine weights that fall from 1 to 0
+across the overlap and are normalised to sum to one everywhere: where two tiles agree the blend is
+exact, where they differ slightly the change is spread over the whole overlap, so no seam shows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dip_gui.core.errors import InvalidParameterError, MaskError
+from dip_gui.core.problem.presets import Preset
+from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.session import Session
+
+#: Below this overlap the raised-cosine ramp is too short to hide a difference between tiles.
+MIN_OVERLAP = 8
+
+
+@dataclass(frozen=True)
+class Tile:
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def window(self, scale: int = 1) -> tuple[slice, slice]:
+        return (slice(self.top * scale, (self.top + self.height) * scale),
+                slice(self.left * scale, (self.left + self.width) * scale))
+
+
+def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
+    """Tiles of at most ``tile`` pixels a side covering the photo, neighbours sharing ``overlap``."""
+    if tile <= 2 * overlap:
+        raise InvalidParameterError(f"--tile {tile} must be more than twice the overlap ({overlap})")
+    tops, lefts = _starts(height, tile, overlap), _starts(width, tile, overlap)
+    return [Tile(top, left, min(tile, height - top), min(tile, width - left)) for top in tops for left in lefts]
+
+
+def _starts(length: int, tile: int, overlap: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    step = (length - tile) / (count - 1)  # spread evenly: every overlap is at least ``overlap``
+    return [round(i * step) for i in range(count)]
+
+
+def blend_weight(tile: Tile, size: tuple[int, int], overlap: int, scale: int = 1) -> np.ndarray:
+    """Raised-cosine weight of a tile (output pixels): 1 inside, falling to 0 across each side that
+    has a neighbour; sides on the photo's border stay at 1."""
+    def ramp(length: int, start: int, total: int) -> np.ndarray:
+        weight = np.ones(length * scale, np.float64)
+        fade = min(overlap * scale, length * scale // 2)
+        if fade == 0:
+            return weight
+        rising = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)
+        if start > 0:
+            weight[:fade] = rising
+        if start + length < total:
+            weight[-fade:] = np.minimum(weight[-fade:], rising[::-1])
+        return weight
+
+    return np.outer(ramp(tile.height, tile.top, size[0]), ramp(tile.width, tile.left, size[1]))
+
+
+def blend(tiles: list[Tile], results: list[np.ndarray], size: tuple[int, int], overlap: int, scale: int = 1) -> np.ndarray:
+    """The photo from its tiles' results (HxWxC each, ``scale`` times the tile), weights normalised."""
+    channels = results[0].shape[2]
+    total = np.zeros((size[0] * scale, size[1] * scale, channels), np.float64)
+    weights = np.zeros(total.shape[:2], np.float64)
+    for tile, result in zip(tiles, results):
+        weight = blend_weight(tile, size, overlap, scale)
+        rows, cols = tile.window(scale)
+        total[rows, cols] += result * weight[:, :, None]
+        weights[rows, cols] += weight
+    return (total / np.maximum(weights, 1e-12)[:, :, None]).astype(np.float32)
+
+
+def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overlap: int, seed: int = 0,
+              device: str = "auto", grey: bool = False, scale: int | None = None, mask: np.ndarray | None = None,
+              guide: np.ndarray | None = None, max_seconds: float | None = None,
+              progress: Callable[[int, int, Session], None] | None = None) -> np.ndarray:
+    """Restore ``image`` tile by tile; returns the blended result (HxWx3 float32, output size).
+
+    ``max_seconds`` is shared equally between the tiles. Inpainting tiles without a hole are kept
+    as they are (there is nothing to fill).
+    """
+    if overlap < MIN_OVERLAP:
+        raise InvalidParameterError(f"the tile overlap must be at least {MIN_OVERLAP} pixels, not {overlap}")
+    size = image.shape[:2]
+    tiles = plan_tiles(size[0], size[1], tile, overlap)
+    factor = scale if task == "sr" else 1
+    budget = None if max_seconds is None else max_seconds / len(tiles)
+    results = []
+    for index, piece in enumerate(tiles):
+        rows, cols = piece.window()
+        crop_mask = None if mask is None else mask[rows, cols]
+        if crop_mask is not None and crop_mask.min() >= 1.0:
+            results.append(image[rows, cols])  # no hole in this tile
+            continue
+        try:
+            problem = make_problem(task, image[rows, cols], grey=grey, scale=scale, mask=crop_mask,
+                                   guide=None if guide is None else guide[rows, cols])
+        except MaskError as exc:
+            raise MaskError(f"tile {index + 1} of {len(tiles)}: {exc}; use larger tiles") from None
+        session = Session(problem, preset, seed=seed + index, device=device)
+        started = time.monotonic()
+        while session.iteration < session.total_iterations:
+            if budget is not None and time.monotonic() - started >= budget:
+                break
+            session.step()
+            if progress is not None:
+                progress(index, len(tiles), session)
+        results.append(session.result())
+    return blend(tiles, results, size, overlap, factor)

@@ -1,0 +1,286 @@
+"""Side panel: task, preset and the main hyper-parameters, each with a plain-words tooltip."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dip_gui.core.errors import DipError
+from dip_gui.core.networks import SkipSpec
+from dip_gui.core.problem.presets import TASKS, Preset, get_preset, presets_for, scaled_for
+from dip_gui.core.problem.tasks import TASK_LABELS
+from dip_gui.core.runtime.device import available_devices, resolve_device
+
+CUSTOM = "custom"
+#: The host-memory settings (core/runtime/host_memory.py) as people would name them.
+MEMORY_CHOICES = (("Auto", "auto"), ("Use less memory", "lean"), ("Faster, more memory", "fast"))
+WIDTHS = {
+    "as preset": None,
+    "small (16-64 channels)": (16, 32, 64, 64, 64),
+    "medium (32-128 channels)": (32, 64, 128, 128, 128),
+    "paper (128 channels)": (128,) * 5,
+}
+
+
+def _spin(widget, tip: str, lo, hi, step=None, decimals=None):
+    widget.setRange(lo, hi)
+    if step is not None:
+        widget.setSingleStep(step)
+    if decimals is not None:
+        widget.setDecimals(decimals)
+    widget.setToolTip(tip)
+    return widget
+
+
+class TaskPanel(QWidget):
+    """Emits ``changed`` whenever the task, scale or any setting changes."""
+
+    changed = Signal()
+    guide_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._loading = False
+        self._custom_from: str | None = None  # the preset "custom" edits were made to
+        self.task = QComboBox()
+        for task in TASKS:
+            self.task.addItem(TASK_LABELS[task], task)
+        self.task.setToolTip("What is wrong with the photo")
+        self.scale = QComboBox()
+        for factor in (2, 4, 8):
+            self.scale.addItem(f"x{factor}", factor)
+        self.scale.setCurrentIndex(1)
+        self.scale.setToolTip("How many times larger the result is")
+        self.preset = QComboBox()
+        self.preset.setToolTip("fast: good in minutes on a CPU; paper: the original settings (slow, best on a GPU)")
+        self.guide_button = QPushButton("Choose flash photo…")
+        self.guide_button.setToolTip("The photo taken with flash; its details guide the result")
+        self.guide_label = QLabel("no flash photo")
+        self.iterations = _spin(QSpinBox(), "How many optimisation steps to run", 1, 100000, 100)
+        self.lr = _spin(QDoubleSpinBox(), "Step size: larger learns faster but may become unstable", 0.0001, 1.0, 0.001, 4)
+        self.jitter = _spin(
+            QDoubleSpinBox(), "Noise added to the network input each step; more = smoother result", 0.0, 1.0, 0.01, 3
+        )
+        self.ema = _spin(QDoubleSpinBox(), "Averages recent outputs to remove flicker (0 = off)", 0.0, 0.999, 0.01, 3)
+        self.width_box = QComboBox()
+        self.width_box.addItems(list(WIDTHS))
+        self.width_box.setToolTip("Network size: larger is slower but can fit finer detail")
+        self.seed = _spin(QSpinBox(), "Same seed, same result on the same device", 0, 2**31 - 1)
+        self.device = QComboBox()
+        self.device.addItems(available_devices())
+        self.device.setToolTip("Where to compute: auto picks a GPU when there is one")
+        self.memory = QComboBox()
+        for label, setting in MEMORY_CHOICES:
+            self.memory.addItem(label, setting)
+        self.memory.setToolTip(
+            "CPU runs: keeping freed memory for reuse spares every iteration its page faults (1.5-1.7x faster\n"
+            "from 512 px up) for about 1.5x the memory. Auto keeps it when that adds at most 1 GB and the run\n"
+            "stays under 2.5 GB; 'Faster' keeps it whatever the size. The estimate below follows the choice.\n"
+            "GPU runs ignore it.")
+        self.estimate = QLabel("")
+        self.estimate.setWordWrap(True)
+        self.estimate.setToolTip("Measured on a small crop and scaled to this photo")
+        self._layout()
+        self.task.currentIndexChanged.connect(self._task_changed)
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        self.scale.currentIndexChanged.connect(self._preset_changed)
+        self.guide_button.clicked.connect(self.guide_requested)
+        for box in (self.iterations, self.lr, self.jitter, self.ema, self.seed):
+            box.valueChanged.connect(self._edited)
+        self.width_box.currentIndexChanged.connect(self._edited)
+        self.device.currentIndexChanged.connect(self.changed)
+        self.memory.currentIndexChanged.connect(self.changed)
+        self.device.currentIndexChanged.connect(self._device_changed)
+        self._device_changed()
+        self._task_changed()
+
+    def _layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("Task", self.task)
+        form.addRow("Scale", self.scale)
+        form.addRow("Preset", self.preset)
+        guide_row = QHBoxLayout()
+        guide_row.addWidget(self.guide_button)
+        guide_row.addWidget(self.guide_label)
+        self.guide_widget = QWidget()
+        self.guide_widget.setLayout(guide_row)
+        form.addRow(self.guide_widget)
+        form.addRow("Iterations", self.iterations)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Input jitter", self.jitter)
+        form.addRow("Output averaging", self.ema)
+        form.addRow("Network size", self.width_box)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        form.addRow("Memory", self.memory)
+        self.form = form
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.estimate)
+        self.mask_tools = MaskTools()
+        layout.addWidget(self.mask_tools)
+        layout.addStretch(1)
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def current_task(self) -> str:
+        return self.task.currentData()
+
+    def current_scale(self) -> int | None:
+        return self.scale.currentData() if self.current_task() == "sr" else None
+
+    def base_preset(self) -> Preset:
+        """The named preset, or for "custom" the one its edits were made to (its network and input)."""
+        name = self.preset.currentData()
+        if name == CUSTOM:
+            name = self._custom_from
+        return scaled_for(get_preset(self.current_task(), name), self.current_scale())
+
+    def current_preset(self) -> Preset:
+        """The preset with the panel's edits applied."""
+        preset = self.base_preset()
+        widths = WIDTHS[self.width_box.currentText()]
+        net = preset.net
+        if widths is not None:
+            net = replace(net, channels_down=widths, channels_up=widths, channels_skip=(4,) * len(widths))
+        ema = self.ema.value()
+        return replace(
+            preset,
+            iterations=self.iterations.value(),
+            lr=self.lr.value(),
+            reg_noise_std=self.jitter.value(),
+            ema=ema if ema > 0 else None,
+            net=net if isinstance(net, SkipSpec) else preset.net,
+            name=CUSTOM if self.preset.currentData() == CUSTOM else preset.name,
+        )
+
+    def _device_changed(self) -> None:
+        """The memory setting is about the CPU's allocator: greyed out where the run goes to a GPU."""
+        try:
+            on_cpu = resolve_device(self.device.currentText()).type == "cpu"
+        except DipError:
+            on_cpu = True
+        self.memory.setEnabled(on_cpu)
+
+    def current_host_memory(self) -> str:
+        """``auto``, ``lean`` or ``fast`` (core/runtime/host_memory.py)."""
+        return self.memory.currentData()
+
+    def select_host_memory(self, setting: str) -> None:
+        index = self.memory.findData(setting)
+        if index >= 0:
+            self.memory.setCurrentIndex(index)
+
+    def settings(self) -> dict:
+        return {
+            "task": self.current_task(),
+            "scale": self.current_scale(),
+            "seed": self.seed.value(),
+            "device": self.device.currentText(),
+            "host_memory": self.current_host_memory(),
+            "preset": self.current_preset().to_dict(),
+        }
+
+    # -- reactions ------------------------------------------------------------------------------
+
+    def _task_changed(self) -> None:
+        task = self.current_task()
+        self._loading = True
+        self.preset.clear()
+        self._custom_from = None
+        for preset in presets_for(task):
+            self.preset.addItem(preset.name, preset.name)
+        self.preset.addItem(CUSTOM, CUSTOM)
+        self._loading = False
+        self.form.setRowVisible(self.scale, task == "sr")
+        self.form.setRowVisible(self.guide_widget, task == "flash")
+        self.mask_tools.setVisible(task in ("inpaint", "restore"))
+        self._preset_changed()
+
+    def _preset_changed(self) -> None:
+        if self._loading or self.preset.currentData() == CUSTOM:
+            return
+        self._custom_from = self.preset.currentData()  # "custom" starts from the last preset shown
+        preset = self.base_preset()
+        self._loading = True
+        self.iterations.setValue(preset.iterations)
+        self.lr.setValue(preset.lr)
+        self.jitter.setValue(preset.reg_noise_std)
+        self.ema.setValue(preset.ema or 0.0)
+        self.width_box.setCurrentIndex(0)
+        self._loading = False
+        self.changed.emit()
+
+    def _edited(self) -> None:
+        if self._loading:
+            return
+        if self.preset.currentData() != CUSTOM:
+            self._loading = True
+            self.preset.setCurrentIndex(self.preset.count() - 1)  # "custom": edits are kept
+            self._loading = False
+        self.changed.emit()
+
+    def select_task(self, task: str) -> None:
+        self.task.setCurrentIndex(TASKS.index(task))
+
+
+class MaskTools(QGroupBox):
+    """Brush / eraser, size, clear, invert, load, save, overlay colour and opacity."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Mask (paint the holes)", parent)
+        self.erase = QCheckBox("Eraser")
+        self.erase.setToolTip("Remove paint (right mouse button erases too)")
+        self.size = QSlider()
+        self.size.setOrientation(self.size.orientation().Horizontal)
+        self.size.setRange(1, 200)
+        self.size.setValue(12)
+        self.size.setToolTip("Brush radius in pixels ( [ and ] change it )")
+        self.size_label = QLabel("12 px")
+        self.clear_button = QPushButton("Clear")
+        self.invert_button = QPushButton("Invert")
+        self.load_button = QPushButton("Load…")
+        self.save_button = QPushButton("Save…")
+        self.color_button = QPushButton("Colour…")
+        self.opacity = QSlider()
+        self.opacity.setOrientation(self.opacity.orientation().Horizontal)
+        self.opacity.setRange(5, 100)
+        self.opacity.setValue(50)
+        self.opacity.setToolTip("How strongly the painted holes are shown")
+        layout = QFormLayout(self)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.size)
+        size_row.addWidget(self.size_label)
+        layout.addRow(self.erase)
+        layout.addRow("Brush", size_row)
+        buttons = QGridLayout()
+        for index, button in enumerate((self.clear_button, self.invert_button, self.load_button, self.save_button)):
+            buttons.addWidget(button, index // 2, index % 2)
+        layout.addRow(buttons)
+        overlay = QHBoxLayout()
+        overlay.addWidget(self.color_button)
+        overlay.addWidget(self.opacity)
+        layout.addRow("Overlay", overlay)
+        self.size.valueChanged.connect(lambda v: self.size_label.setText(f"{v} px"))
+
+    def pick_color(self, current: QColor) -> QColor | None:
+        color = QColorDialog.getColor(current, self, "Mask overlay colour")
+        return color if color.isValid() else None

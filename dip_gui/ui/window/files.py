@@ -1,0 +1,56 @@
+"""File dialogs, suggested names, recent files and the JSON sidecar (GUI side of saving)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from dip_gui.core.atomic import write_json_atomic
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
+SAVE_FILTER = "PNG (*.png);;TIFF (*.tif *.tiff);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
+MAX_RECENT = 10
+TASK_SUFFIX = {
+    "denoise": "denoised",
+    "jpeg": "dejpeg",
+    "sr": "sr",
+    "inpaint": "inpainted",
+    "restore": "restored",
+    "flash": "flash",
+}
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+
+
+def suggested_result_path(photo: Path | None, task: str, scale: int | None, folder: str) -> Path:
+    """``photo_denoised.png`` beside the input (``photo_sr4.png`` for SR); never the input itself."""
+    suffix = TASK_SUFFIX.get(task, task) + (str(scale) if task == "sr" and scale else "")
+    if photo is None:
+        return Path(folder or Path.home()) / f"pasted_{suffix}.png"
+    return photo.with_name(f"{photo.stem}_{suffix}.png")
+
+
+def write_sidecar(result_path: Path, settings: dict) -> Path:
+    """Settings beside the result: ``photo_denoised.png.json``."""
+    path = result_path.with_name(result_path.name + ".json")
+    write_json_atomic(path, json.loads(json.dumps(settings, default=str)))
+    return path
+
+
+def recent_files(settings: QSettings) -> list[str]:
+    value = settings.value("recent_files", [])
+    if isinstance(value, str):
+        value = [value]
+    return [v for v in (value or []) if Path(v).exists()]
+
+
+def remember_file(settings: QSettings, path: Path) -> None:
+    files = [str(path)] + [f for f in recent_files(settings) if f != str(path)]
+    settings.setValue("recent_files", files[:MAX_RECENT])
+    settings.setValue("last_folder", str(path.parent))
+
+
+def sample_photo() -> Path | None:
+    path = SAMPLES / "chelsea.png"
+    return path if path.exists() else None

@@ -1,0 +1,258 @@
+"""Window actions around a run: build the problem, start, progress, previews, the end, estimates."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from dip_gui.core.errors import DeviceError, DipError
+from dip_gui.core.estimate.cost import LONG_RUN_S, CostEstimate, cost_warning, format_duration
+from dip_gui.core.problem.presets import get_preset, scaled_for
+from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
+from dip_gui.ui.window.estimator import EstimateRequest
+
+#: How the status line names each classical start while the worker computes it.
+START_NAMES = {"nlm": "non-local means and Wiener filtering", "blur": "a light blur", "fill": "a classical fill of the holes",
+               "nlm_fill": "a non-local means fill of the missing pixels", "upsample": "a back-projected upscale"}
+
+#: Presets a long run may switch to, slowest first (a preset is offered only those after it).
+QUICKER_PRESETS = ("balanced", "fast")
+
+
+@contextmanager
+def busy_cursor():
+    """A wait cursor while the GUI thread waits, restored whatever happens."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
+
+
+class RunActionsMixin:
+    """Mixed into MainWindow; uses its photo, reference, guide, panel, views, run, plot and status."""
+
+    def build_problem(self):
+        task = self.panel.current_task()
+        known = None
+        if task in ("inpaint", "restore"):
+            holes = self.input_view.mask.holes if self.input_view.mask is not None else None
+            known = None if holes is None else (~holes).astype(np.float32)
+        observed = self.photo.rgb
+        if known is not None:
+            observed = observed * known[:, :, None]
+        return make_problem(
+            task,
+            observed,
+            grey=self.photo.grey,
+            scale=self.panel.current_scale(),
+            mask=known,
+            guide=self.guide,
+            reference=self._reference_for(task),
+        )
+
+    def _reference_for(self, task: str) -> np.ndarray | None:
+        if self.reference is None:
+            return None
+        scale = self.panel.current_scale() or 1
+        wanted = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        return self.reference if self.reference.shape[:2] == wanted else None
+
+    def stop_run_and_wait(self) -> None:
+        """End the run before the window moves on (another photo or session): the current step or
+        classical start cannot be cut short, so this waits for it under a wait cursor."""
+        if not self.run.running:
+            return
+        self.status.setText("Stopping the run…")
+        with busy_cursor():
+            self.run.shutdown()
+
+    def start_run(self) -> None:
+        if self.run.running:
+            return
+        if self.photo is None:
+            self.show_error("open a photo first")
+            return
+        self._estimate_timer.stop()
+        if not self._confirm_cost():
+            return
+        try:  # quick: the classical start (seconds on a large photo) is made on the worker thread
+            problem = self.build_problem()
+            preset = self.panel.current_preset()
+            session = self.run.start(problem, preset, self.panel.seed.value(), self.panel.device.currentText(),
+                                     source=self.run_source(), host_memory=self.panel.current_host_memory())
+        except DeviceError as exc:
+            self._offer_cpu(str(exc))
+            return
+        except DipError as exc:
+            self.show_error(str(exc))
+            return
+        self._run_started(session)
+
+    def _run_started(self, session) -> None:
+        self._network_share = None
+        self.plot.clear()
+        self.plot.set_total(session.total_iterations)
+        self._timeline_run_started()
+        if session.prepared:
+            self._show_iterations_done(session)
+            self.status.setText(f"Running {session.preset.name} on {session.device.type}…")
+        else:  # a busy bar until the first iteration: the worker computes the classical start first
+            self.progress_bar.setRange(0, 0)
+            start = f" ({START_NAMES.get(session.preset.base, session.preset.base)})" if session.preset.base else ""
+            self.status.setText(f"Preparing {session.preset.name} on {session.device.type}: computing the start{start}…")
+
+    def _show_iterations_done(self, session) -> None:
+        self.progress_bar.setRange(0, session.total_iterations)
+        self.progress_bar.setValue(session.iteration)
+
+    @Slot(object)
+    def _on_progress(self, results) -> None:
+        self.plot.add_results(results)
+        session, last = self.run.session, results[-1]
+        if self.progress_bar.maximum() != session.total_iterations:  # the start is made: a real bar again
+            self.progress_bar.setRange(0, session.total_iterations)
+        self.progress_bar.setValue(last.iteration)
+        rate = last.iteration / max(last.seconds, 1e-9)
+        left = (session.total_iterations - last.iteration) / max(rate, 1e-9)
+        text = (
+            f"iteration {last.iteration} / {session.total_iterations}   {rate:.2f} it/s   "
+            f"{format_duration(last.seconds)} elapsed   ~{format_duration(left)} left"
+        )
+        if last.psnr is not None:
+            text += f"   PSNR {last.psnr:.2f} dB"
+        if self._network_share is not None:
+            text += "   " + _holes_text(self._network_share, session.problem.task)
+        self.status.setText(text + ("   (paused)" if self.run.paused else ""))
+
+    @Slot(object)
+    def _on_preview(self, result) -> None:
+        self.unsaved_result = True
+        self._network_share = result.network_share
+        if not self.following_live:
+            return  # the user is looking at a snapshot: do not pull the view away
+        self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
+
+    @Slot(str)
+    def _on_device_failed(self, message: str) -> None:
+        self._device_failure = message  # answered once the run's end is handled (see _on_run_ended)
+
+    def _offer_cpu(self, message: str) -> None:
+        """The device failed: run on the CPU instead, only if the user agrees (it is slower)."""
+        device = self._device_type()
+        if device == "cpu":
+            self.show_error(message)
+            return
+        question = f"The {device} device failed: {message}.\n\nRun on the CPU instead? It is slower."
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        if QMessageBox.question(self, "Device failed", question, buttons) == QMessageBox.StandardButton.Yes:
+            self.panel.device.setCurrentText("cpu")
+            self.start_run()
+        else:
+            self.status.setText(message)
+
+    def _device_type(self) -> str:
+        """The device the failed run used (or would have used): 'auto' resolved."""
+        try:
+            return resolve_device(self.panel.device.currentText()).type
+        except DipError:
+            return self.panel.device.currentText()
+
+    @Slot(str)
+    def _on_run_ended(self, reason: str) -> None:
+        failure, self._device_failure = getattr(self, "_device_failure", None), None
+        if reason == "failed" and failure:
+            QTimer.singleShot(0, lambda: self._offer_cpu(failure))
+        session = self.run.session
+        self._show_iterations_done(session)  # the bar is busy still if the run ended while preparing
+        image = self.run.result()
+        if image is not None and self.following_live:
+            self.result_view.set_image(image, keep_view=True)
+            self.unsaved_result = True
+        text = f"{reason.capitalize()} after {session.iteration} iterations ({format_duration(session.seconds)})."
+        share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
+        self.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
+
+    def _update_run_actions(self) -> None:
+        running = self.run.running
+        self.start_action.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.pause_action.setText("Resume" if self.run.paused else "Pause")
+        self.stop_action.setEnabled(running)
+        self.panel.setEnabled(not running)
+
+    def _confirm_cost(self) -> bool:
+        """A run estimated to take very long or more memory than is free asks first: run anyway, switch
+        to a quicker preset of the task (each offered with its own estimated time), or cancel."""
+        preset, device = self.panel.current_preset(), self.panel.device.currentText()
+        try:
+            cost = self.estimator.result_for(self._estimate_request(preset))
+            warning = cost_warning(cost, preset.iterations, available_memory_bytes(resolve_device(device)), LONG_RUN_S)
+        except (DipError, RuntimeError):
+            return True  # no estimate: the run itself will say what is wrong
+        if warning is None:
+            return True
+        choice = self._ask_about_cost(warning, self._quicker_presets(preset))
+        if choice not in ("run", "cancel"):
+            self.panel.preset.setCurrentIndex(self.panel.preset.findData(choice))
+        return choice != "cancel"
+
+    def _quicker_presets(self, preset) -> list[tuple[str, str]]:
+        """(name, estimated time) of the task's presets quicker than ``preset``: ``fast``, and for
+        denoising and SR ``balanced`` (docs/presets.md: ahead of the paper recipe under any CPU budget)."""
+        names = [name for name in QUICKER_PRESETS if self.panel.preset.findData(name) >= 0]
+        if preset.name in names:
+            names = names[names.index(preset.name) + 1:]
+        offers = []
+        for name in names:
+            quicker = scaled_for(get_preset(self.panel.current_task(), name), self.panel.current_scale())
+            try:
+                duration = "~" + self.estimator.result_for(self._estimate_request(quicker)).duration(quicker.iterations)
+            except (DipError, RuntimeError):
+                duration = "time unknown"
+            offers.append((name, duration))
+        return offers
+
+    def _ask_about_cost(self, warning: str, offers: list[tuple[str, str]]) -> str:
+        """The user's answer: 'run', 'cancel' or the name of the offered preset chosen."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self)
+        run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
+        buttons = {box.addButton(f"Use the {name} preset ({duration})", QMessageBox.ButtonRole.ActionRole): name
+                   for name, duration in offers}
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "run" if clicked is run else buttons.get(clicked, "cancel")
+
+    def update_estimate(self) -> None:
+        """Ask for the estimate of the current settings; it arrives in ``show_estimate`` (core/estimate/cost.py
+        times real passes on small canvases, 0.3-1.1 s: off the GUI thread, never during a run)."""
+        if self.photo is None or self.run.running:
+            return
+        self.panel.estimate.setText("Estimating the run's time and memory...")
+        self.estimator.request(self._estimate_request(self.panel.current_preset()))
+
+    @Slot(object, object)
+    def show_estimate(self, request: EstimateRequest, result: object) -> None:
+        if isinstance(result, CostEstimate):
+            self.panel.estimate.setText("Estimate: " + result.describe(request.preset.iterations))
+        else:
+            self.panel.estimate.setText(f"Estimate unavailable: {result}")
+
+    def _estimate_request(self, preset) -> EstimateRequest:
+        """A run of ``preset`` on the open photo with the panel's scale, device and memory setting."""
+        scale = self.panel.current_scale() or 1
+        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
+        return EstimateRequest(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText(),
+                               self.panel.current_host_memory())
+
+
+def _holes_text(network_share: float, task: str) -> str:
+    """What fills the holes (or a restoration's missing pixels) where the preset judges the network
+    against the classical fill."""
+    holes = "missing pixels" if task == "restore" else "holes"
+    return f"{holes}: {network_share:.0%} network, {1 - network_share:.0%} classical fill"

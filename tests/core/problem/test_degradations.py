@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from dip_gui.core.errors import InvalidParameterError
+from dip_gui.core.networks.lanczos import lanczos_kernel
+from dip_gui.core.problem.degradations import (
+    add_gaussian_noise,
+    downscale,
+    jpeg_compress,
+    random_known_mask,
+    sr_downsampler,
+)
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_lanczos_kernel_is_normalised_symmetric_and_4f_wide(factor):
+    kernel = lanczos_kernel(factor)
+    assert kernel.shape == (4 * factor, 4 * factor)
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(kernel, kernel[::-1, ::-1], atol=1e-7)
+    assert kernel.max() == kernel[2 * factor - 1, 2 * factor - 1]  # peak at the centre (phase 0.5)
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_downsampler_keeps_a_constant_image_constant_and_divides_size(factor):
+    op = sr_downsampler(factor)
+    x = torch.full((1, 3, 8 * factor, 5 * factor), 0.37)
+    y = op(x)
+    assert y.shape == (1, 3, 8, 5)
+    torch.testing.assert_close(y, torch.full_like(y, 0.37), atol=1e-5, rtol=0)
+
+
+def test_downsampler_rejects_scale_three():
+    with pytest.raises(InvalidParameterError, match="2, 4, 8"):
+        sr_downsampler(3)
+
+
+def test_downscale_cuts_to_a_multiple(image32):
+    low = downscale(image32[:30, :31], 4)
+    assert low.shape == (7, 7, 3)
+
+
+def test_noise_has_the_asked_sigma():
+    flat = np.full((200, 200, 3), 0.5, np.float32)
+    noisy = add_gaussian_noise(flat, 25, seed=3)
+    assert np.std(noisy - flat) * 255 == pytest.approx(25, rel=0.03)
+
+
+def test_random_mask_drops_the_asked_fraction():
+    mask = random_known_mask((100, 100), 0.5, seed=1)
+    assert set(np.unique(mask)) == {0.0, 1.0}
+    assert mask.mean() == pytest.approx(0.5, abs=0.03)
+
+
+def test_jpeg_roundtrip_changes_the_image_but_keeps_its_shape(image32):
+    out = jpeg_compress(image32, 10)
+    assert out.shape == image32.shape and np.abs(out - image32).mean() > 0.001

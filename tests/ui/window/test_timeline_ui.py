@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from dip_gui.core.imaging import load_image, save_image
+from dip_gui.core.problem.degradations import add_gaussian_noise
+from dip_gui.core.stopping import monitor as timeline
+
+
+@pytest.fixture
+def eager_detector(monkeypatch):
+    """Tiny runs do not overfit: let the detector fire after a short patience."""
+    def quick(cls, n, start=0):
+        return cls(window=3, patience=5, start=start)
+
+    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(quick))
+
+
+@pytest.fixture
+def noisy_photo_path(tmp_path, smooth_image):
+    """A noisy photo: on a clean one the default denoiser's output settles from its non-local means
+    start without ever fitting noise, so (rightly) no stop is suggested."""
+    path = tmp_path / "noisy.png"
+    save_image(path, add_gaussian_noise(smooth_image(40, 48), 25, seed=1))
+    return path
+
+
+def test_suggested_stop_is_marked_and_one_click_away(window, noisy_photo_path, qtbot, eager_detector, tmp_path, run_to_end):
+    window.open_path(noisy_photo_path)
+    run_to_end(window, qtbot, 40, timeout_ms=60000)
+    qtbot.wait(300)
+    suggestion = window.run.monitor.suggestion
+    assert suggestion is not None
+    assert window.plot.suggestion_marker.isVisible() and window.plot.suggestion_marker.value() == suggestion.iteration
+    assert window.timeline.suggested_button.isEnabled()
+    window.timeline.suggested_button.click()
+    chosen = window.timeline.selected
+    assert chosen.iteration == suggestion.iteration
+    assert window.plot.marker.isVisible() and window.plot.marker.value() == suggestion.iteration
+    out = tmp_path / "chosen.png"
+    assert window.save_result(out)
+    np.testing.assert_array_equal(np.round(load_image(out).rgb * 255).astype(np.uint8), chosen.image)
+
+
+def test_scrubbing_the_timeline_shows_older_snapshots_and_live_returns(window, photo_path, qtbot, run_to_end):
+    window.open_path(photo_path)
+    run_to_end(window, qtbot, 30, timeout_ms=60000)
+    qtbot.wait(300)
+    store = window.run.monitor.store
+    assert len(store.snapshots) >= 3 and store.snapshots[0].iteration == 1
+    window.timeline.slider.setValue(0)
+    assert window.timeline.selected.iteration == 1
+    window.plot.iteration_clicked.emit(store.snapshots[-1].iteration)
+    assert window.timeline.selected is store.snapshots[-1]
+    window.timeline.live_button.click()
+    assert window.timeline.selected is None and not window.plot.marker.isVisible()
+
+
+def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eager_detector, quick_settings):
+    window.open_path(photo_path)
+    quick_settings(window, 100000)
+    window.timeline.auto_stop.setChecked(True)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    qtbot.wait(100)
+    assert "Auto-stopped" in window.status.text()
+    assert window.run.session.iteration < 1000
+    np.testing.assert_array_equal(window.run.result(), window.run.monitor.suggested_image())
+
+
+def test_raw_and_averaged_outputs_differ(window, photo_path, qtbot, run_to_end):
+    window.open_path(photo_path)
+    run_to_end(window, qtbot, 10, timeout_ms=60000)
+    averaged = window.run.result()
+    window.timeline.averaged.setChecked(False)
+    assert np.abs(window.run.result() - averaged).max() > 1e-4
+
+
+def test_split_compare_divider_follows_the_mouse(window, photo_path, qtbot, run_to_end):
+    window.open_path(photo_path)
+    run_to_end(window, qtbot, 3, timeout_ms=60000)
+    window.split_action.trigger()
+    view = window.result_view
+    assert view.comparing and not window.input_view.isVisible()
+    view.actual_size()
+    start, end = view.mapFromScene(QPointF(24, 20)), view.mapFromScene(QPointF(12, 20))
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), pos=end)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    assert view.split == pytest.approx(12 / 48, abs=0.05)
+    window.split_action.trigger()
+    assert not view.comparing
+
+
+def test_batched_read_back_as_on_a_gpu_still_completes_the_timeline(window, noisy_photo_path, qtbot, eager_detector,
+                                                                   monkeypatch, run_to_end):
+    """On a GPU the monitor reads back several iterations at once; the window still gets the
+    suggestion, and the end of the run flushes the iterations still queued. (A noisy photo: whether
+    the output of a clean one ever moves enough to suggest a stop depends on the CPU's arithmetic.)"""
+    monkeypatch.setattr(timeline.RunMonitor, "_default_readback", lambda self: 4)
+    window.open_path(noisy_photo_path)
+    run_to_end(window, qtbot, 42, timeout_ms=60000)  # 42 = 10 batches of 4 + 2 left queued at the end
+    qtbot.wait(300)
+    assert window.run.monitor.readback_every == 4
+    assert window.run.monitor.store.snapshots[-1].iteration == 42
+    suggestion = window.run.monitor.suggestion
+    assert suggestion is not None and window.plot.suggestion_marker.value() == suggestion.iteration
+
+
+def test_the_status_line_says_which_measure_chose_the_stop(window, photo_path):
+    from dip_gui.core.stopping.detectors import VALIDATION, StopSuggestion
+
+    window.open_path(photo_path)
+    window.run.suggested.emit(StopSuggestion(12, 1e-3, 1, 100, VALIDATION))
+    assert "iteration 12" in window.status.text() and "held back" in window.status.text()
+    assert window.timeline.suggested_button.text() == "Go to suggested stop (12)"
+    window.run.suggested.emit(StopSuggestion(30, 1e-5, 20, 100))
+    assert "iteration 30" in window.status.text() and "stopped settling" in window.status.text()
+
+
+def test_a_restoration_run_plots_its_quality_on_the_held_back_pixels(window, tmp_path, qtbot, run_to_end, smooth_image):
+    path = tmp_path / "photo72.png"
+    save_image(path, smooth_image(72, 72))
+    window.open_path(path)
+    window.make_test_image_from(("drop", 0.5, 0))
+    assert window.panel.current_task() == "restore"
+    run_to_end(window, qtbot, 6)
+    qtbot.wait(300)
+    assert window.plot.held_out_iterations == list(range(1, 7))
+    assert all(np.isfinite(window.plot.held_out_psnrs)) and window.plot.legend.isVisible()
