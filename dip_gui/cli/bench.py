@@ -24,6 +24,7 @@ from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.cuda_graph import EAGER_PASSES
 from dip_gui.core.runtime.device import configure_device
+from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
 
@@ -165,16 +166,15 @@ def preview_cost(task: str, preset_name: str, size: int, iters: int, warmup: int
 
 
 def _time_steps_with_previews(session: Session, monitor: RunMonitor, iters: int, rate: float) -> float:
+    """Mean seconds of ``iters`` iterations of the run loop with its monitor, and a preview image at
+    most ``rate`` times a second (as the window's worker asks for them)."""
     _sync(session)
     start = last_preview = time.perf_counter()
-    for _ in range(iters):
+    for _ in RunLoop(session, monitor, until=session.iteration + iters).steps():
         now = time.perf_counter()
-        session.step()
         if now - last_preview >= 1.0 / rate:
             session.result()
             last_preview = now
-        monitor.observe(session.iteration)
-    monitor.flush()
     _sync(session)
     return (time.perf_counter() - start) / iters
 
@@ -191,8 +191,7 @@ def _time_steps(session: Session, iters: int) -> float:
         return 0.0
     _sync(session)
     start = time.perf_counter()
-    for _ in range(iters):
-        session.step()
+    RunLoop(session, until=session.iteration + iters).run()
     _sync(session)
     return (time.perf_counter() - start) / iters
 

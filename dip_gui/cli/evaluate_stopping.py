@@ -19,6 +19,7 @@ from dip_gui.core.imaging import load_image
 from dip_gui.core.problem import degradations as deg
 from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
 
@@ -64,13 +65,7 @@ def evaluate_case(clean: np.ndarray, photo: str, task: str, kind: str, amount: f
     preset = scaled_for(get_preset(task, preset_name), extra.get("scale")).with_overrides(iterations=iterations)
     session = Session(make_problem(task, observed, reference=clean, **extra), preset, seed=0, device="auto")
     monitor = RunMonitor(session, snapshots=False)  # the detector the window and ``run`` use
-    history = []
-    for _ in range(iterations):
-        result = session.step()
-        history.append(result.psnr)
-        monitor.observe(result.iteration)
-    monitor.flush()
-    psnrs = np.asarray(history)
+    psnrs = np.asarray([step.result.psnr for step in RunLoop(session, monitor, until=iterations).steps()])
     peak = int(np.argmax(psnrs))
     suggested = monitor.suggestion.iteration if monitor.suggestion else None
     chosen = suggested or len(psnrs)  # no suggestion: the user gets the last iteration

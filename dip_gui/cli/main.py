@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             from dip_gui.ui.app import run_app
 
             return run_app(getattr(args, "photo", None))
+        if command == "run" and args.tile:
+            from dip_gui.cli.run_tiled import run_tiled_command
+
+            return run_tiled_command(args)
         if command == "run":
             from dip_gui.cli.run import run_command
 

@@ -1,42 +1,32 @@
-"""The headless ``run`` command: load, check everything, optimise, save, write metrics.
+"""The headless ``run`` command: load, check everything (cli/run_inputs.py), run the loop, save, write metrics.
 
-All checks that can fail (files, sizes, output path) happen before the first iteration, so a
-mistake costs seconds, not a run. Ctrl+C saves what has been restored so far.
+The run is the core's ``RunLoop``: it ends on its budget, the stop rule (``--auto-stop``), Ctrl+C or
+a divergence, and each of those saves what has been restored so far.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
-import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from dip_gui.cli.run_inputs import check_output, load_side_inputs, preset_for, progress_printer, save_result
 from dip_gui.core.atomic import remove_stale_temporaries, write_json_atomic
-from dip_gui.core.errors import DipError, DivergenceError, ImageWriteError, InvalidParameterError
+from dip_gui.core.errors import DipError, InvalidParameterError
 from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning, estimate_cost
-from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
+from dip_gui.core.imaging import LoadedImage, load_image, save_image
 from dip_gui.core.metrics import psnr
-from dip_gui.core.problem.presets import default_preset_name, get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
-from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
+from dip_gui.core.runtime.device import available_memory_bytes
 from dip_gui.core.session.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
-from dip_gui.core.session.session import Session
+from dip_gui.core.session.run_loop import EndReason, RunEnd, RunLoop
+from dip_gui.core.session.session import Session, StepResult
 from dip_gui.core.stopping.monitor import RunMonitor
-
-PROGRESS_EVERY_S = 1.0
-#: Iterations timed before a time budget fixes the learning-rate schedule's horizon.
-HORIZON_PROBE = 5
 
 
 def run_command(args: argparse.Namespace) -> int:
-    if args.tile:
-        from dip_gui.cli.run_tiled import run_tiled_command
-
-        return run_tiled_command(args)
     if args.resume:
         session, state = load_session(args.resume, args.device, args.precision, args.host_memory)
         remove_stale_temporaries(args.resume)  # what the killed run was writing when it died
@@ -63,15 +53,11 @@ def run_command(args: argparse.Namespace) -> int:
              for name in ("input", "mask", "guide", "reference")}
     checkpoint = Checkpointer(args.checkpoint, args.checkpoint_every, session, monitor,
                               photo_facts(photo, **paths, scale=args.scale))
-    history, interrupted = _optimise(args, session, monitor, log, checkpoint)
-    monitor.flush()  # iterations still queued for the detector and the snapshots (GPU)
-    if monitor.take_new_suggestion() is not None:
-        _log_suggestion(monitor, log)
-    _checkpoint(checkpoint, log)
+    history, end = _optimise(args, session, monitor, log, checkpoint)
     stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
     image = monitor.suggested_image() if stopped_at else session.result()
     output = save_result(args, photo, image)
-    metrics = _metrics(args, session, history, output, monitor, stopped_at)
+    metrics = _metrics(args, session, history, output, monitor, stopped_at, end)
     if args.save_snapshots:
         _save_snapshots(Path(args.save_snapshots), monitor, photo, args)
     if args.metrics_json:
@@ -83,7 +69,7 @@ def run_command(args: argparse.Namespace) -> int:
     if "psnr" in final:
         summary += f", PSNR {final['psnr']:.2f} dB"
     log(summary, force=True)
-    return 130 if interrupted else 0
+    return 130 if end.reason is EndReason.INTERRUPTED else 0
 
 
 def _announce_cost(session: Session, log, budget: float | None, host_memory: str) -> None:
@@ -107,10 +93,9 @@ def _log_suggestion(monitor: RunMonitor, log) -> None:
     log(f"suggested stop: iteration {suggestion.iteration} ({suggestion.reason})", force=True)
 
 
-def _checkpoint(checkpoint: Checkpointer, log) -> None:
-    problem = checkpoint.save()
-    if problem is not None:  # the run goes on: losing a checkpoint must not lose the run
-        log(f"warning: could not write the checkpoint {checkpoint.path}: {problem}", force=True)
+def _log_checkpoint_problem(checkpoint: Checkpointer, problem: str, log) -> None:
+    """The run goes on: losing a checkpoint must not lose the run."""
+    log(f"warning: could not write the checkpoint {checkpoint.path}: {problem}", force=True)
 
 
 def _adopt_saved_source(args: argparse.Namespace, session: Session, state: dict) -> LoadedImage:
@@ -125,36 +110,6 @@ def _adopt_saved_source(args: argparse.Namespace, session: Session, state: dict)
         session.preset = session.preset.with_overrides(iterations=args.iters)
         session.preset.validate()
     return saved_photo(session, source)
-
-
-def check_output(args: argparse.Namespace) -> None:
-    output = Path(args.output)
-    if output.suffix.lower() not in WRITABLE_FORMATS:
-        raise ImageWriteError(
-            f"{output.name}: cannot write '{output.suffix or 'no extension'}' files; use PNG, TIFF, JPEG, WebP or BMP"
-        )
-    if not output.resolve().parent.is_dir():
-        raise ImageWriteError(f"{output.parent}: output folder does not exist")
-    for name in ("input", "mask", "guide", "reference"):
-        other = getattr(args, name, None)
-        if other and same_file(output, Path(other)):
-            raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
-    if args.checkpoint:
-        _check_checkpoint_path(args)
-    if args.metrics_json and Path(args.metrics_json).resolve() in {Path(p).resolve() for p in (args.input, args.output) if p}:
-        raise ImageWriteError("--metrics-json must not name the input or output image")
-
-
-def _check_checkpoint_path(args: argparse.Namespace) -> None:
-    checkpoint = Path(args.checkpoint)
-    if not checkpoint.resolve().parent.is_dir():
-        raise ImageWriteError(f"{checkpoint.parent}: checkpoint folder does not exist")
-    for name in ("input", "mask", "guide", "reference", "output", "metrics_json"):
-        other = getattr(args, name, None)
-        if other and same_file(checkpoint, Path(other)):
-            raise ImageWriteError(f"--checkpoint must not name the {name.replace('_', ' ')} file")
-    if not args.checkpoint_every >= 0:
-        raise InvalidParameterError(f"--checkpoint-every must be 0 or more seconds, not {args.checkpoint_every}")
 
 
 def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
@@ -173,69 +128,38 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
                    precision=args.precision, host_memory=args.host_memory)
 
 
-def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:
-    """The mask (1 = known), flash photo and clean reference named on the command line (or None)."""
-    mask = guide = reference = None
-    if args.mask:
-        mask = load_mask(args.mask, photo.size, white_is_hole=not args.mask_white_known)
-    if args.guide:
-        guide = load_image(args.guide).rgb
-    if args.reference:
-        reference = _fit_reference(load_image(args.reference).rgb, photo, args)
-    return mask, guide, reference
-
-
-def preset_for(args: argparse.Namespace):
-    """The run's preset: named or the device's default, scaled for SR, with command-line overrides.
-    A ``--max-seconds`` budget does not change it: since session 17 no task's ``balanced`` gets further
-    than its ``fast`` in the same time (SR's was the last, docs/presets.md)."""
-    device = resolve_device(args.device).type
-    preset = scaled_for(get_preset(args.task, args.preset or default_preset_name(args.task, device)), args.scale)
-    preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
-    preset.validate()
-    if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
-        raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")
-    return preset
-
-
-def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Namespace) -> np.ndarray:
-    """SR references may be up to scale-1 pixels larger (degrade cuts to a multiple): crop them."""
-    if args.task == "sr" and args.scale:
-        height, width = photo.size[0] * args.scale, photo.size[1] * args.scale
-        if 0 <= reference.shape[0] - height < args.scale and 0 <= reference.shape[1] - width < args.scale:
-            return reference[:height, :width]
-    return reference
-
-
 def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, log,
-              checkpoint: Checkpointer) -> tuple[list[dict], bool]:
+              checkpoint: Checkpointer) -> tuple[list[dict], RunEnd]:
+    """Drive the run loop, logging progress, suggestions, checkpoint problems and how it ended."""
     history: list[dict] = []
-    budget = args.max_seconds
+    loop = RunLoop(session, monitor, budget_s=args.max_seconds, auto_stop=args.auto_stop, checkpoint=checkpoint)
     try:
-        while session.iteration < session.total_iterations:
-            if budget is not None and session.seconds >= budget:
-                break
-            result = session.step()
-            record = {"iteration": result.iteration, "loss": result.loss, "seconds": round(result.seconds, 4)}
-            if result.psnr is not None:
-                record["psnr"] = result.psnr
-            history.append(record)
-            if budget is not None and session.iteration == HORIZON_PROBE:
-                session.set_horizon(int(budget / (session.seconds / HORIZON_PROBE)))
-            log(_progress_line(session, result, budget))
-            if checkpoint.due():
-                _checkpoint(checkpoint, log)
-            if monitor.observe(result.iteration) is not None:
+        for step in loop.steps():
+            history.append(_record(step.result))
+            log(_progress_line(session, step.result, args.max_seconds))
+            if step.checkpoint_problem is not None:
+                _log_checkpoint_problem(checkpoint, step.checkpoint_problem, log)
+            if step.suggestion is not None:
                 _log_suggestion(monitor, log)
-                if args.auto_stop:
-                    break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # between steps (while logging): the loop ends the run as it does during one
+        loop.interrupt()
+    end = loop.end
+    if end.late_suggestion is not None:
+        _log_suggestion(monitor, log)
+    if end.checkpoint_problem is not None:
+        _log_checkpoint_problem(checkpoint, end.checkpoint_problem, log)
+    if end.reason is EndReason.INTERRUPTED:
         log(f"interrupted at iteration {session.iteration}; saving the result so far", force=True)
-        return history, True
-    except DivergenceError as exc:  # keep the last good result rather than losing the run
-        log(f"warning: {exc}", force=True)
-        session.stopped_early = "diverged"
-    return history, False
+    elif end.reason is EndReason.DIVERGED:
+        log(f"warning: {end.message}", force=True)
+    return history, end
+
+
+def _record(result: StepResult) -> dict:
+    record = {"iteration": result.iteration, "loss": result.loss, "seconds": round(result.seconds, 4)}
+    if result.psnr is not None:
+        record["psnr"] = result.psnr
+    return record
 
 
 def _progress_line(session: Session, result, budget: float | None) -> str:
@@ -248,34 +172,8 @@ def _progress_line(session: Session, result, budget: float | None) -> str:
     return line
 
 
-def progress_printer(quiet: bool, always=lambda: False):
-    """A logger to stderr: at most one progress line a second (or when ``always()``); forced lines always."""
-    last = [0.0]
-
-    def log(message: str, force: bool = False) -> None:
-        now = time.monotonic()
-        if quiet and not force:
-            return
-        if force or now - last[0] >= PROGRESS_EVERY_S or always():
-            last[0] = now
-            print(message, file=sys.stderr, flush=True)
-
-    return log
-
-
-def save_result(args: argparse.Namespace, photo: LoadedImage, image: np.ndarray) -> Path:
-    """Write the result like the input (bit depth, grey, alpha resized to the output), never over an input."""
-    alpha = photo.alpha
-    if alpha is not None and alpha.shape != image.shape[:2]:
-        alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
-    protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
-    return save_image(
-        args.output, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality, protected=protected
-    )
-
-
 def _metrics(args: argparse.Namespace, session: Session, history: list[dict], output: Path, monitor: RunMonitor,
-             stopped_at: int | None) -> dict:
+             stopped_at: int | None, end: RunEnd) -> dict:
     final: dict = {"iteration": stopped_at or session.iteration, "loss": session.last_loss}
     metrics = {
         "task": args.task,
@@ -286,6 +184,7 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
         "parameters": session.parameters,
         "iterations": session.iteration,
         "seconds": round(session.seconds, 3),
+        "end_reason": end.reason.value,
         "history": history,
         "final": final,
     }

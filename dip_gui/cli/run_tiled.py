@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dip_gui.cli.run import check_output, load_side_inputs, preset_for, progress_printer, save_result
+from dip_gui.cli.run_inputs import check_output, load_side_inputs, preset_for, progress_printer, save_result
 from dip_gui.core.atomic import write_json_atomic
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.imaging import load_image

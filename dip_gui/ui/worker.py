@@ -1,7 +1,9 @@
-"""The QThread that drives Session.step() and streams results to the GUI thread.
+"""The QThread adapter around the core's run loop: it streams the loop's steps to the GUI thread.
 
-Signals carry plain objects. Progress is batched (one signal per ~50 ms) and preview images are
-asked for at most ``preview_interval`` apart, so the GUI thread never drowns in events.
+The loop (core/session/run_loop.py) decides how a run ends; this thread adds what only the window
+needs: preview images at most ``preview_interval`` apart, progress batched into one signal per
+~50 ms (so the GUI thread never drowns in events), pause, session files saved on request, and the
+thread count measured on the run's first iterations. Signals carry plain objects.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import math
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -19,6 +22,7 @@ from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.runtime.host_memory import apply_host_memory
 from dip_gui.core.runtime.thread_trial import ThreadTrial
 from dip_gui.core.session.checkpoint import Checkpointer
+from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
 
@@ -32,7 +36,7 @@ class RunWorker(QThread):
     preview = Signal(object)  # StepResult with .image
     failed = Signal(str)  # a message a person can read (traceback appended for bugs)
     device_failed = Signal(str)  # the device failed or ran out of memory (the window may offer the CPU)
-    run_ended = Signal(str)  # "done" | "stopped" | "auto-stopped" | "failed"
+    run_ended = Signal(str)  # an EndReason's value ("done", "stopped", "auto-stopped", "diverged", ...) or "failed"
     suggested = Signal(object)  # StopSuggestion, once
     saved = Signal(str)  # a session file written on request (the path)
     save_failed = Signal(str)  # a requested session file could not be written (message)
@@ -42,7 +46,7 @@ class RunWorker(QThread):
         super().__init__(parent)
         self.session, self.until, self.preview_interval = session, until, preview_interval
         self.monitor = RunMonitor(session)
-        self.auto_stop = False  # stop at the detector's suggestion (set from the GUI thread)
+        self.loop = RunLoop(session, self.monitor, until=until, keep_going=self._wait_while_paused)
         self.raw_preview = False  # preview the raw network output instead of the average
         self._running = threading.Event()
         self._running.set()
@@ -74,74 +78,85 @@ class RunWorker(QThread):
         with self._lock:
             self._save_requests.append(Path(path))
 
+    @property
+    def auto_stop(self) -> bool:
+        """End the run at the detector's suggestion (set from the GUI thread, also mid-run)."""
+        return self.loop.auto_stop
+
+    @auto_stop.setter
+    def auto_stop(self, value: bool) -> None:
+        self.loop.auto_stop = value
+
     def stop(self) -> None:
         self.requestInterruption()
+        self.loop.request_stop()
         self._running.set()  # wake a paused loop so it can see the request
 
     def run(self) -> None:
         self.thread_trial = ThreadTrial(measure=self.session.device.type == "cpu")
         torch.set_num_threads(self.thread_trial.threads)
         apply_host_memory(self.session.host_memory)  # a continued run after another one: set it again
-        self._recovery = Checkpointer(self.recovery_path, self.recovery_every, self.session, self.monitor,
-                                      self.current_source)
-        reason = "done"
-        batch: list = []
-        last_emit = last_preview = 0.0
+        self.loop.checkpoint = Checkpointer(self.recovery_path, self.recovery_every, self.session, self.monitor,
+                                            self.current_source)
+        reason = "failed"
+        self._batch: list = []
         try:
-            self.session.prepare()  # the classical start: seconds on a large photo, here and not on the GUI thread
-            while self.session.iteration < self.until:
-                if not self._wait_while_paused():
-                    reason = "stopped"
-                    break
-                now = time.monotonic()
-                want_image = now - last_preview >= self.preview_interval
-                result = self._step()
-                if want_image:
-                    result.image = self.session.result(raw=self.raw_preview)
-                    result.network_share = self.session.network_share()
-                    last_preview = now
-                    self.preview.emit(result)
-                    result = _without_image(result)
-                batch.append(result)
-                self.history.append((result.iteration, result.loss, math.nan if result.psnr is None else result.psnr))
-                suggestion = self.monitor.observe(result.iteration)
-                result.held_out = self.monitor.take_held_out() or None
-                self._serve_saves()
-                if suggestion is not None:
-                    self.suggested.emit(suggestion)
-                    if self.auto_stop:
-                        reason = "auto-stopped"
-                        break
-                if now - last_emit >= BATCH_SECONDS:
-                    self.progress.emit(batch)
-                    batch, last_emit = [], now
-            self._flush_monitor()
+            self._drive_loop()
+            reason = self.loop.end.reason.value
         except DeviceError as exc:
-            reason = "failed"
             self.device_failed.emit(str(exc))
         except DipError as exc:
-            reason = "failed"
             self.failed.emit(str(exc))
         except Exception:  # a bug: keep the app alive and show the traceback
-            reason = "failed"
             self.failed.emit(traceback.format_exc())
         finally:
-            if batch:
-                self.progress.emit(batch)
-            self._serve_saves(final=True)
+            if self._batch:
+                self.progress.emit(self._batch)
+            self._serve_saves()
             apply_host_memory("lean")  # between runs the window gives kept memory back to the system
             self.run_ended.emit(reason)
 
-    def _step(self):
-        """One iteration; during the thread trial, timed, and the thread count set for the next."""
+    def _drive_loop(self) -> None:
+        """The loop's steps, streamed: previews, batched progress, suggestions, warnings, saves."""
+        last_emit = last_preview = 0.0
+        seconds_before = self.session.seconds
+        for step in self.loop.steps():
+            result = step.result
+            self._record_thread_trial(result.seconds - seconds_before)
+            seconds_before = result.seconds
+            now = time.monotonic()
+            if now - last_preview >= self.preview_interval:
+                result.image = self.session.result(raw=self.raw_preview)
+                result.network_share = self.session.network_share()
+                last_preview = now
+                self.preview.emit(result)
+                result = replace(result, image=None)
+            self.history.append((result.iteration, result.loss, math.nan if result.psnr is None else result.psnr))
+            result.held_out = self.monitor.take_held_out() or None
+            self._batch.append(result)
+            if step.checkpoint_problem is not None:
+                self.warning.emit(f"could not write the recovery copy: {step.checkpoint_problem}")
+            self._serve_saves()
+            if step.suggestion is not None:
+                self.suggested.emit(step.suggestion)
+            if now - last_emit >= BATCH_SECONDS:
+                self.progress.emit(self._batch)
+                self._batch, last_emit = [], now
+        end = self.loop.end
+        if end.late_suggestion is not None:
+            self.suggested.emit(end.late_suggestion)
+        if end.checkpoint_problem is not None:
+            self.warning.emit(f"could not write the recovery copy: {end.checkpoint_problem}")
+        if end.message is not None:  # a divergence: the last good result is kept, and the user told why
+            self.warning.emit(end.message)
+
+    def _record_thread_trial(self, seconds: float) -> None:
+        """During the thread trial: the iteration's time, and the thread count set for the next."""
         if self.thread_trial.decided:
-            return self.session.step()
-        start = time.perf_counter()
-        result = self.session.step()
-        self.thread_trial.record(time.perf_counter() - start)
+            return
+        self.thread_trial.record(seconds)
         if self.thread_trial.threads != torch.get_num_threads():
             torch.set_num_threads(self.thread_trial.threads)
-        return result
 
     def _flush_monitor(self) -> None:
         """Process the iterations the monitor still queues (GPU), so the timeline is complete."""
@@ -156,12 +171,21 @@ class RunWorker(QThread):
             self._flush_monitor()
         while not self._running.wait(0.05):
             self._serve_saves()
+            self._save_recovery_when_due()
             if self.isInterruptionRequested():
                 return False
         return not self.isInterruptionRequested()
 
-    def _serve_saves(self, final: bool = False) -> None:
-        """Write requested session files, and the recovery file when it is due (or the run ends)."""
+    def _save_recovery_when_due(self) -> None:
+        """While paused the loop makes no steps, so the recovery copy due meanwhile is written here."""
+        recovery = self.loop.checkpoint
+        if recovery is not None and recovery.due() and self.session.iteration > 0:
+            problem = recovery.save()
+            if problem is not None:
+                self.warning.emit(f"could not write the recovery copy: {problem}")
+
+    def _serve_saves(self) -> None:
+        """Write the session files the GUI asked for (the loop writes the recovery copy)."""
         with self._lock:
             requests, self._save_requests = self._save_requests, []
         for path in requests:
@@ -170,17 +194,7 @@ class RunWorker(QThread):
                 self.saved.emit(str(path))
             else:
                 self.save_failed.emit(f"could not save the session to {path}: {problem}")
-        if (final or self._recovery.due()) and self.session.iteration > 0:
-            problem = self._recovery.save()
-            if problem is not None:
-                self.warning.emit(f"could not write the recovery copy: {problem}")
 
     def current_source(self) -> dict:
         """The source facts with the loss/PSNR history so far (a resumed run shows its whole curve)."""
         return {**self.source, "history": torch.tensor(self.history, dtype=torch.float64).reshape(-1, 3)}
-
-
-def _without_image(result):
-    from dataclasses import replace
-
-    return replace(result, image=None)

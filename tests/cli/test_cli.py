@@ -304,13 +304,13 @@ def test_a_budget_keeps_the_default_preset_of_every_task(photo, tmp_path):
     """A long --max-seconds budget used to switch SR to `balanced`, which got further than `fast`
     when `fast` was its classical start. Since `fast` SR draws the detail itself it gets further in
     less time (docs/presets.md), as `fast` does for every task: the budget only bounds the run."""
-    import dip_gui.cli.run as runner
+    from dip_gui.cli.run_inputs import preset_for
 
     parser = build_parser()
     for task, scale in (("sr", ["--scale", "2"]), ("denoise", [])):
         args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", task, *scale,
                                   "--device", "cpu", "--max-seconds", "1e6"])
-        assert runner.preset_for(args).name == "fast"
+        assert preset_for(args).name == "fast"
     args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "sr", "--scale", "2",
                               "--device", "cpu", "--max-seconds", "1e6", "--preset", "balanced"])
-    assert runner.preset_for(args).name == "balanced"  # a named preset is kept
+    assert preset_for(args).name == "balanced"  # a named preset is kept

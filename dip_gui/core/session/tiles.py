@@ -9,7 +9,6 @@ exact, where they differ slightly the change is spread over the whole overlap, s
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import numpy as np
 from dip_gui.core.errors import InvalidParameterError, MaskError
 from dip_gui.core.problem.presets import Preset
 from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Session
 
 #: Below this overlap the raised-cosine ramp is too short to hide a difference between tiles.
@@ -89,7 +89,8 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
               progress: Callable[[int, int, Session], None] | None = None) -> np.ndarray:
     """Restore ``image`` tile by tile; returns the blended result (HxWx3 float32, output size).
 
-    ``max_seconds`` is shared equally between the tiles. Inpainting tiles without a hole are kept
+    ``max_seconds`` (optimisation time, as for one run) is shared equally between the tiles, and each
+    tile is a ``RunLoop`` with its share as its budget. Inpainting tiles without a hole are kept
     as they are (there is nothing to fill).
     """
     if overlap < MIN_OVERLAP:
@@ -111,11 +112,7 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
         except MaskError as exc:
             raise MaskError(f"tile {index + 1} of {len(tiles)}: {exc}; use larger tiles") from None
         session = Session(problem, preset, seed=seed + index, device=device)
-        started = time.monotonic()
-        while session.iteration < session.total_iterations:
-            if budget is not None and time.monotonic() - started >= budget:
-                break
-            session.step()
+        for _ in RunLoop(session, budget_s=budget).steps():
             if progress is not None:
                 progress(index, len(tiles), session)
         results.append(session.result())

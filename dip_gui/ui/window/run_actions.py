@@ -174,6 +174,8 @@ class RunActionsMixin:
             self.result_view.set_image(image, keep_view=True)
             self.unsaved_result = True
         text = f"{reason.capitalize()} after {session.iteration} iterations ({format_duration(session.seconds)})."
+        if reason == "diverged":
+            text += " The last good result is kept; a lower learning rate may help."
         share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
         self.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
 

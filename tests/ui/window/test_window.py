@@ -368,6 +368,33 @@ def test_worker_error_shows_a_dialog_and_keeps_the_app(window, photo_path, qtbot
     assert window.start_action.isEnabled()
 
 
+def test_a_diverging_run_ends_with_the_last_good_result_as_on_the_command_line(
+    window, photo_path, qtbot, monkeypatch, quick_settings,
+):
+    """The run loop ends a divergence the same way for every caller: the result before the jump is
+    kept and the user is told why, with no error dialog (the command line saves that result)."""
+    from dip_gui.core.errors import DivergenceError
+    from dip_gui.core.session import session as session_module
+
+    window.open_path(photo_path)
+    quick_settings(window, 50)
+    original = session_module.Session.step
+
+    def diverging_step(self, want_image=False):
+        if self.iteration == 6:
+            raise DivergenceError("the optimisation diverged 7 times; stopped and kept the last good result")
+        return original(self, want_image)
+
+    monkeypatch.setattr(session_module.Session, "step", diverging_step)
+    window.start_run()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    qtbot.wait(50)
+    assert getattr(window, "last_error", None) is None  # no failure dialog
+    assert "diverged" in window.status.text().lower() and "6 iterations" in window.status.text()
+    assert window.run.result() is not None and window.unsaved_result
+    assert window.start_action.isEnabled()
+
+
 def test_canvas_zoom_is_synchronised(window, photo_path):
     window.open_path(photo_path)
     window.input_view.set_zoom(3.0)

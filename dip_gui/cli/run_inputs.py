@@ -1,0 +1,114 @@
+"""What ``run`` and ``run --tile`` share: the checks before the first iteration, the side inputs,
+the preset, the progress printer and the saved result.
+
+Every check that can fail (files, sizes, output path) happens here, before the first iteration,
+so a mistake costs seconds, not a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dip_gui.core.errors import ImageWriteError, InvalidParameterError
+from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
+from dip_gui.core.problem.presets import default_preset_name, get_preset, scaled_for
+from dip_gui.core.runtime.device import resolve_device
+
+PROGRESS_EVERY_S = 1.0
+
+
+def check_output(args: argparse.Namespace) -> None:
+    output = Path(args.output)
+    if output.suffix.lower() not in WRITABLE_FORMATS:
+        raise ImageWriteError(
+            f"{output.name}: cannot write '{output.suffix or 'no extension'}' files; use PNG, TIFF, JPEG, WebP or BMP"
+        )
+    if not output.resolve().parent.is_dir():
+        raise ImageWriteError(f"{output.parent}: output folder does not exist")
+    for name in ("input", "mask", "guide", "reference"):
+        other = getattr(args, name, None)
+        if other and same_file(output, Path(other)):
+            raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
+    if args.checkpoint:
+        _check_checkpoint_path(args)
+    if args.metrics_json and Path(args.metrics_json).resolve() in {Path(p).resolve() for p in (args.input, args.output) if p}:
+        raise ImageWriteError("--metrics-json must not name the input or output image")
+
+
+def _check_checkpoint_path(args: argparse.Namespace) -> None:
+    checkpoint = Path(args.checkpoint)
+    if not checkpoint.resolve().parent.is_dir():
+        raise ImageWriteError(f"{checkpoint.parent}: checkpoint folder does not exist")
+    for name in ("input", "mask", "guide", "reference", "output", "metrics_json"):
+        other = getattr(args, name, None)
+        if other and same_file(checkpoint, Path(other)):
+            raise ImageWriteError(f"--checkpoint must not name the {name.replace('_', ' ')} file")
+    if not args.checkpoint_every >= 0:
+        raise InvalidParameterError(f"--checkpoint-every must be 0 or more seconds, not {args.checkpoint_every}")
+
+
+def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:
+    """The mask (1 = known), flash photo and clean reference named on the command line (or None)."""
+    mask = guide = reference = None
+    if args.mask:
+        mask = load_mask(args.mask, photo.size, white_is_hole=not args.mask_white_known)
+    if args.guide:
+        guide = load_image(args.guide).rgb
+    if args.reference:
+        reference = _fit_reference(load_image(args.reference).rgb, photo, args)
+    return mask, guide, reference
+
+
+def preset_for(args: argparse.Namespace):
+    """The run's preset: named or the device's default, scaled for SR, with command-line overrides.
+    A ``--max-seconds`` budget does not change it: since session 17 no task's ``balanced`` gets further
+    than its ``fast`` in the same time (SR's was the last, docs/presets.md)."""
+    device = resolve_device(args.device).type
+    preset = scaled_for(get_preset(args.task, args.preset or default_preset_name(args.task, device)), args.scale)
+    preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
+    preset.validate()
+    if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
+        raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")
+    return preset
+
+
+def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Namespace) -> np.ndarray:
+    """SR references may be up to scale-1 pixels larger (degrade cuts to a multiple): crop them."""
+    if args.task == "sr" and args.scale:
+        height, width = photo.size[0] * args.scale, photo.size[1] * args.scale
+        if 0 <= reference.shape[0] - height < args.scale and 0 <= reference.shape[1] - width < args.scale:
+            return reference[:height, :width]
+    return reference
+
+
+def progress_printer(quiet: bool, always=lambda: False):
+    """A logger to stderr: at most one progress line a second (or when ``always()``); forced lines always."""
+    last = [0.0]
+
+    def log(message: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if quiet and not force:
+            return
+        if force or now - last[0] >= PROGRESS_EVERY_S or always():
+            last[0] = now
+            print(message, file=sys.stderr, flush=True)
+
+    return log
+
+
+def save_result(args: argparse.Namespace, photo: LoadedImage, image: np.ndarray) -> Path:
+    """Write the result like the input (bit depth, grey, alpha resized to the output), never over an input."""
+    alpha = photo.alpha
+    if alpha is not None and alpha.shape != image.shape[:2]:
+        alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
+    protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
+    return save_image(
+        args.output, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality, protected=protected
+    )

@@ -1,0 +1,171 @@
+"""THE run loop: a session iterated to its end, with one behaviour for every caller.
+
+The command line, tiles, evaluate-stopping, the benchmark and the window's worker all drive
+``RunLoop.steps()``; none iterates a session itself. The loop owns what a run does between steps:
+
+* the end: all iterations (or ``until``), the wall-clock budget, the stop rule (``auto_stop``), a
+  stop request, Ctrl+C, or a divergence. Each ends the run the same way: the monitor's queued
+  iterations are processed, the checkpoint is written, and ``end`` says why (an ``EndReason``).
+* the budget: ``budget_s`` counts optimisation time (``Session.seconds``; the classical start is
+  not an iteration's cost). After ``HORIZON_PROBE`` iterations the learning-rate schedule's horizon
+  is fitted to the iterations the budget allows, so the schedule decays within the time there is.
+* a divergence keeps the last good result: the run ends ``DIVERGED`` with the guard's message,
+  and the session's result is the one before the jump (not a failure).
+* checkpoints: written when due and at the end; a failed write never ends the run, the step
+  carries the reason for the caller to report.
+
+The loop is a generator so that its caller keeps control between steps (previews, progress,
+pause) without callbacks: ``for step in loop.steps(): ...``, then ``loop.end``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+from dip_gui.core.errors import DivergenceError
+from dip_gui.core.session.checkpoint import Checkpointer
+from dip_gui.core.session.session import Session, StepResult
+from dip_gui.core.stopping.detectors import StopSuggestion
+from dip_gui.core.stopping.monitor import RunMonitor
+
+#: Iterations timed before a time budget fixes the learning-rate schedule's horizon.
+HORIZON_PROBE = 5
+
+
+class EndReason(str, Enum):
+    """Why a run ended. A ``str`` so that it reads and compares as its value (``"done"``)."""
+
+    DONE = "done"  # every iteration asked for ran
+    BUDGET = "budget"  # the wall-clock budget was spent
+    AUTO_STOPPED = "auto-stopped"  # the stop rule fired (``auto_stop``)
+    STOPPED = "stopped"  # the caller asked (the window's Stop)
+    INTERRUPTED = "interrupted"  # Ctrl+C
+    DIVERGED = "diverged"  # the guard gave up; the last good result is kept
+
+
+@dataclass
+class LoopStep:
+    """One iteration as the loop hands it to its caller."""
+
+    result: StepResult
+    #: The stop rule's suggestion, on the step that made it (once per run).
+    suggestion: StopSuggestion | None = None
+    #: Why a due checkpoint could not be written (the run goes on), else None.
+    checkpoint_problem: str | None = None
+
+
+@dataclass
+class RunEnd:
+    """How a run ended: the reason, the iteration it ended at, and what to tell the user."""
+
+    reason: EndReason
+    iteration: int
+    #: A divergence's explanation; None otherwise.
+    message: str | None = None
+    #: A suggestion made while the last queued iterations were processed (GPU read-back), if any.
+    late_suggestion: StopSuggestion | None = None
+    #: Why the final checkpoint could not be written, else None.
+    checkpoint_problem: str | None = None
+
+
+class RunLoop:
+    """Iterate ``session`` to its end (see the module's docstring for what ends a run and how).
+
+    ``monitor``: the stop detector and snapshots, observed after every step (None: no detector).
+    ``until``: the iteration to end at (default: the preset's count; may exceed it, as a benchmark's
+    rounds do). ``budget_s``: optimisation seconds. ``auto_stop``: end at the stop rule's suggestion.
+    ``checkpoint``: saved when due and at the end. ``keep_going``: called before each step; it may
+    block (a paused window) and returns False to end the run as ``STOPPED``.
+    """
+
+    def __init__(self, session: Session, monitor: RunMonitor | None = None, *, until: int | None = None,
+                 budget_s: float | None = None, auto_stop: bool = False, checkpoint: Checkpointer | None = None,
+                 keep_going: Callable[[], bool] | None = None) -> None:
+        self.session, self.monitor, self.checkpoint = session, monitor, checkpoint
+        self.until = session.total_iterations if until is None else until
+        self.budget_s, self.auto_stop, self.keep_going = budget_s, auto_stop, keep_going
+        self._stop_requested = False
+        self._running: Generator[LoopStep, None, None] | None = None
+        self.end: RunEnd | None = None
+
+    def request_stop(self) -> None:
+        """End the run before its next step (from any thread): the step in progress cannot be cut short."""
+        self._stop_requested = True
+
+    def steps(self) -> Iterator[LoopStep]:
+        """Run the steps, handing each to the caller; ``end`` is set when the iterator is exhausted."""
+        self._running = self._iterate()
+        return self._running
+
+    def interrupt(self) -> RunEnd:
+        """Ctrl+C reached the caller between steps: end the run as ``INTERRUPTED``, as if it had come
+        during a step (the monitor flushed, the checkpoint written)."""
+        if self.end is None:
+            if self._running is not None:
+                self._running.close()
+            self.end = self._finish(EndReason.INTERRUPTED, None)
+        return self.end
+
+    def _iterate(self) -> Generator[LoopStep, None, None]:
+        session, message = self.session, None
+        try:
+            session.prepare()  # before the first step's clock: the classical start is not an iteration
+            reason = self._reason_to_end()
+            while reason is None:
+                step = self._step()
+                yield step
+                reason = EndReason.AUTO_STOPPED if (step.suggestion and self.auto_stop) else self._reason_to_end()
+        except KeyboardInterrupt:
+            reason = EndReason.INTERRUPTED
+        except DivergenceError as exc:
+            session.stopped_early = EndReason.DIVERGED.value
+            reason, message = EndReason.DIVERGED, str(exc)
+        except Exception:  # a failure (device, bug) propagates, but the run so far is saved first
+            self._save_checkpoint()
+            raise
+        self.end = self._finish(reason, message)
+
+    def run(self) -> RunEnd:
+        """All the steps, for a caller with nothing to do between them."""
+        for _ in self.steps():
+            pass
+        assert self.end is not None
+        return self.end
+
+    def _reason_to_end(self) -> EndReason | None:
+        session = self.session
+        if self._stop_requested or (self.keep_going is not None and not self.keep_going()):
+            return EndReason.STOPPED
+        if session.iteration >= self.until:
+            return EndReason.DONE
+        if self.budget_s is not None and session.seconds >= self.budget_s:
+            return EndReason.BUDGET
+        return None
+
+    def _step(self) -> LoopStep:
+        session = self.session
+        result = session.step()
+        if self.budget_s is not None and session.iteration == HORIZON_PROBE:
+            session.set_horizon(int(self.budget_s / (session.seconds / HORIZON_PROBE)))
+        step = LoopStep(result)
+        if self.monitor is not None:
+            step.suggestion = self.monitor.observe(result.iteration)
+        if self.checkpoint is not None and self.checkpoint.due():
+            step.checkpoint_problem = self.checkpoint.save()
+        return step
+
+    def _finish(self, reason: EndReason, message: str | None) -> RunEnd:
+        end = RunEnd(reason, self.session.iteration, message)
+        if self.monitor is not None:
+            self.monitor.flush()  # the iterations still queued for the detector and the snapshots (GPU)
+            end.late_suggestion = self.monitor.take_new_suggestion()
+        end.checkpoint_problem = self._save_checkpoint()
+        return end
+
+    def _save_checkpoint(self) -> str | None:
+        """The final checkpoint (none before a first step: there is nothing to continue)."""
+        if self.checkpoint is None or self.session.iteration == 0:
+            return None
+        return self.checkpoint.save()
