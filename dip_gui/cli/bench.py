@@ -19,13 +19,14 @@ import numpy as np
 import torch
 
 from dip_gui.core.estimate.cost import estimate_cost
+from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.degradations import random_known_mask
 from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.cuda_graph import EAGER_PASSES
 from dip_gui.core.runtime.device import configure_device
 from dip_gui.core.session.run_loop import RunLoop
-from dip_gui.core.session.session import Session
+from dip_gui.core.session.session import Execution, Session
 from dip_gui.core.stopping.monitor import RunMonitor
 
 TABLE_TASKS = (("denoise", "fast"), ("denoise", "balanced"), ("denoise", "paper"), ("sr", "fast"), ("sr", "balanced"),
@@ -49,19 +50,20 @@ def make_session(task: str, preset_name: str, size: int, device: str, precision:
                  plain_network: bool = False, host_memory: str = "auto", network: str = "auto",
                  cuda_graphs: bool = True) -> Session:
     """A session whose OUTPUT is size x size (SR gets a size/4 input)."""
-    preset = scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None)
+    kind = Task.parse(task, "task")
+    preset = scaled_for(get_preset(task, preset_name), SR_SCALE if kind.changes_size else None)
     photo = synthetic_photo(size)
     kwargs: dict = {}
-    if task == "sr":
+    if kind.changes_size:
         photo, kwargs["scale"] = photo[: size // SR_SCALE, : size // SR_SCALE], SR_SCALE
-    elif task in ("inpaint", "restore"):
+    elif kind.takes_mask:
         kwargs["mask"] = random_known_mask((size, size), 0.5)
-    elif task == "flash":
+    elif kind.needs_guide:
         kwargs["guide"] = photo
-    lean_network = None if network == "auto" else network == "lean"
+    execution = Execution(plain_network=plain_network, lean_network=None if network == "auto" else network == "lean",
+                          cuda_graphs=cuda_graphs)
     return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device, precision=precision,
-                   plain_network=plain_network, host_memory=host_memory, lean_network=lean_network,
-                   cuda_graphs=cuda_graphs)
+                   host_memory=host_memory, execution=execution)
 
 
 def measure(task: str, preset_name: str, size: int, iters: int, warmup: int, device: str, precision: str = "auto",
@@ -222,7 +224,7 @@ def _table(args: argparse.Namespace) -> int:
     for task, preset_name in TABLE_TASKS:
         base = None
         for size in TABLE_SIZES:
-            estimate = estimate_cost(scaled_for(get_preset(task, preset_name), SR_SCALE if task == "sr" else None),
+            estimate = estimate_cost(scaled_for(get_preset(task, preset_name), SR_SCALE if Task(task).changes_size else None),
                                      (size, size), device=args.device)
             if estimate.seconds_per_iteration > TABLE_MAX_SECONDS:
                 print(f"{task:8s} {preset_name:8s} {size:5d}  skipped: estimated {estimate.seconds_per_iteration:.0f} s/iter")

@@ -19,11 +19,11 @@ from dip_gui.core.imaging import load_image
 from dip_gui.core.problem import degradations as deg
 from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.samples import sample_photos
 from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 CASES = (("denoise", "noise", 15), ("denoise", "noise", 25), ("denoise", "noise", 50), ("jpeg", "jpeg", 10),
          ("sr", "downscale", 4), ("restore", "drop", 0.5))
 CURVE_EVERY = 25
@@ -81,7 +81,7 @@ def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    photos = [Path(p) for p in args.photos] or sorted(SAMPLES.glob("*.png"))
+    photos = [Path(p) for p in args.photos] or sample_photos()
     cases = [case for case in CASES if not args.cases or _case_name(case) in args.cases.split(",")]
     if not cases:
         raise InvalidParameterError(f"no such case in {args.cases!r}; cases: {', '.join(map(_case_name, CASES))}")

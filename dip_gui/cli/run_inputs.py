@@ -18,6 +18,7 @@ import numpy as np
 
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
+from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import default_preset_name, get_preset, scaled_for
 from dip_gui.core.runtime.device import resolve_device
 
@@ -81,7 +82,7 @@ def preset_for(args: argparse.Namespace):
 
 def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Namespace) -> np.ndarray:
     """SR references may be up to scale-1 pixels larger (degrade cuts to a multiple): crop them."""
-    if args.task == "sr" and args.scale:
+    if Task.parse(args.task, "task").changes_size and args.scale:
         height, width = photo.size[0] * args.scale, photo.size[1] * args.scale
         if 0 <= reference.shape[0] - height < args.scale and 0 <= reference.shape[1] - width < args.scale:
             return reference[:height, :width]

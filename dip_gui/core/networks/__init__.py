@@ -1,6 +1,6 @@
 """Networks of the paper: the skip encoder-decoder (hourglass = no skips), Lanczos, inputs."""
 
-from dip_gui.core.networks.inputs import INPUT_KINDS, make_input
+from dip_gui.core.networks.inputs import INPUT_KINDS, InputKind, make_input
 from dip_gui.core.networks.skip import SkipNet, SkipSpec
 
 
@@ -9,4 +9,4 @@ def count_parameters(net) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
-__all__ = ["INPUT_KINDS", "SkipNet", "SkipSpec", "count_parameters", "make_input"]
+__all__ = ["INPUT_KINDS", "InputKind", "SkipNet", "SkipSpec", "count_parameters", "make_input"]

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import torch
 
-INPUT_KINDS = ("noise", "meshgrid", "image")
+from dip_gui.core.named_choice import NamedChoice
+
+
+class InputKind(NamedChoice):
+    """What the network's fixed input z is: noise, a meshgrid, the guide photo (flash/no-flash) or the
+    classical estimate (``base``, fast presets)."""
+
+    NOISE = "noise"
+    MESHGRID = "meshgrid"
+    IMAGE = "image"
+    BASE = "base"
+
+
+#: The inputs ``make_input`` makes; the other two are photos, made where they are known.
+INPUT_KINDS = (InputKind.NOISE, InputKind.MESHGRID, InputKind.IMAGE)
 
 
 def make_input(

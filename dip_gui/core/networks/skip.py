@@ -13,7 +13,7 @@ same network with zero skip channels. Parameter counts match the authors' implem
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -45,7 +45,6 @@ class SkipSpec:
     need1x1_up: bool = True
     sigmoid: bool = True
     leaky_slope: float = 0.2
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def levels(self) -> int:

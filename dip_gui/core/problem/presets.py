@@ -10,29 +10,43 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
 
 from dip_gui.core.errors import InvalidParameterError
-from dip_gui.core.networks import SkipSpec
+from dip_gui.core.networks import InputKind, SkipSpec
+from dip_gui.core.problem.choices import Start, Task
 
 #: Adam moves each weight by about lr per step: beyond 1 nothing is learnt (and float32 overflows).
 MAX_LR = 1.0
-TASKS = ("denoise", "jpeg", "sr", "inpaint", "restore", "flash")
-#: The classical estimates a preset can start from (warmstart.warm_start makes them).
-BASES = ("blur", "nlm", "upsample", "fill", "nlm_fill")
+TASKS = tuple(Task)
+#: The classical estimates a preset can start from (classical/warm_start.py makes them).
+BASES = tuple(Start)
 #: The starts that fill holes: Telea's method (holes of any shape) and non-local means rounds made for
 #: missing pixels scattered over the photo (restoration).
-FILLS = ("fill", "nlm_fill")
+FILLS = tuple(start for start in Start if start.fills_holes)
+
+
+@dataclass(frozen=True)
+class ScaleOverride:
+    """Settings a super-resolution preset changes at one scale (None: the preset's own)."""
+
+    iterations: int | None = None
+    reg_noise_std: float | None = None
+    base_sigma: float | None = None
+
+    def changes(self) -> dict[str, int | float]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
 
 
 @dataclass(frozen=True)
 class Preset:
     """Everything a Session needs besides the photo. ``ema`` is the output averaging weight."""
 
-    task: str
+    task: Task
     name: str
     description: str
     net: SkipSpec
-    input_kind: str = "noise"  # noise | meshgrid | image (the guide photo) | base (the warm start)
+    input_kind: InputKind = InputKind.NOISE
     input_depth: int = 32
     input_scale: float = 0.1
     reg_noise_std: float = 1.0 / 30.0
@@ -45,7 +59,7 @@ class Preset:
     warmup: int = 0
     #: Warm start: the network fits a residual over a classical estimate (see tasks.warm_start).
     #: None = the paper's plain DIP, output = sigmoid(f(z)).
-    base: str | None = None
+    base: Start | None = None
     base_sigma: float = 1.5
     #: Blur more when the photo is noisier than sigma 30 (estimated from it; warmstart.adapted_blur_sigma).
     adapt_blur: bool = False
@@ -61,13 +75,21 @@ class Preset:
     #: Super-resolution: the result is the output average back-projected onto the small photo
     #: (core/classical/back_projection.py), so the network's detail is added to what the photo says.
     back_project: bool = False
-    extra: dict = field(default_factory=dict, compare=False)
+    #: Super-resolution: settings that differ at a scale (``scaled_for`` applies them).
+    per_scale: dict[int, ScaleOverride] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        """Names as written in files and on the command line become the typed choices."""
+        object.__setattr__(self, "task", Task.parse(self.task, "task"))
+        object.__setattr__(self, "input_kind", InputKind.parse(self.input_kind, "network input"))
+        if self.base is not None:
+            object.__setattr__(self, "base", Start.parse(self.base, "warm start"))
 
     def network_input_depth(self, channels: int = 3, guide_channels: int = 3) -> int:
         """Channels of z: the guide photo's, the photo's own for a base input, else input_depth."""
-        if self.input_kind == "image":
+        if self.input_kind is InputKind.IMAGE:
             return guide_channels
-        if self.input_kind == "base":
+        if self.input_kind is InputKind.BASE:
             return channels
         return self.input_depth
 
@@ -87,7 +109,7 @@ class Preset:
             raise InvalidParameterError(f"input jitter must be >= 0, not {self.reg_noise_std}")
         if self.ema is not None and not 0.0 <= self.ema < 1.0:
             raise InvalidParameterError(f"output averaging weight must be in [0, 1), not {self.ema}")
-        if (self.input_kind == "base" or self.residual) and not self.base:
+        if (self.input_kind is InputKind.BASE or self.residual) and not self.base:
             raise InvalidParameterError(f"a base input or residual needs a warm start (base = {', '.join(BASES)})")
         if self.average_from_base and not (self.base and self.ema):
             raise InvalidParameterError("starting the output average at the classical estimate needs a warm start "
@@ -95,18 +117,16 @@ class Preset:
         if self.holdout and not (self.base in FILLS and self.ema):
             raise InvalidParameterError("the holdout weighs the network's average against the classical fill: it "
                                         f"needs a fill (base = {' or '.join(FILLS)}) and output averaging (ema)")
-        if self.back_project and self.task != "sr":
+        if self.back_project and not self.task.changes_size:
             raise InvalidParameterError("back-projection onto the small photo is for super-resolution only")
-        if self.base is not None and self.base not in BASES:
-            raise InvalidParameterError(f"unknown warm start {self.base!r}; choose one of {', '.join(BASES)}")
         if not 0.0 < self.lr_floor <= 1.0:
             raise InvalidParameterError(f"lr_floor must be in (0, 1], not {self.lr_floor}")
 
     def to_dict(self) -> dict:
+        """Plain values only (choices as their names): saved sessions and JSON hold this."""
         data = asdict(self)
-        data.pop("extra", None)
-        data["net"].pop("extra", None)
-        return data
+        data.pop("per_scale", None)
+        return {key: str(value) if isinstance(value, Enum) else value for key, value in data.items()}
 
 
 def preset_from_dict(data: dict) -> Preset:
@@ -153,7 +173,7 @@ BALANCED_NET = _skip((64,) * 5)
 # jitter (its SR notebook).
 PAPER_DENOISE = dict(input_depth=32, reg_noise_std=1 / 30, lr=0.01, iterations=3000, ema=0.99)
 PAPER_SR = dict(input_depth=32, reg_noise_std=0.03, lr=0.01, iterations=2000, ema=None,
-                extra={"x8": {"iterations": 4000, "reg_noise_std": 0.05}})
+                per_scale={8: ScaleOverride(iterations=4000, reg_noise_std=0.05)})
 
 # fmt: off
 PRESETS: tuple[Preset, ...] = (
@@ -185,7 +205,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset("sr", "fast", "Small network drawing detail over a blurred upscale, kept true to the photo",
            FAST_NET, base="upsample", base_sigma=6.0, back_project=True, reg_noise_std=0.03, lr=0.01,
            iterations=1500, **FAST_FROM_NOISE,
-           extra={"x2": {"base_sigma": 3.0}, "x8": {"base_sigma": 12.0}}),
+           per_scale={2: ScaleOverride(base_sigma=3.0), 8: ScaleOverride(base_sigma=12.0)}),
     # Per iteration it follows the paper network (zebra 256 px crop, x4: 23.31 against 23.32 dB at
     # 2000 iterations, within 0.3 dB of that from iteration 1425) at 0.47x its CPU time at 256 px.
     Preset("sr", "balanced", "The paper's SR recipe on a 64-channel network: 5x cheaper on a CPU at 512 px",
@@ -240,9 +260,8 @@ PRESETS: tuple[Preset, ...] = (
 
 def presets_for(task: str) -> list[Preset]:
     """The presets of a task, default first."""
-    if task not in TASKS:
-        raise InvalidParameterError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return [p for p in PRESETS if p.task == task]
+    chosen = Task.parse(task, "task")
+    return [p for p in PRESETS if p.task is chosen]
 
 
 def get_preset(task: str, name: str | None = None) -> Preset:
@@ -270,7 +289,5 @@ def scaled_for(preset: Preset, scale: int | None) -> Preset:
     """Apply per-scale settings of SR presets (the paper runs x8 longer with more jitter)."""
     if scale is None:
         return preset
-    changes = preset.extra.get(f"x{scale}")
-    if not changes:
-        return preset
-    return replace(preset, **changes)
+    override = preset.per_scale.get(scale)
+    return preset if override is None else replace(preset, **override.changes())

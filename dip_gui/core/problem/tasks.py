@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from dip_gui.core.errors import InvalidParameterError, MaskError
+from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.degradations import SR_FACTORS, Identity, MaskOperator, sr_downsampler
-from dip_gui.core.problem.presets import TASKS
 
 #: Human names of the tasks, for menus and messages.
 TASK_LABELS = {
@@ -31,7 +31,7 @@ TASK_LABELS = {
 class Problem:
     """What to fit. Arrays are numpy HxWxC float32 in [0, 1]; ``mask`` HxW with 1 = known."""
 
-    task: str
+    task: Task
     observed: np.ndarray
     out_size: tuple[int, int]
     channels: int
@@ -59,15 +59,15 @@ class Problem:
         """The problem as tensors and plain values (for a saved session); the operator is rebuilt."""
         arrays = {name: None if getattr(self, name) is None else torch.from_numpy(np.ascontiguousarray(getattr(self, name)))
                   for name in ("observed", "mask", "guide", "reference", "full")}
-        return {"task": self.task, "out_size": list(self.out_size), "channels": self.channels, "keep_known": self.keep_known,
+        return {"task": str(self.task), "out_size": list(self.out_size), "channels": self.channels, "keep_known": self.keep_known,
                 "scale": self.scale, "region": None if self.region is None else list(self.region), **arrays}
 
     @classmethod
     def from_state(cls, state: dict) -> Problem:
         arrays = {name: None if state[name] is None else state[name].numpy()
                   for name in ("observed", "mask", "guide", "reference", "full")}
-        task, mask = state["task"], arrays["mask"]
-        if task == "sr":
+        task, mask = Task.parse(state["task"], "task"), arrays["mask"]
+        if task.changes_size:
             operator: nn.Module = sr_downsampler(state["scale"])
         elif mask is not None:
             operator = MaskOperator(torch.from_numpy(mask)[None, None])
@@ -99,7 +99,7 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 
 
 def make_problem(
-    task: str,
+    task: str | Task,
     image: np.ndarray,
     *,
     grey: bool = False,
@@ -110,27 +110,26 @@ def make_problem(
     keep_known: bool = True,
 ) -> Problem:
     """Build the Problem for ``task`` from the observed photo (HxWx3 float32 in [0, 1])."""
-    if task not in TASKS:
-        raise InvalidParameterError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    task = Task.parse(task, "task")
     height, width = image.shape[:2]
     channels = 1 if grey else 3
     observed = image[:, :, :1] if grey else image
     out_size = (height, width)
     operator: nn.Module = Identity()
-    if task == "sr":
+    if task.changes_size:
         if scale not in SR_FACTORS:
             raise InvalidParameterError(f"super-resolution needs --scale 2, 4 or 8 (got {scale})")
         out_size = (height * scale, width * scale)
         operator = sr_downsampler(scale)
-    elif task in ("inpaint", "restore"):
+    elif task.takes_mask:
         mask = _check_mask(mask, (height, width))
-        region = hole_region(mask) if task == "inpaint" else None
+        region = hole_region(mask) if task is Task.INPAINT else None
         if region is not None:
             if reference is not None:
                 reference = _check_reference(reference, (height, width), channels)
             return _region_problem(task, observed, channels, mask, region, reference, keep_known)
         operator = MaskOperator(torch.from_numpy(mask)[None, None])
-    elif task == "flash":
+    elif task.needs_guide:
         guide = _check_guide(guide, (height, width))
     if reference is not None:
         reference = _check_reference(reference, out_size, channels)
@@ -140,11 +139,11 @@ def make_problem(
         out_size,
         channels,
         operator,
-        mask if task in ("inpaint", "restore") else None,
+        mask if task.takes_mask else None,
         guide,
         reference,
         keep_known,
-        scale if task == "sr" else None,
+        scale if task.changes_size else None,
     )
 
 

@@ -7,11 +7,23 @@ import os
 import torch
 
 from dip_gui.core.errors import DeviceError
+from dip_gui.core.named_choice import NamedChoice
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-#: fp32: exact float32 everywhere. tf32: float32 storage, TensorFloat-32 tensor-core products (CUDA).
-#: bf16: the network's forward and backward in bfloat16 under autocast, loss and results in float32 (CUDA).
-PRECISION_CHOICES = ("auto", "fp32", "tf32", "bf16")
+
+
+class Precision(NamedChoice):
+    """fp32: exact float32 everywhere. tf32: float32 storage, TensorFloat-32 tensor-core products (CUDA).
+    bf16: the network's forward and backward in bfloat16 under autocast, loss and results in float32
+    (CUDA). auto: TF32 on CUDA, fp32 elsewhere."""
+
+    AUTO = "auto"
+    FP32 = "fp32"
+    TF32 = "tf32"
+    BF16 = "bf16"
+
+
+PRECISION_CHOICES = Precision.values()
 
 
 def mps_available() -> bool:
@@ -44,15 +56,16 @@ def available_devices() -> list[str]:
     return names
 
 
-def resolve_precision(name: str, device: torch.device) -> str:
+def resolve_precision(name: str, device: torch.device) -> Precision:
     """The arithmetic for a run: ``auto`` = TF32 on CUDA (same quality, measured), fp32 elsewhere."""
     if name not in PRECISION_CHOICES:
         raise DeviceError(f"unknown precision {name!r}; choose one of {', '.join(PRECISION_CHOICES)}")
-    if name == "auto":
-        return "tf32" if device.type == "cuda" else "fp32"
-    if name in ("tf32", "bf16") and device.type != "cuda":
+    precision = Precision(name)
+    if precision is Precision.AUTO:
+        return Precision.TF32 if device.type == "cuda" else Precision.FP32
+    if precision in (Precision.TF32, Precision.BF16) and device.type != "cuda":
         raise DeviceError(f"precision {name} needs a CUDA GPU; on {device.type} use fp32")
-    return name
+    return precision
 
 
 def configure_device(device: torch.device, precision: str) -> None:

@@ -33,9 +33,18 @@ import ctypes
 import platform
 import sys
 
-from dip_gui.core.errors import InvalidParameterError
+from dip_gui.core.named_choice import NamedChoice
 
-HOST_MEMORY_CHOICES = ("auto", "lean", "fast")
+
+class HostMemory(NamedChoice):
+    """CPU runs: ``fast`` keeps freed memory for reuse, ``lean`` gives it back, ``auto`` decides per run."""
+
+    AUTO = "auto"
+    LEAN = "lean"
+    FAST = "fast"
+
+
+HOST_MEMORY_CHOICES = HostMemory.values()
 #: ``auto`` trades at most this much extra peak memory for the speed.
 MAX_EXTRA_BYTES = 2**30
 #: ... and never takes a run's peak past this. The paper's own code needs 2.7 GB for a 512 px
@@ -53,18 +62,17 @@ _state = {"keeping": False}
 
 
 def choose_host_memory(setting: str, device_type: str, extra_bytes: int = 0, kept_peak_bytes: int = 0,
-                       available_bytes: int | None = None) -> str:
+                       available_bytes: int | None = None) -> HostMemory:
     """``lean`` or ``fast`` for a run: ``auto`` picks ``fast`` on the CPU when keeping freed memory
     adds at most ``MAX_EXTRA_BYTES`` to the peak and the peak with it (``kept_peak_bytes``) is at most
     ``MAX_KEPT_PEAK_BYTES`` and fits in half of the free memory (estimates: core/estimate/memory.py)."""
-    if setting not in HOST_MEMORY_CHOICES:
-        raise InvalidParameterError(f"unknown host memory setting {setting!r}; choose one of {', '.join(HOST_MEMORY_CHOICES)}")
-    if setting != "auto":
-        return setting
+    chosen = HostMemory.parse(setting, "host memory setting")
+    if chosen is not HostMemory.AUTO:
+        return chosen
     if device_type != "cpu":
-        return "lean"  # the activations live on the accelerator
+        return HostMemory.LEAN  # the activations live on the accelerator
     fits = kept_peak_bytes <= MAX_KEPT_PEAK_BYTES and (available_bytes is None or kept_peak_bytes <= available_bytes / 2)
-    return "fast" if extra_bytes <= MAX_EXTRA_BYTES and fits else "lean"
+    return HostMemory.FAST if extra_bytes <= MAX_EXTRA_BYTES and fits else HostMemory.LEAN
 
 
 def apply_host_memory(mode: str) -> bool:

@@ -24,7 +24,7 @@ from dip_gui.core.errors import DipError
 from dip_gui.core.imaging import LoadedImage
 from dip_gui.core.problem.presets import preset_from_dict
 from dip_gui.core.problem.tasks import Problem
-from dip_gui.core.session.session import Session
+from dip_gui.core.session.session import Execution, Session
 
 FORMAT = "dip-studio-session"
 VERSION = 1
@@ -43,7 +43,7 @@ def save_session(path: str | os.PathLike, session: Session, monitor=None, source
         "version": VERSION,
         "problem": session.problem.to_state(),
         "preset": session.preset.to_dict(),
-        "plain_network": session.plain_network,
+        "plain_network": session.execution.plain_network,
         "session": session.state_dict(),
         "monitor": None if monitor is None else monitor.state_dict(),
         "source": dict(source or {}),
@@ -79,7 +79,7 @@ def load_session(path: str | os.PathLike, device: str = "auto", precision: str =
         preset = preset_from_dict(state["preset"])
         saved = state["session"]
         session = Session(problem, preset, seed=saved["seed"], device=device, precision=precision,
-                          plain_network=state["plain_network"], host_memory=host_memory)
+                          host_memory=host_memory, execution=Execution(plain_network=state["plain_network"]))
         session.load_state_dict(saved)
     except DipError:
         raise

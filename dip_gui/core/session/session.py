@@ -37,6 +37,19 @@ from dip_gui.core.stopping.divergence import DivergenceGuard, OutputAverage
 from dip_gui.core.stopping.holdout import Holdout
 
 
+@dataclass(frozen=True)
+class Execution:
+    """How a session executes its pass, for benchmarks that compare the ways; a run uses the defaults."""
+
+    #: Every convolution an ``nn.Conv2d``, as the paper's code builds it (the eager reference).
+    plain_network: bool = False
+    #: Force the CPU network whose batch norms keep only their outputs on (True) or off (False);
+    #: None: as the host-memory plan decides.
+    lean_network: bool | None = None
+    #: On CUDA, replay each iteration's forward and backward pass from a recorded graph.
+    cuda_graphs: bool = True
+
+
 @dataclass
 class StepResult:
     """One iteration's record. ``image`` (HxWx3 float32) only when asked for."""
@@ -58,19 +71,17 @@ class Session:
     """Owns the network, its input, the optimiser and the output average for one problem."""
 
     def __init__(self, problem: Problem, preset: Preset, *, seed: int = 0, device: str = "auto", precision: str = "auto",
-                 plain_network: bool = False, host_memory: str = "auto", lean_network: bool | None = None,
-                 cuda_graphs: bool = True) -> None:
+                 host_memory: str = "auto", execution: Execution = Execution()) -> None:
         preset.validate()
         self.problem, self.preset, self.seed = problem, preset, seed
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.plain_network = plain_network
-        self.cuda_graphs = cuda_graphs
+        self.execution = execution
         configure_device(self.device, self.precision)
         self.canvas = Canvas.around(problem.out_size, preset.net.multiple, min_cells=preset.net.min_cells)
         self.host_memory, self.lean_network = plan_host_memory(host_memory, self.device, preset, problem)
-        if lean_network is not None:  # forced (the benchmark measures each network with each setting)
-            self.lean_network = lean_network and self.device.type == "cpu"
+        if execution.lean_network is not None:  # forced (the benchmark measures each network with each setting)
+            self.lean_network = execution.lean_network and self.device.type == "cpu"
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         try:
@@ -87,7 +98,7 @@ class Session:
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
-        self.net = make_network(problem, preset, self.plain_network, self.lean_network)
+        self.net = make_network(problem, preset, self.execution.plain_network, self.lean_network)
         self.net = self.net.to(dev, memory_format=preferred_memory_format(dev, self.precision))
         # The classical start and the input built from it wait for prepare(): non-local means takes
         # 2-5 s per megapixel on a CPU, which the window spends on its worker thread, not the GUI's.
@@ -112,7 +123,7 @@ class Session:
         self.parameters = count_parameters(self.net)
         # On CUDA the forward and backward pass is replayed from a recording (core/runtime/cuda_graph.py)
         # whose changing inputs are these tensors, refilled before each pass (``_pass_inputs``).
-        self.replayed = ReplayedPass(self.net.parameters()) if (dev.type == "cuda" and self.cuda_graphs) else None
+        self.replayed = ReplayedPass(self.net.parameters()) if (dev.type == "cuda" and self.execution.cuda_graphs) else None
         self._jitter_buffer: torch.Tensor | None = None
         self._fit_buffer: torch.Tensor | None = None
         self.projection = BackProjection(self.operator, self.observed) if preset.back_project else None
@@ -296,7 +307,7 @@ class Session:
             return None if tensor is None else tensor.detach().contiguous()
 
         return {
-            "device_type": self.device.type, "seed": self.seed, "precision": self.precision,
+            "device_type": self.device.type, "seed": self.seed, "precision": str(self.precision),
             "iteration": self.iteration, "seconds": self.seconds, "horizon": self.horizon, "lr_scale": self.lr_scale,
             "last_loss": self.last_loss, "stopped_early": self.stopped_early,
             "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "guard": self.guard.state_dict(),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dip_gui.core.errors import InvalidParameterError, MaskError
+from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.session.run_loop import RunLoop
@@ -97,7 +98,7 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
         raise InvalidParameterError(f"the tile overlap must be at least {MIN_OVERLAP} pixels, not {overlap}")
     size = image.shape[:2]
     tiles = plan_tiles(size[0], size[1], tile, overlap)
-    factor = scale if task == "sr" else 1
+    factor = scale if Task.parse(task, "task").changes_size and scale else 1
     budget = None if max_seconds is None else max_seconds / len(tiles)
     results = []
     for index, piece in enumerate(tiles):

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from dip_gui.core.errors import DipError
 from dip_gui.core.networks import SkipSpec
+from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import TASKS, Preset, get_preset, presets_for, scaled_for
 from dip_gui.core.problem.tasks import TASK_LABELS
 from dip_gui.core.runtime.device import available_devices, resolve_device
@@ -141,11 +142,11 @@ class TaskPanel(QWidget):
 
     # -- values ---------------------------------------------------------------------------------
 
-    def current_task(self) -> str:
-        return self.task.currentData()
+    def current_task(self) -> Task:
+        return Task(self.task.currentData())
 
     def current_scale(self) -> int | None:
-        return self.scale.currentData() if self.current_task() == "sr" else None
+        return self.scale.currentData() if self.current_task().changes_size else None
 
     def base_preset(self) -> Preset:
         """The named preset, or for "custom" the one its edits were made to (its network and input)."""
@@ -210,9 +211,9 @@ class TaskPanel(QWidget):
             self.preset.addItem(preset.name, preset.name)
         self.preset.addItem(CUSTOM, CUSTOM)
         self._loading = False
-        self.form.setRowVisible(self.scale, task == "sr")
-        self.form.setRowVisible(self.guide_widget, task == "flash")
-        self.mask_tools.setVisible(task in ("inpaint", "restore"))
+        self.form.setRowVisible(self.scale, task.changes_size)
+        self.form.setRowVisible(self.guide_widget, task.needs_guide)
+        self.mask_tools.setVisible(task.takes_mask)
         self._preset_changed()
 
     def _preset_changed(self) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from dip_gui.core.atomic import write_json_atomic
+from dip_gui.core.problem.choices import Task
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
 SAVE_FILTER = "PNG (*.png);;TIFF (*.tif *.tiff);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
@@ -20,12 +21,9 @@ TASK_SUFFIX = {
     "restore": "restored",
     "flash": "flash",
 }
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
-
-
 def suggested_result_path(photo: Path | None, task: str, scale: int | None, folder: str) -> Path:
     """``photo_denoised.png`` beside the input (``photo_sr4.png`` for SR); never the input itself."""
-    suffix = TASK_SUFFIX.get(task, task) + (str(scale) if task == "sr" and scale else "")
+    suffix = TASK_SUFFIX.get(task, task) + (str(scale) if Task(task).changes_size and scale else "")
     if photo is None:
         return Path(folder or Path.home()) / f"pasted_{suffix}.png"
     return photo.with_name(f"{photo.stem}_{suffix}.png")
@@ -49,8 +47,3 @@ def remember_file(settings: QSettings, path: Path) -> None:
     files = [str(path)] + [f for f in recent_files(settings) if f != str(path)]
     settings.setValue("recent_files", files[:MAX_RECENT])
     settings.setValue("last_folder", str(path.parent))
-
-
-def sample_photo() -> Path | None:
-    path = SAMPLES / "chelsea.png"
-    return path if path.exists() else None

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from dip_gui.core.errors import DipError
 from dip_gui.core.imaging import LoadedImage, load_image
 from dip_gui.core.problem.presets import TASKS
+from dip_gui.core.samples import sample_photo
 from dip_gui.ui.widgets.image_view import ImageCanvas, sync_views
 from dip_gui.ui.widgets.plot_panel import PlotPanel
 from dip_gui.ui.widgets.qimage import qimage_to_array
@@ -76,7 +77,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
         self._restore_settings()
         self._update_title()
         self._update_run_actions()
-        sample = files.sample_photo()
+        sample = sample_photo()
         if open_sample and sample is not None:
             self.open_path(sample)
             self.make_test_image_from(("noise", 25.0, 0))
@@ -264,7 +265,7 @@ class MainWindow(FileActionsMixin, RunActionsMixin, SessionActionsMixin, ViewAct
 
     def _settings_changed(self) -> None:
         task = self.panel.current_task()
-        self.input_view.enable_mask(task in ("inpaint", "restore") and self.photo is not None)
+        self.input_view.enable_mask(task.takes_mask and self.photo is not None)
         self.input_view.set_display_scale(float(self.panel.current_scale() or 1))  # a scale for SR only
         self._estimate_timer.start()
 

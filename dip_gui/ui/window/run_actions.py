@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.estimate.cost import LONG_RUN_S, CostEstimate, cost_warning, format_duration
+from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
@@ -39,7 +40,7 @@ class RunActionsMixin:
     def build_problem(self):
         task = self.panel.current_task()
         known = None
-        if task in ("inpaint", "restore"):
+        if task.takes_mask:
             holes = self.input_view.mask.holes if self.input_view.mask is not None else None
             known = None if holes is None else (~holes).astype(np.float32)
         observed = self.photo.rgb
@@ -253,8 +254,8 @@ class RunActionsMixin:
                                self.panel.current_host_memory())
 
 
-def _holes_text(network_share: float, task: str) -> str:
+def _holes_text(network_share: float, task: str | Task) -> str:
     """What fills the holes (or a restoration's missing pixels) where the preset judges the network
     against the classical fill."""
-    holes = "missing pixels" if task == "restore" else "holes"
+    holes = "missing pixels" if Task(task) is Task.RESTORE else "holes"
     return f"{holes}: {network_share:.0%} network, {1 - network_share:.0%} classical fill"

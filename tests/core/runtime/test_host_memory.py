@@ -16,7 +16,7 @@ from dip_gui.core.runtime.host_memory import (
     choose_host_memory,
     keeping_freed_memory,
 )
-from dip_gui.core.session.session import Session
+from dip_gui.core.session.session import Execution, Session
 
 GB = 2**30
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting exists for glibc only")
@@ -71,7 +71,7 @@ def test_the_benchmark_can_force_either_network_with_either_setting(smooth_image
     preset = get_preset("denoise", "fast").with_overrides(iterations=2)
     for host in ("lean", "fast"):
         for lean in (False, True):
-            session = Session(problem, preset, device="cpu", host_memory=host, lean_network=lean)
+            session = Session(problem, preset, device="cpu", host_memory=host, execution=Execution(lean_network=lean))
             assert session.lean_network is lean
             assert any(isinstance(m, FastBatchNormLeakyReLU) for m in session.net.modules()) is lean
 

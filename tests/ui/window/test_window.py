@@ -459,3 +459,15 @@ def test_editing_a_preset_keeps_its_network_and_input(window):
     panel.select_task("denoise")  # a new task starts from its default again
     panel.iterations.setValue(400)
     assert panel.current_preset().net == get_preset("denoise", "fast").net
+
+
+def test_the_window_opens_on_the_bundled_sample_with_a_noisy_test_copy(qtbot, settings, monkeypatch):
+    """What a new user sees first: the sample, noisy, with the clean photo as the PSNR reference."""
+    from dip_gui.ui.window.main_window import MainWindow
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    assert window.photo is not None and window.photo.size == (300, 451)
+    assert window.reference is not None and window.reference.shape == (300, 451, 3)
+    assert "chelsea" in window.windowTitle()
+    window.close()
