@@ -16,7 +16,7 @@ os.umask(_UMASK)
 
 
 @contextmanager
-def atomic_target(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]:
+def atomic_target(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[str]:
     """Yield a temporary file name beside ``path``; when the block succeeds the file is flushed to
     disk and renamed over ``path`` with the permissions a plain ``open`` would give (the user's
     umask, not mkstemp's private 0600). On an error the temporary file is removed."""
@@ -34,7 +34,7 @@ def atomic_target(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str
             os.unlink(tmp)
 
 
-def remove_stale_temporaries(path: str | os.PathLike) -> None:
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> None:
     """Delete leftovers of writes to ``path`` that a killed process never finished."""
     path = Path(path)
     for leftover in path.resolve().parent.glob(f".{path.name}.*"):
@@ -42,7 +42,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> None:
             leftover.unlink()
 
 
-def write_json_atomic(path: str | os.PathLike, data: object) -> None:
+def write_json_atomic(path: str | os.PathLike[str], data: object) -> None:
     """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
     with atomic_target(path) as tmp, open(tmp, "w") as handle:
         json.dump(data, handle, indent=1)

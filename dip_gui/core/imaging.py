@@ -41,7 +41,7 @@ class LoadedImage:
         return self.rgb.shape[0], self.rgb.shape[1]
 
 
-def load_image(path: str | os.PathLike) -> LoadedImage:
+def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     """Read a photo file; raise ImageReadError with a one-line reason if it cannot be used."""
     path = Path(path)
     _check_readable_file(path)
@@ -64,7 +64,7 @@ def load_image(path: str | os.PathLike) -> LoadedImage:
     return _to_loaded(_apply_orientation(array, orientation), path)
 
 
-def load_mask(path: str | os.PathLike, size: tuple[int, int], white_is_hole: bool = True) -> np.ndarray:
+def load_mask(path: str | os.PathLike[str], size: tuple[int, int], white_is_hole: bool = True) -> np.ndarray:
     """Read a mask file as float32 HxW with 1 = known pixel, 0 = hole (the core convention).
 
     Users paint the holes white, so that is the default; ``white_is_hole=False`` reads the
@@ -79,14 +79,14 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int], white_is_hole: boo
 
 
 def save_image(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     rgb: np.ndarray,
     *,
     alpha: np.ndarray | None = None,
     bit_depth: int = 8,
     grey: bool = False,
     quality: int = 95,
-    protected: tuple[str | os.PathLike, ...] = (),
+    protected: tuple[str | os.PathLike[str], ...] = (),
 ) -> Path:
     """Write HxWx3 (or HxW) float data in [0, 1] atomically; never over a ``protected`` file.
 

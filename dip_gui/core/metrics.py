@@ -8,7 +8,7 @@ import torch
 
 def psnr(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
     """Peak signal-to-noise ratio in dB for images in [0, 1] (inf for identical images)."""
-    if isinstance(a, torch.Tensor):
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
         mse = float(torch.mean((a.float() - b.float()) ** 2))
     else:
         mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
@@ -44,7 +44,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     for ch in range(a64.shape[2]):
         x, y = a64[:, :, ch], b64[:, :, ch]
 
-        def blur(img):
+        def blur(img: np.ndarray) -> np.ndarray:
             return cv2.GaussianBlur(img, (11, 11), 1.5)
 
         mx, my = blur(x), blur(y)

@@ -182,13 +182,13 @@ def test_scale_three_is_refused_by_the_parser(photo, tmp_path):
 
 
 def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, monkeypatch):
-    from dip_gui.core.stopping import monitor as timeline
+    from dip_gui.core.stopping import detectors
 
     # A tiny run cannot overfit for real: make the detector fire after a short patience.
     def quick(cls, n, start=0):
         return cls(window=3, patience=4, start=start)
 
-    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(quick))
+    monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
     out, metrics, snaps = tmp_path / "o.png", tmp_path / "m.json", tmp_path / "snaps"
     args = ("run", photo, "-o", out, "--task", "denoise", "--iters", "60", "--reference", photo, "--metrics-json", metrics,
             "--auto-stop", "--save-snapshots", snaps, "--quiet")

@@ -69,7 +69,7 @@ def adapted_blur_sigma(image: np.ndarray, base_sigma: float) -> float:
 #: An orthonormal opponent-colour transform (luma, red-blue, green-magenta): the noise stays the
 #: same in each channel, while the two chroma channels carry little picture, so denoising them
 #: separately smooths colour noise much harder than RGB channels would (CBM3D's choice).
-OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt([[3], [2], [1.5]])
+OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt(np.array([[3], [2], [1.5]]))
 #: Non-local means' patch and search window, and its filter strength per unit of noise sigma.
 #: Measured on the paper's four denoising photos at sigma 25 (docs/presets.md, session 8): 5 px
 #: patches beat OpenCV's default 7 px on all four (+0.1 to +0.4 dB); a 35 px search loses 0.3-0.5 dB;

@@ -65,7 +65,8 @@ class CostEstimate:
                 f"~{self.memory_bytes / 2**20:,.0f} MB")
 
 
-def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: str, host_memory: str = "auto") -> tuple:
+def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: str,
+             host_memory: str = "auto") -> tuple[object, ...]:
     """What an estimate depends on: the network, its input, the size, the device and the host-memory
     setting, not the schedule (iterations, learning rate, jitter, averaging). Hashable: estimates are
     kept by it."""
@@ -104,7 +105,7 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
         per_pixel, px_large = t_small / px_small, px_small
     fixed = max(t_small - per_pixel * px_small, 0.0)
     seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
-    if plan is not None and plan.host_memory == "lean":  # the probes' small blocks never fault: a large run does
+    if plan is not None and plan.count is not None and plan.host_memory == "lean":  # small probes never fault; a large run does
         seconds += PAGE_FAULT_SECONDS_PER_BYTE * plan.count.saved
     return CostEstimate(float(seconds), memory, (full.height, full.width))
 
@@ -113,8 +114,8 @@ def _probe_sizes(device: torch.device, out_size: tuple[int, int]) -> tuple[tuple
     """The two probes' canvases: on CUDA no larger than the photo (its own size is then timed)."""
     if device.type != "cuda":
         return (PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2
-    large = tuple(min(CUDA_PROBE_SIDES[1], side) for side in out_size)
-    small = tuple(min(CUDA_PROBE_SIDES[0], max(side // 2, 1)) for side in large)
+    large = (min(CUDA_PROBE_SIDES[1], out_size[0]), min(CUDA_PROBE_SIDES[1], out_size[1]))
+    small = (min(CUDA_PROBE_SIDES[0], max(large[0] // 2, 1)), min(CUDA_PROBE_SIDES[0], max(large[1] // 2, 1)))
     return small, large
 
 
@@ -126,7 +127,8 @@ def _network(preset: Preset, channels: int, device: torch.device, lean: bool = F
     if device.type == "cuda":
         precision = resolve_precision("auto", device)
         configure_device(device, precision)
-        return net.to(device, memory_format=preferred_memory_format(device, precision)), depth
+        # torch's stubs leave out Module.to's memory_format, which it takes
+        return net.to(device, memory_format=preferred_memory_format(device, precision)), depth  # type: ignore[call-overload]
     return net.to(device), depth
 
 
@@ -156,6 +158,7 @@ def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, 
             one_pass()
             return
         replayed(one_pass)
+        assert optimizer is not None  # made with ``replayed``
         optimizer.step()
 
     for _ in range(EAGER_PASSES + 1 if replayed is not None else 1):  # to the replays; cuDNN's autotuning

@@ -18,10 +18,14 @@ one pixel at a time. Batch norm's replacements are in ``batch_norm.py``.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+#: An autograd backward's result: one gradient (or None) per input of its forward.
+Gradients = tuple[torch.Tensor | None, ...]
 
 
 @functools.cache
@@ -63,11 +67,11 @@ def _adjoint_along(grad: torch.Tensor, dim: int) -> torch.Tensor:
 
 class _BilinearX2(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, scale_factor=2, mode="bilinear")
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         return bilinear_x2_adjoint(grad)
 
 
@@ -110,12 +114,12 @@ def _fold_row(row: torch.Tensor, pad: int, width: int) -> torch.Tensor:
 
 class _ReflectionPad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, pad: int) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, pad: int) -> torch.Tensor:
         ctx.pad = pad
         return F.pad(x, (pad,) * 4, mode="reflect")
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> Gradients:
         return reflection_pad_adjoint(grad, ctx.pad), None
 
 

@@ -28,6 +28,8 @@ def lanczos_kernel(factor: int, support: int = 2) -> np.ndarray:
 class LanczosDownsample(nn.Module):
     """Downsample by ``factor`` with replicate padding, same size / factor output (per channel)."""
 
+    kernel: torch.Tensor  # a buffer: it moves with the module and is not learnt
+
     def __init__(self, factor: int, support: int = 2) -> None:
         super().__init__()
         self.factor = factor

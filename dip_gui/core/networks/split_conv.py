@@ -32,12 +32,17 @@ build. The same thresholds apply there.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from dip_gui.core.networks import winograd
 from dip_gui.core.networks.cpu_layers import onednn_has_avx512
+
+#: An autograd backward's result: one gradient (or None) per input of its forward.
+Gradients = tuple[torch.Tensor | None, ...]
 
 #: NNPACK's Winograd kernels pay from this output side (pixels) and channel count (table above).
 NNPACK_MIN_SIDE = 32
@@ -53,7 +58,7 @@ NNPACK_MIN_CHANNELS = 64
 #: bounds the paper network's peak at 512 px: 2225 MB (2112 without these kernels, 2623 with NNPACK on every
 #: layer).
 NNPACK_MAX_WORKSPACE = 320 * 2**20
-_nnpack = {"ready": None}
+_nnpack: dict[str, bool | None] = {"ready": None}
 
 
 def nnpack_ready() -> bool:
@@ -66,7 +71,7 @@ def nnpack_ready() -> bool:
             _nnpack["ready"] = bool(torch._nnpack_available())
         except (AttributeError, RuntimeError):
             _nnpack["ready"] = False
-    return _nnpack["ready"]
+    return bool(_nnpack["ready"])
 
 
 def nnpack_workspace_bytes(channels_in: int, channels_out: int, out_height: int, out_width: int) -> int:
@@ -100,13 +105,13 @@ def conv_stride1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
 
 class _SplitBackwardConv(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.padding, ctx.has_bias = padding, bias is not None
         return conv_stride1(x, weight, bias, padding)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> Gradients:
         x, weight = ctx.saved_tensors
         grad = grad.contiguous()
         grad_x = grad_w = grad_b = None
@@ -137,5 +142,5 @@ class SplitBackwardConv2d(nn.Conv2d):
         if x.device.type != "cpu" or not self.takes_split_kernels(x):
             return super().forward(x)
         if not torch.is_grad_enabled():  # previews and results
-            return conv_stride1(x, self.weight, self.bias, self.padding[0])
-        return _SplitBackwardConv.apply(x, self.weight, self.bias, self.padding[0])
+            return conv_stride1(x, self.weight, self.bias, int(self.padding[0]))
+        return _SplitBackwardConv.apply(x, self.weight, self.bias, int(self.padding[0]))

@@ -30,6 +30,8 @@ class Identity(nn.Module):
 class MaskOperator(nn.Module):
     """A x = m * x with m 1 x 1 x H x W, 1 = known pixel."""
 
+    mask: torch.Tensor  # a buffer: it moves with the module
+
     def __init__(self, mask: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("mask", mask, persistent=False)

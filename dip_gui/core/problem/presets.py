@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.networks import InputKind, SkipSpec
@@ -34,7 +35,7 @@ class ScaleOverride:
     reg_noise_std: float | None = None
     base_sigma: float | None = None
 
-    def changes(self) -> dict[str, int | float]:
+    def changes(self) -> dict[str, Any]:
         return {name: value for name, value in asdict(self).items() if value is not None}
 
 
@@ -93,7 +94,7 @@ class Preset:
             return channels
         return self.input_depth
 
-    def with_overrides(self, **changes) -> Preset:
+    def with_overrides(self, **changes: Any) -> Preset:
         """A copy with some fields changed (e.g. iterations or lr from the command line)."""
         unknown = set(changes) - set(self.__dataclass_fields__)
         if unknown:
@@ -122,17 +123,17 @@ class Preset:
         if not 0.0 < self.lr_floor <= 1.0:
             raise InvalidParameterError(f"lr_floor must be in (0, 1], not {self.lr_floor}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain values only (choices as their names): saved sessions and JSON hold this."""
         data = asdict(self)
         data.pop("per_scale", None)
         return {key: str(value) if isinstance(value, Enum) else value for key, value in data.items()}
 
 
-def preset_from_dict(data: dict) -> Preset:
+def preset_from_dict(data: dict[str, Any]) -> Preset:
     """The inverse of ``Preset.to_dict`` (lists back to tuples); InvalidParameterError if malformed."""
     try:
-        net = {k: tuple(v) if isinstance(v, list) else v for k, v in data["net"].items()}
+        net: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data["net"].items()}
         preset = Preset(**{**data, "net": SkipSpec(**net)})
         preset.net.validate()
     except (KeyError, TypeError, ValueError) as exc:
@@ -141,7 +142,8 @@ def preset_from_dict(data: dict) -> Preset:
     return preset
 
 
-def _skip(down, up=None, skip=4, **kw) -> SkipSpec:
+def _skip(down: tuple[int, ...], up: tuple[int, ...] | None = None, skip: int | tuple[int, ...] = 4,
+          **kw: Any) -> SkipSpec:
     down = tuple(down)
     return SkipSpec(
         channels_down=down,
@@ -158,10 +160,10 @@ PAPER_FLASH_UPSAMPLE = ("nearest", "nearest", "bilinear", "bilinear", "bilinear"
 # input is a classical estimate and whose output starts at that estimate (a zero-initialised
 # residual), so the result is never worse than the start and DIP adds detail as time allows.
 FAST_NET = _skip((16, 32, 64, 64, 64), skip=4)
-FAST = dict(input_kind="base", residual=True, ema=0.97, lr_floor=0.2, warmup=30)
+FAST: dict[str, Any] = dict(input_kind=InputKind.BASE, residual=True, ema=0.97, lr_floor=0.2, warmup=30)
 #: The same residual with the paper's noise as the input: the network draws the picture instead of
 #: reading the start (restoration, where that reaches the paper's peak: docs/presets.md).
-FAST_FROM_NOISE = {**FAST, "input_kind": "noise"}
+FAST_FROM_NOISE: dict[str, Any] = {**FAST, "input_kind": InputKind.NOISE}
 
 # The paper's denoising recipe on a 64-channel network (a quarter of the paper's parameters): per
 # iteration its PSNR follows the paper network's closely, at 1/5.5 of the CPU time at 512 px
@@ -171,8 +173,8 @@ BALANCED_NET = _skip((64,) * 5)
 # The paper's settings apart from the network, shared by `paper` and `balanced` so the two cannot
 # drift apart (tests/core/test_networks.py holds them equal). The paper runs x8 SR longer with more
 # jitter (its SR notebook).
-PAPER_DENOISE = dict(input_depth=32, reg_noise_std=1 / 30, lr=0.01, iterations=3000, ema=0.99)
-PAPER_SR = dict(input_depth=32, reg_noise_std=0.03, lr=0.01, iterations=2000, ema=None,
+PAPER_DENOISE: dict[str, Any] = dict(input_depth=32, reg_noise_std=1 / 30, lr=0.01, iterations=3000, ema=0.99)
+PAPER_SR: dict[str, Any] = dict(input_depth=32, reg_noise_std=0.03, lr=0.01, iterations=2000, ema=None,
                 per_scale={8: ScaleOverride(iterations=4000, reg_noise_std=0.05)})
 
 # fmt: off
@@ -181,15 +183,15 @@ PRESETS: tuple[Preset, ...] = (
     # Non-local means as the start (session 8): on the paper's four photos at sigma 25 it alone is
     # +1.7 to +3.7 dB over the light blur this preset used to start from, and above everything the
     # blur-started network reached (docs/presets.md, "Non-local means").
-    Preset("denoise", "fast", "Small network refining non-local means: a good result within a minute on a CPU",
-           FAST_NET, base="nlm", reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
-    Preset("denoise", "balanced", "The paper's recipe on a 64-channel network: 5x cheaper on a CPU, for runs of an hour",
+    Preset(Task.DENOISE, "fast", "Small network refining non-local means: a good result within a minute on a CPU",
+           FAST_NET, base=Start.NLM, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
+    Preset(Task.DENOISE, "balanced", "The paper's recipe on a 64-channel network: 5x cheaper on a CPU, for runs of an hour",
            BALANCED_NET, **PAPER_DENOISE),
-    Preset("denoise", "paper", "The paper's F16 settings: skip 128x5, 3000 iterations", PAPER_NET, **PAPER_DENOISE),
+    Preset(Task.DENOISE, "paper", "The paper's F16 settings: skip 128x5, 3000 iterations", PAPER_NET, **PAPER_DENOISE),
     # -- JPEG artefacts (target = the JPEG itself) -----------------------------------------------
-    Preset("jpeg", "fast", "Small network refining a light blur of the JPEG on a CPU",
-           FAST_NET, base="blur", base_sigma=0.8, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
-    Preset("jpeg", "paper", "The paper's snail settings: 2400 iterations",
+    Preset(Task.JPEG, "fast", "Small network refining a light blur of the JPEG on a CPU",
+           FAST_NET, base=Start.BLUR, base_sigma=0.8, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
+    Preset(Task.JPEG, "paper", "The paper's snail settings: 2400 iterations",
            _skip((8, 16, 32, 64, 128), skip=(0, 0, 0, 4, 4)), input_depth=3, reg_noise_std=1 / 30,
            lr=0.01, iterations=2400, ema=0.99),
     # -- super-resolution (the paper runs x8 longer with more jitter) ------------------------------
@@ -202,15 +204,15 @@ PRESETS: tuple[Preset, ...] = (
     # never under the classical upscale (docs/presets.md, "Super-resolution: the network draws the
     # detail"). 1.5x the scale was the best, or within the 0.1 dB run-to-run noise of it, of the blurs
     # tried: 0.5-1.5x the scale at x4, 1.1x and 1.5x at x2 and x8.
-    Preset("sr", "fast", "Small network drawing detail over a blurred upscale, kept true to the photo",
-           FAST_NET, base="upsample", base_sigma=6.0, back_project=True, reg_noise_std=0.03, lr=0.01,
+    Preset(Task.SR, "fast", "Small network drawing detail over a blurred upscale, kept true to the photo",
+           FAST_NET, base=Start.UPSAMPLE, base_sigma=6.0, back_project=True, reg_noise_std=0.03, lr=0.01,
            iterations=1500, **FAST_FROM_NOISE,
            per_scale={2: ScaleOverride(base_sigma=3.0), 8: ScaleOverride(base_sigma=12.0)}),
     # Per iteration it follows the paper network (zebra 256 px crop, x4: 23.31 against 23.32 dB at
     # 2000 iterations, within 0.3 dB of that from iteration 1425) at 0.47x its CPU time at 256 px.
-    Preset("sr", "balanced", "The paper's SR recipe on a 64-channel network: 5x cheaper on a CPU at 512 px",
+    Preset(Task.SR, "balanced", "The paper's SR recipe on a 64-channel network: 5x cheaper on a CPU at 512 px",
            BALANCED_NET, **PAPER_SR),
-    Preset("sr", "paper", "The paper's SR settings: skip 128x5, Lanczos-2 downsampler", PAPER_NET, **PAPER_SR),
+    Preset(Task.SR, "paper", "The paper's SR settings: skip 128x5, Lanczos-2 downsampler", PAPER_NET, **PAPER_SR),
     # -- inpainting -----------------------------------------------------------------------------
     # The paper's recipe on the fast network (session 9): refining the classical fill, as `fast`
     # did before, gained 0.8 dB on thin holes; drawing the picture from noise gains 5 dB and per
@@ -220,16 +222,16 @@ PRESETS: tuple[Preset, ...] = (
     # the holes show the fill until the network predicts them better (no dark ghosts of the holes
     # in the first previews), and where it never does (library: +0.55 dB at 3000 iterations) the
     # fill stays in the mix.
-    Preset("inpaint", "fast", "The paper's inpainting recipe on a small network, judged against a classical fill",
-           FAST_NET, base="fill", base_sigma=0.8, holdout=True, input_depth=32, reg_noise_std=0.03,
+    Preset(Task.INPAINT, "fast", "The paper's inpainting recipe on a small network, judged against a classical fill",
+           FAST_NET, base=Start.FILL, base_sigma=0.8, holdout=True, input_depth=32, reg_noise_std=0.03,
            lr=0.01, iterations=3000, ema=0.99),
-    Preset("inpaint", "paper", "The paper's text-removal settings (kate): skip 128x5 with 128 skips",
+    Preset(Task.INPAINT, "paper", "The paper's text-removal settings (kate): skip 128x5 with 128 skips",
            _skip((128,) * 5, skip=128, upsample="nearest"), input_depth=32, reg_noise_std=0.03,
            lr=0.01, iterations=6001, ema=None),
-    Preset("inpaint", "paper-large-holes", "The paper's large-hole settings (vase): hourglass, meshgrid input",
-           _skip((128,) * 5, skip=0, upsample="nearest"), input_kind="meshgrid", input_depth=2,
+    Preset(Task.INPAINT, "paper-large-holes", "The paper's large-hole settings (vase): hourglass, meshgrid input",
+           _skip((128,) * 5, skip=0, upsample="nearest"), input_kind=InputKind.MESHGRID, input_depth=2,
            reg_noise_std=0.03, lr=0.01, iterations=5001, ema=None),
-    Preset("inpaint", "paper-library", "The paper's library settings: six levels, 5x5 filters",
+    Preset(Task.INPAINT, "paper-library", "The paper's library settings: six levels, 5x5 filters",
            _skip((16, 32, 64, 128, 128, 128), skip=0, upsample="nearest", filter_down=5, need1x1_up=False),
            input_depth=1, reg_noise_std=0.0, lr=0.01, iterations=3001, ema=None),
     # -- restoration of randomly missing pixels --------------------------------------------------
@@ -239,21 +241,21 @@ PRESETS: tuple[Preset, ...] = (
     # pixels judges it against the sharp fill (the first results are that fill). Barbara 128 px
     # crop: peak 33.36 dB at iteration 575, above the paper's 33.23 (at 3900 of its 11000), where
     # the Telea start peaked at 32.86 (docs/presets.md, "Restoration: a fill made for scattered pixels").
-    Preset("restore", "fast", "Small network over a non-local means fill of the missing pixels: minutes on a CPU",
-           FAST_NET, base="nlm_fill", base_sigma=0.8, holdout=True, reg_noise_std=0.03, lr=0.01, iterations=1500,
+    Preset(Task.RESTORE, "fast", "Small network over a non-local means fill of the missing pixels: minutes on a CPU",
+           FAST_NET, base=Start.NLM_FILL, base_sigma=0.8, holdout=True, reg_noise_std=0.03, lr=0.01, iterations=1500,
            **FAST_FROM_NOISE),
-    Preset("restore", "paper", "The paper's barbara settings: skip 128x5, 11000 iterations at lr 0.001",
+    Preset(Task.RESTORE, "paper", "The paper's barbara settings: skip 128x5, 11000 iterations at lr 0.001",
            PAPER_NET, input_depth=32, reg_noise_std=0.03, lr=0.001, iterations=11000, ema=None),
-    Preset("restore", "paper-sparse", "The paper's settings for 98% missing pixels (kate)",
+    Preset(Task.RESTORE, "paper-sparse", "The paper's settings for 98% missing pixels (kate)",
            _skip((16, 32, 64, 128, 128), skip=0, downsample="avg"), input_depth=32, reg_noise_std=0.0,
            lr=0.01, iterations=1000, ema=None),
     # -- flash / no-flash: the flash photo is the network input ---------------------------------
-    Preset("flash", "fast", "Small network guided by the flash photo",
+    Preset(Task.FLASH, "fast", "Small network guided by the flash photo",
            _skip((32, 32, 64, 64, 64), skip=4, upsample=PAPER_FLASH_UPSAMPLE),
-           input_kind="image", input_depth=3, reg_noise_std=0.0, lr=0.05, iterations=400, ema=None),
-    Preset("flash", "paper", "The paper's flash/no-flash settings: 601 iterations at lr 0.1",
+           input_kind=InputKind.IMAGE, input_depth=3, reg_noise_std=0.0, lr=0.05, iterations=400, ema=None),
+    Preset(Task.FLASH, "paper", "The paper's flash/no-flash settings: 601 iterations at lr 0.1",
            _skip((128,) * 5, skip=4, upsample=PAPER_FLASH_UPSAMPLE),
-           input_kind="image", input_depth=3, reg_noise_std=0.0, lr=0.1, iterations=601, ema=None),
+           input_kind=InputKind.IMAGE, input_depth=3, reg_noise_std=0.0, lr=0.1, iterations=601, ema=None),
 )
 # fmt: on
 

@@ -7,6 +7,7 @@ here, as data, so the Session has one code path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,11 +52,12 @@ class Problem:
         if self.region is None:
             return result
         top, left, height, width = self.region
+        assert self.full is not None  # a region comes with the photo it is pasted into
         full = self.full.copy()  # same channels as the result (grey stays grey until to_image)
         full[top : top + height, left : left + width] = result
         return full
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         """The problem as tensors and plain values (for a saved session); the operator is rebuilt."""
         arrays = {name: None if getattr(self, name) is None else torch.from_numpy(np.ascontiguousarray(getattr(self, name)))
                   for name in ("observed", "mask", "guide", "reference", "full")}
@@ -63,7 +65,7 @@ class Problem:
                 "scale": self.scale, "region": None if self.region is None else list(self.region), **arrays}
 
     @classmethod
-    def from_state(cls, state: dict) -> Problem:
+    def from_state(cls, state: dict[str, Any]) -> Problem:
         arrays = {name: None if state[name] is None else state[name].numpy()
                   for name in ("observed", "mask", "guide", "reference", "full")}
         task, mask = Task.parse(state["task"], "task"), arrays["mask"]
@@ -73,8 +75,13 @@ class Problem:
             operator = MaskOperator(torch.from_numpy(mask)[None, None])
         else:
             operator = Identity()
-        region = None if state["region"] is None else tuple(state["region"])
-        return cls(task, arrays["observed"], tuple(state["out_size"]), state["channels"], operator, mask, arrays["guide"],
+        observed = arrays["observed"]
+        if observed is None:
+            raise ValueError("the saved problem has no photo")
+        top, left, height, width = state["region"] or (0, 0, 0, 0)
+        region = None if state["region"] is None else (int(top), int(left), int(height), int(width))
+        out_height, out_width = state["out_size"]
+        return cls(task, observed, (int(out_height), int(out_width)), state["channels"], operator, mask, arrays["guide"],
                    arrays["reference"], state["keep_known"], state["scale"], region, arrays["full"])
 
     def observed_pixels(self) -> np.ndarray:
@@ -165,7 +172,8 @@ def hole_region(known: np.ndarray, context: int = REGION_CONTEXT) -> tuple[int, 
     return int(top), int(left), int(bottom - top), int(right - left)
 
 
-def _region_problem(task, observed, channels, mask, region, reference, keep_known) -> Problem:
+def _region_problem(task: Task, observed: np.ndarray, channels: int, mask: np.ndarray,
+                    region: tuple[int, int, int, int], reference: np.ndarray | None, keep_known: bool) -> Problem:
     top, left, height, width = region
     window = (slice(top, top + height), slice(left, left + width))
     crop_mask = np.ascontiguousarray(mask[window])

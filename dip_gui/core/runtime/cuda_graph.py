@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import torch
 
@@ -29,6 +30,17 @@ import torch
 EAGER_PASSES = 2
 
 Pass = Callable[[], tuple[torch.Tensor, ...]]
+
+
+class Recorder(Protocol):
+    """Runs a pass eagerly, records it once and replays the recording (``CudaGraphRecorder``; tests
+    give a stand-in, since recording needs a GPU)."""
+
+    def run_eager(self, function: Pass) -> tuple[torch.Tensor, ...]: ...
+
+    def capture(self, function: Pass) -> tuple[torch.Tensor, ...]: ...
+
+    def replay(self) -> None: ...
 
 
 class CudaGraphRecorder:
@@ -92,11 +104,11 @@ class ReplayedPass:
     """
 
     def __init__(self, parameters: Sequence[torch.Tensor],
-                 recorder: Callable[[torch.device], object] = CudaGraphRecorder) -> None:
+                 recorder: Callable[[torch.device], Recorder] = CudaGraphRecorder) -> None:
         self.parameters = list(parameters)
         self.device = self.parameters[0].device
         self.make_recorder = recorder
-        self.recorder = None
+        self.recorder: Recorder | None = None
         self.outputs: tuple[torch.Tensor, ...] | None = None
         self.eager_passes = 0
         #: Why recording failed (the run stays eager), or None.
@@ -108,6 +120,7 @@ class ReplayedPass:
 
     def __call__(self, function: Pass) -> tuple[torch.Tensor, ...]:
         if self.outputs is not None:
+            assert self.recorder is not None  # outputs come from a recording
             self.recorder.replay()
             return self.outputs
         self._drop_gradients()

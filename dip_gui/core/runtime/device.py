@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import torch
 
@@ -101,7 +102,7 @@ def available_memory_bytes(device: torch.device) -> int | None:
     return None
 
 
-def make_adam(parameters, lr: float, device: torch.device) -> torch.optim.Adam:
+def make_adam(parameters: Iterable[torch.nn.Parameter], lr: float, device: torch.device) -> torch.optim.Adam:
     """Adam in one fused kernel where PyTorch has it (CPU since 2.4, CUDA), else over all tensors
     at once (``foreach``). Per tensor, PyTorch's CPU default, the paper network's step took 11.3 ms,
     foreach 9.1 ms, fused 2.7 ms; the small ``fast`` network 8.3 / 4.5 / 1.4 ms (the latter is ~5%

@@ -84,9 +84,10 @@ def apply_host_memory(mode: str) -> bool:
     if keep == _state["keeping"]:
         return True
     if keep:
-        ok = libc.mallopt(_M_MMAP_MAX, 0) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM_THRESHOLD) == 1
+        ok = bool(libc.mallopt(_M_MMAP_MAX, 0) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM_THRESHOLD) == 1)
     else:
-        ok = libc.mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_TRIM_THRESHOLD) == 1
+        ok = bool(libc.mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX) == 1
+                  and libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_TRIM_THRESHOLD) == 1)
         libc.malloc_trim(0)
     _state["keeping"] = keep and ok
     return ok
@@ -100,14 +101,14 @@ def share_main_arena() -> bool:
     threads costs nothing noticeable here: an iteration makes a few hundred large allocations.
     False where it cannot be set (not glibc)."""
     libc = _glibc()
-    return libc is not None and libc.mallopt(_M_ARENA_MAX, 1) == 1
+    return libc is not None and bool(libc.mallopt(_M_ARENA_MAX, 1) == 1)
 
 
 def keeping_freed_memory() -> bool:
-    return _state["keeping"]
+    return bool(_state["keeping"])
 
 
-def _glibc():
+def _glibc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return None
     try:

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from dip_gui.core.imaging import LoadedImage
 from dip_gui.core.problem.presets import preset_from_dict
 from dip_gui.core.problem.tasks import Problem
 from dip_gui.core.session.session import Execution, Session
+from dip_gui.core.stopping.monitor import RunMonitor
 
 FORMAT = "dip-studio-session"
 VERSION = 1
@@ -35,7 +37,8 @@ class SessionFileError(DipError):
     """A saved session that cannot be read or used."""
 
 
-def save_session(path: str | os.PathLike, session: Session, monitor=None, source: dict | None = None) -> Path:
+def save_session(path: str | os.PathLike[str], session: Session, monitor: RunMonitor | None = None,
+                 source: dict[str, Any] | None = None) -> Path:
     """Write the session to ``path`` through a temporary file and a rename (never half a file)."""
     path = Path(path)
     state = {
@@ -54,7 +57,7 @@ def save_session(path: str | os.PathLike, session: Session, monitor=None, source
     return path
 
 
-def read_session_file(path: str | os.PathLike) -> dict:
+def read_session_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The raw saved state; SessionFileError with a one-line reason when it is not a usable session."""
     path = Path(path)
     if not path.is_file():
@@ -70,8 +73,8 @@ def read_session_file(path: str | os.PathLike) -> dict:
     return state
 
 
-def load_session(path: str | os.PathLike, device: str = "auto", precision: str = "auto",
-                 host_memory: str = "auto") -> tuple[Session, dict]:
+def load_session(path: str | os.PathLike[str], device: str = "auto", precision: str = "auto",
+                 host_memory: str = "auto") -> tuple[Session, dict[str, Any]]:
     """Rebuild a saved session on ``device``; returns it and the raw state (monitor, source)."""
     state = read_session_file(path)
     try:
@@ -88,13 +91,13 @@ def load_session(path: str | os.PathLike, device: str = "auto", precision: str =
     return session, state
 
 
-def restore_monitor(monitor, state: dict) -> None:
+def restore_monitor(monitor: RunMonitor, state: dict[str, Any]) -> None:
     """Give a fresh RunMonitor the saved timeline and stop detector, when the file has them."""
     if state.get("monitor") is not None:
         monitor.load_state_dict(state["monitor"])
 
 
-def photo_facts(photo: LoadedImage, **extra) -> dict:
+def photo_facts(photo: LoadedImage, **extra: Any) -> dict[str, Any]:
     """The ``source`` of a saved session: what a resumed run needs to save the same kind of file
     (bit depth, grey, alpha) and to protect the same input, plus any ``extra`` entries."""
     alpha = None if photo.alpha is None else torch.from_numpy(np.ascontiguousarray(photo.alpha))
@@ -102,7 +105,7 @@ def photo_facts(photo: LoadedImage, **extra) -> dict:
             "alpha": alpha, **extra}
 
 
-def saved_photo(session: Session, source: dict) -> LoadedImage:
+def saved_photo(session: Session, source: dict[str, Any]) -> LoadedImage:
     """The input photo of a loaded session as the CLI and the window use it (3 channels, file facts)."""
     problem = session.problem
     observed = problem.full if problem.full is not None else problem.observed
@@ -119,8 +122,8 @@ class Checkpointer:
     to report. ``source`` may be a function, for facts that change during the run (a plot history).
     """
 
-    def __init__(self, path: str | os.PathLike | None, every: float, session: Session, monitor,
-                 source: dict | Callable[[], dict]) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None, every: float, session: Session, monitor: RunMonitor | None,
+                 source: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
         self.path = None if path is None else Path(path)
         self.every, self.session, self.monitor, self.source = every, session, monitor, source
         self._last = time.monotonic()

@@ -11,6 +11,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,7 +100,8 @@ class Session:
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
         self.net = make_network(problem, preset, self.execution.plain_network, self.lean_network)
-        self.net = self.net.to(dev, memory_format=preferred_memory_format(dev, self.precision))
+        # torch's stubs leave out Module.to's memory_format, which it takes
+        self.net = self.net.to(dev, memory_format=preferred_memory_format(dev, self.precision))  # type: ignore[call-overload]
         # The classical start and the input built from it wait for prepare(): non-local means takes
         # 2-5 s per megapixel on a CPU, which the window spends on its worker thread, not the GUI's.
         self._input_generator = generator
@@ -123,7 +125,7 @@ class Session:
         self.parameters = count_parameters(self.net)
         # On CUDA the forward and backward pass is replayed from a recording (core/runtime/cuda_graph.py)
         # whose changing inputs are these tensors, refilled before each pass (``_pass_inputs``).
-        self.replayed = ReplayedPass(self.net.parameters()) if (dev.type == "cuda" and self.execution.cuda_graphs) else None
+        self.replayed = ReplayedPass(list(self.net.parameters())) if (dev.type == "cuda" and self.execution.cuda_graphs) else None
         self._jitter_buffer: torch.Tensor | None = None
         self._fit_buffer: torch.Tensor | None = None
         self.projection = BackProjection(self.operator, self.observed) if preset.back_project else None
@@ -143,9 +145,11 @@ class Session:
         fill_sigma = 0.0 if (holdout and preset.residual) else sigma
         try:
             start = warm_start(problem, preset.base, fill_sigma) if preset.base else None
+            unseen_fill: torch.Tensor | None = None
             if holdout:
-                self._prepare_holdout(to_tensor(start), fill_sigma)
-                start = to_numpy(self.holdout.fill_unseen)  # what the fit hides must not reach it through the start
+                assert start is not None  # Preset.validate: a holdout needs a fill
+                unseen_fill = self._prepare_holdout(to_tensor(start), fill_sigma)
+                start = to_numpy(unseen_fill)  # what the fit hides must not reach it through the start
             if start is not None and fill_sigma != sigma:
                 start = gaussian_blur(start, sigma)
             estimate = None if start is None else to_tensor(start)
@@ -153,31 +157,35 @@ class Session:
             if self._z is None:
                 z = make_network_input(problem, preset, self.canvas, estimate, self._input_generator)
                 self._z = z.to(dev, memory_format=preferred_memory_format(dev, self.precision))
-            seed_image = self.holdout.fill_unseen if holdout else estimate  # nor through the average
+            seed_image = unseen_fill if holdout else estimate  # nor through the average
             if (preset.average_from_base or preset.holdout) and self.average.value is None and self.iteration == 0:
+                assert seed_image is not None  # Preset.validate: both need a classical start
                 self.average.value = seed_image.to(dev).clone()
         except RuntimeError as exc:
             raise _device_error(exc) from None
         self.prepared = True
 
-    def _prepare_holdout(self, fill: torch.Tensor, sigma: float) -> None:
-        """``fill``: the preset's fill of the holes, blurred by ``sigma`` (made once for the start and the holdout)."""
-        problem = self.problem
+    def _prepare_holdout(self, fill: torch.Tensor, sigma: float) -> torch.Tensor:
+        """``fill``: the preset's fill of the holes, blurred by ``sigma`` (made once for the start and the
+        holdout). Returns the fill made without the pixels the fit hides."""
+        problem, base, ema = self.problem, self.preset.base, self.preset.ema
+        assert base is not None and ema is not None and problem.mask is not None  # Preset.validate, prepare()
         observed = problem.observed_pixels()
-        base = self.preset.base
 
-        def fill_without(seen):
+        def fill_without(seen: np.ndarray) -> np.ndarray:
             return fill_holes(base, observed, seen, sigma)
 
-        self.holdout = Holdout.build(observed, problem.mask, fill.to(self.device), fill_without, self.seed,
-                                     self.preset.ema, self.iteration)
+        self.holdout = Holdout.build(observed, problem.mask, fill.to(self.device), fill_without, self.seed, ema,
+                                     self.iteration)
         if self._holdout_released:
             self.holdout.release()
+        return self.holdout.fill_unseen
 
     @property
     def z(self) -> torch.Tensor:
         """The network input (fixed noise, the classical estimate or the guide photo)."""
         self.prepare()
+        assert self._z is not None  # made by prepare()
         return self._z
 
     @z.setter
@@ -208,11 +216,11 @@ class Session:
             self.lr_scale *= 0.5
         else:
             self.optimizer.step()
-            self.average.update(output)
+            average = self.average.update(output)
             if self.projection is not None:
-                self.projection.update(self.average.value)
+                self.projection.update(average)
             if self.holdout is not None:
-                self.holdout.judge(self.average.value, self.observed)
+                self.holdout.judge(average, self.observed)
             self.last_loss = loss_value
             # a replayed pass overwrites its output next time, good step or not
             self.last_output = output.clone() if self._replaying() else output
@@ -232,7 +240,8 @@ class Session:
         if self.replayed is None:
             self.optimizer.zero_grad(set_to_none=True)
             return self._forward_backward(noise, fit)
-        return self.replayed(lambda: self._forward_backward(noise, fit))
+        loss, output = self.replayed(lambda: self._forward_backward(noise, fit))
+        return loss, output
 
     def _pass_inputs(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """What changes between iterations inside the pass: the jitter, drawn into one tensor, and the
@@ -254,14 +263,15 @@ class Session:
         """Jitter, forward, loss, backward: (loss, output), both detached."""
         z = self.z if noise is None else self.z + noise * self.preset.reg_noise_std
         output = self._network_output(z)
-        predicted = self.operator(output)
+        predicted: torch.Tensor = self.operator(output)
+        loss: torch.Tensor
         if self.mask is None:
             loss = F.mse_loss(predicted, self.observed)
         elif fit is None:  # mean over known pixels only, so the loss scale does not depend on the hole size
             loss = F.mse_loss(predicted, self.observed * self.mask) / self.known_fraction
         else:  # the same over the pixels not hidden (the operator applied the known-pixel mask already)
             loss = F.mse_loss(predicted * fit, self.observed * fit) / fit.mean()
-        loss.backward()
+        torch.autograd.backward(loss)  # loss.backward(), which torch leaves untyped
         return loss.detach(), output.detach()
 
     def _replaying(self) -> bool:
@@ -301,7 +311,7 @@ class Session:
 
     # -- saving and resuming -----------------------------------------------------------------
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Everything that changes during a run, as tensors and plain values (see core/session/checkpoint.py)."""
         def optional(tensor: torch.Tensor | None) -> torch.Tensor | None:
             return None if tensor is None else tensor.detach().contiguous()
@@ -318,7 +328,7 @@ class Session:
             "jitter": self.jitter.get_state(),
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue a saved run: weights, optimiser moments, input, averages, counters, jitter stream."""
         dev = self.device
         self.net.load_state_dict(state["net"])

@@ -45,8 +45,10 @@ def make_network(problem: Problem, preset: Preset, plain: bool, lean: bool) -> S
     # Residual over the classical estimate: no sigmoid and a zero last layer, so x starts
     # exactly at the estimate and never strays far from it early on (see warmstart.py).
     net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels, plain=plain, lean=lean)
-    torch.nn.init.zeros_(net.head[-1].weight)
-    torch.nn.init.zeros_(net.head[-1].bias)
+    last = net.head[-1]
+    assert isinstance(last, torch.nn.Conv2d) and last.bias is not None  # the head ends in a convolution with a bias
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)
     return net
 
 
@@ -59,6 +61,7 @@ def make_network_input(problem: Problem, preset: Preset, canvas: Canvas, estimat
         return canvas.pad(to_tensor(problem.guide))
     if preset.input_kind == "base":
         # The classical estimate is the input, as the flash photo is for flash/no-flash.
+        assert estimate is not None  # Preset.validate: a base input needs a warm start
         return canvas.pad(estimate)
     depth = preset.network_input_depth(problem.channels)
     return make_input(preset.input_kind, depth, canvas.height, canvas.width, preset.input_scale, generator)

@@ -20,10 +20,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from dip_gui.core.networks import InputKind
+from dip_gui.core.problem.presets import Preset
 
 DETECTOR_SIDE = 96
 #: A validation error must rise this many standard errors above its minimum to count as a rise: a
@@ -45,12 +49,12 @@ class StopSuggestion:
     patience: int
     measure: str = VARIANCE  # what the score is: VARIANCE or VALIDATION
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "measure": self.measure, "score": self.score, "window": self.window,
                 "patience": self.patience}
 
     @classmethod
-    def from_dict(cls, state: dict) -> StopSuggestion:
+    def from_dict(cls, state: dict[str, Any]) -> StopSuggestion:
         """Also reads suggestions saved before there were two measures (``variance`` only)."""
         score = state["score"] if "score" in state else state["variance"]
         return cls(state["iteration"], score, state["window"], state["patience"], state.get("measure", VARIANCE))
@@ -63,12 +67,48 @@ class StopSuggestion:
         return "the output stopped settling there"
 
 
-def _suggestion_state(suggestion: StopSuggestion | None) -> dict | None:
+def _suggestion_state(suggestion: StopSuggestion | None) -> dict[str, Any] | None:
     return None if suggestion is None else suggestion.to_dict()
 
 
-def _suggestion_from(state: dict | None) -> StopSuggestion | None:
+def _suggestion_from(state: dict[str, Any] | None) -> StopSuggestion | None:
     return None if state is None else StopSuggestion.from_dict(state)
+
+
+class WatchedRun(Protocol):
+    """What a stop detector reads of a run (a ``Session``; the stopping layer sits below it)."""
+
+    last_output: torch.Tensor | None
+    preset: Preset
+
+    def validation_error(self) -> torch.Tensor | None: ...
+
+    def validation_values(self) -> int: ...
+
+
+class StopDetector(Protocol):
+    """A rule that finds, without the clean photo, the iteration a run should have stopped at.
+
+    Each iteration the run monitor takes the detector's ``signal`` from the run (a small device
+    tensor, read back in batches on a GPU) and feeds it to ``update_small``, which returns the
+    suggestion once, when it is made."""
+
+    kind: str  # the measure it follows, in words: VARIANCE or VALIDATION
+    window: int
+    patience: int
+    best_iteration: int
+    suggestion: StopSuggestion | None
+
+    def signal(self, run: WatchedRun) -> torch.Tensor: ...
+
+    def update_small(self, iteration: int, small: torch.Tensor) -> StopSuggestion | None: ...
+
+    @property
+    def history(self) -> list[tuple[int, float]]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 def patience_for(iterations: int) -> int:
@@ -102,7 +142,7 @@ class VarianceStopDetector:
         iterations up to ``start`` (the preset's learning-rate warm-up) are not watched."""
         return cls(window=int(np.clip(iterations // 30, 20, 100)), patience=patience_for(iterations), start=start)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Everything needed to carry on after a resume (tensors and plain values only)."""
         return {"kind": self.kind, "window": self.window, "patience": self.patience, "start": self.start,
                 "recent": list(self._recent),
@@ -110,7 +150,7 @@ class VarianceStopDetector:
                 "best_iteration": self.best_iteration, "variances": self.variances,
                 "suggestion": _suggestion_state(self.suggestion)}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.window, self.patience = state["window"], state["patience"]
         self.start = state.get("start", 0)  # files from before session 17 watched from the first iteration
         self._recent = deque(state["recent"], maxlen=self.window)
@@ -124,8 +164,10 @@ class VarianceStopDetector:
         """(iteration, variance) for every iteration with a full window."""
         return self.variances
 
-    def signal(self, session) -> torch.Tensor:
-        """What ``update_small`` takes, still on the session's device: the shrunk raw output."""
+    def signal(self, session: WatchedRun) -> torch.Tensor:
+        """What ``update_small`` takes, still on the session's device: the shrunk raw output (asked for
+        after a good step, so there is one)."""
+        assert session.last_output is not None
         return shrink_for_detector(session.last_output)
 
     def update(self, iteration: int, output: torch.Tensor) -> StopSuggestion | None:
@@ -137,7 +179,7 @@ class VarianceStopDetector:
         if self.start and iteration <= self.start:
             return None
         small = small.double()
-        if len(self._recent) == self.window:
+        if len(self._recent) == self.window and self._sum is not None and self._sum_sq is not None:  # a full window
             old = self._recent[0]
             self._sum -= old
             self._sum_sq -= old * old
@@ -185,12 +227,12 @@ class ValidationStopDetector:
         """The relative rise above the lowest error that counts (``SIGNIFICANT_RISE`` standard errors)."""
         return SIGNIFICANT_RISE * math.sqrt(2.0 / self.values)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "patience": self.patience, "values": self.values, "best_error": self.best_error,
                 "best_iteration": self.best_iteration, "errors": self.errors,
                 "suggestion": _suggestion_state(self.suggestion)}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.patience, self.values = state["patience"], state["values"]
         self.best_error, self.best_iteration = state["best_error"], state["best_iteration"]
         self.errors = [tuple(e) for e in state["errors"]]
@@ -201,9 +243,12 @@ class ValidationStopDetector:
         """(iteration, validation error) for every iteration."""
         return self.errors
 
-    def signal(self, session) -> torch.Tensor:
-        """What ``update_small`` takes, still on the session's device: the validation error."""
-        return session.validation_error().detach().reshape(())
+    def signal(self, session: WatchedRun) -> torch.Tensor:
+        """What ``update_small`` takes, still on the session's device: the validation error (this
+        detector is made only for runs that hold pixels back, after a step)."""
+        error = session.validation_error()
+        assert error is not None
+        return error.detach().reshape(())
 
     def update_small(self, iteration: int, error: torch.Tensor) -> StopSuggestion | None:
         value = float(error)
@@ -218,7 +263,7 @@ class ValidationStopDetector:
         return None
 
 
-def detector_for(session, iterations: int) -> VarianceStopDetector | ValidationStopDetector:
+def detector_for(session: WatchedRun, iterations: int) -> StopDetector:
     """The validation detector where the (prepared) session hides pixels from the whole fit, else ES-WMV."""
     values = session.validation_values()
     if values:
@@ -226,18 +271,19 @@ def detector_for(session, iterations: int) -> VarianceStopDetector | ValidationS
     return VarianceStopDetector.for_run(iterations, start=unwatched_warm_up(session.preset))
 
 
-def unwatched_warm_up(preset) -> int:
+def unwatched_warm_up(preset: Preset) -> int:
     """The iterations the variance detector leaves alone: the learning-rate warm-up of a preset that
     draws its result from noise over a blurred start (SR ``fast``; restoration ``fast`` where it holds
     no probe for the validation detector), where the still output is not yet a result. A preset
     whose input is its classical estimate may be best before it moves (denoising at sigma 50 peaks at
     iteration 15; watching from iteration 31 moved its suggestion from 40 to 71 and the gap from 0.04
     to 0.15 dB, docs/stopping.md), so it is watched from the start."""
-    return preset.warmup if preset.input_kind == "noise" else 0
+    return preset.warmup if preset.input_kind is InputKind.NOISE else 0
 
 
-def detector_from_state(state: dict) -> VarianceStopDetector | ValidationStopDetector:
+def detector_from_state(state: dict[str, Any]) -> StopDetector:
     """A detector as saved (files from before the validation detector hold a variance one)."""
+    detector: StopDetector
     if state.get("kind") == VALIDATION:
         detector = ValidationStopDetector(state["patience"], state["values"])
     else:

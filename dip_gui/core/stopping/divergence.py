@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import torch
 
@@ -23,12 +24,14 @@ class OutputAverage:
         self.weight = weight
         self.value: torch.Tensor | None = None
 
-    def update(self, output: torch.Tensor) -> None:
+    def update(self, output: torch.Tensor) -> torch.Tensor:
+        """Fold in one output; returns the average."""
         output = output.detach()
         if self.value is None or not self.weight:
             self.value = output.clone()
         else:
             self.value.mul_(self.weight).add_(output, alpha=1.0 - self.weight)
+        return self.value
 
 
 class DivergenceGuard:
@@ -46,7 +49,7 @@ class DivergenceGuard:
         self.save_every, self.max_backtracks = save_every, max_backtracks
         self.level: float | None = None
         self.backtracks = 0
-        self._good: tuple[dict, dict] | None = None
+        self._good: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._since_save = save_every
 
     def check(self, loss: float) -> bool:
@@ -60,11 +63,11 @@ class DivergenceGuard:
             self._save()
         return True
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         good = None if self._good is None else {"net": self._good[0], "optimizer": self._good[1]}
         return {"level": self.level, "backtracks": self.backtracks, "since_save": self._since_save, "good": good}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.level, self.backtracks, self._since_save = state["level"], state["backtracks"], state["since_save"]
         good = state["good"]
         if good is None:

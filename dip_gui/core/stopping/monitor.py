@@ -7,20 +7,21 @@ pixels held back from the fit where the run has them) and keeps the snapshot tim
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from dip_gui.core.imaging import to_uint8
 from dip_gui.core.metrics import psnr_from_mse
-from dip_gui.core.stopping.detectors import (  # noqa: F401 (re-exported: the detectors' old home)
-    DETECTOR_SIDE,
+from dip_gui.core.networks.padded_canvas import Canvas
+from dip_gui.core.stopping.detectors import (
+    StopDetector,
     StopSuggestion,
     ValidationStopDetector,
-    VarianceStopDetector,
+    WatchedRun,
     detector_for,
     detector_from_state,
-    shrink_for_detector,
 )
 
 DEFAULT_BUDGET_BYTES = 300 * 2**20
@@ -66,12 +67,12 @@ class SnapshotStore:
             return None
         return min(self.snapshots, key=lambda s: abs(s.iteration - iteration))
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         return {"every": self.every, "budget": self.budget, "keep": sorted(self.keep),
                 "iterations": [s.iteration for s in self.snapshots],
                 "images": [torch.from_numpy(s.image) for s in self.snapshots]}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.every, self.budget, self.keep = state["every"], state["budget"], set(state["keep"])
         self.snapshots = [Snapshot(i, image.numpy()) for i, image in zip(state["iterations"], state["images"])]
 
@@ -98,6 +99,20 @@ class _Pending:
     result: torch.Tensor | None  # the result tensor when it may be needed (snapshot, new minimum)
 
 
+class MonitoredRun(WatchedRun, Protocol):
+    """What the monitor reads of a run (a ``Session``; the stopping layer sits below it)."""
+
+    device: torch.device
+    canvas: Canvas
+
+    @property
+    def total_iterations(self) -> int: ...
+
+    def result_tensor(self, raw: bool = False) -> torch.Tensor: ...
+
+    def to_image(self, result: torch.Tensor) -> np.ndarray: ...
+
+
 class RunMonitor:
     """Watches a session after each step: stop detector, snapshots, the result at the detector's best.
 
@@ -112,12 +127,12 @@ class RunMonitor:
     image). ``flush()`` processes what is queued (the end of a run, a saved session).
     """
 
-    def __init__(self, session, *, snapshots: bool = True, budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    def __init__(self, session: MonitoredRun, *, snapshots: bool = True, budget_bytes: int = DEFAULT_BUDGET_BYTES,
                  readback_every: int | None = None) -> None:
         self.session = session
         #: Chosen at the first observation (``detector``): whether the run holds pixels back for a
         #: validation is known only once the session is prepared, after the monitor is made.
-        self._detector: VarianceStopDetector | ValidationStopDetector | None = None
+        self._detector: StopDetector | None = None
         self.store = SnapshotStore.for_run(session.total_iterations, budget_bytes) if snapshots else None
         self.readback_every = readback_every or self._default_readback()
         self._candidate: torch.Tensor | None = None
@@ -133,7 +148,7 @@ class RunMonitor:
         return int(np.clip(PENDING_BUDGET_BYTES // max(result_bytes, 1), 1, ACCELERATOR_READBACK_EVERY))
 
     @property
-    def detector(self) -> VarianceStopDetector | ValidationStopDetector:
+    def detector(self) -> StopDetector:
         """The stop detector (made on first use: ask after the session's first step)."""
         if self._detector is None:
             self._detector = detector_for(self.session, self.session.total_iterations)
@@ -194,26 +209,27 @@ class RunMonitor:
         if suggestion is not None:
             self._unannounced = suggestion
             if self.store is not None:
-                self._keep_suggested_snapshot(suggestion)
+                self._keep_suggested_snapshot(self.store, suggestion)
 
-    def _keep_suggested_snapshot(self, suggestion: StopSuggestion) -> None:
-        self.store.keep.add(suggestion.iteration)
-        if all(s.iteration != suggestion.iteration for s in self.store.snapshots):
-            self.store.snapshots.append(Snapshot(suggestion.iteration, to_uint8(self.suggested_image())))
-            self.store.snapshots.sort(key=lambda s: s.iteration)
+    def _keep_suggested_snapshot(self, store: SnapshotStore, suggestion: StopSuggestion) -> None:
+        store.keep.add(suggestion.iteration)
+        image = self.suggested_image()
+        if image is not None and all(s.iteration != suggestion.iteration for s in store.snapshots):
+            store.snapshots.append(Snapshot(suggestion.iteration, to_uint8(image)))
+            store.snapshots.sort(key=lambda s: s.iteration)
 
     @property
     def suggestion(self) -> StopSuggestion | None:
         return None if self._detector is None else self._detector.suggestion
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         self.flush()
         candidate = None if self._candidate is None else self._candidate.detach().cpu()
         detector = None if self._detector is None else self._detector.state_dict()
         return {"detector": detector, "store": None if self.store is None else self.store.state_dict(),
                 "candidate": candidate}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a saved monitor (a resumed run keeps its timeline and stop suggestion)."""
         if state["detector"] is not None:  # it works on the CPU (see observe)
             self._detector = detector_from_state(state["detector"])

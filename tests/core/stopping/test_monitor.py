@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from dip_gui.core.stopping.monitor import RunMonitor, SnapshotStore, VarianceStopDetector
+from dip_gui.core.stopping.detectors import VarianceStopDetector
+from dip_gui.core.stopping.monitor import RunMonitor, SnapshotStore
 
 
 def test_detector_suggests_the_turn_from_fitting_to_overfitting():

@@ -4,7 +4,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from dip_gui.core.imaging import load_image, save_image
 from dip_gui.core.problem.degradations import add_gaussian_noise
-from dip_gui.core.stopping import monitor as timeline
+from dip_gui.core.stopping import detectors, monitor
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def eager_detector(monkeypatch):
     def quick(cls, n, start=0):
         return cls(window=3, patience=5, start=start)
 
-    monkeypatch.setattr(timeline.VarianceStopDetector, "for_run", classmethod(quick))
+    monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_batched_read_back_as_on_a_gpu_still_completes_the_timeline(window, nois
     """On a GPU the monitor reads back several iterations at once; the window still gets the
     suggestion, and the end of the run flushes the iterations still queued. (A noisy photo: whether
     the output of a clean one ever moves enough to suggest a stop depends on the CPU's arithmetic.)"""
-    monkeypatch.setattr(timeline.RunMonitor, "_default_readback", lambda self: 4)
+    monkeypatch.setattr(monitor.RunMonitor, "_default_readback", lambda self: 4)
     window.open_path(noisy_photo_path)
     run_to_end(window, qtbot, 42, timeout_ms=60000)  # 42 = 10 batches of 4 + 2 left queued at the end
     qtbot.wait(300)
