@@ -55,5 +55,5 @@ def run_app(photo: str | None = None) -> int:
         window.open_path(Path(photo))
     window.show()
     preload_in_background()
-    window.offer_recovery()  # the last run's recovery copy is still there: the app died mid-run
+    window.sessions.offer_recovery()  # the last run's recovery copy is still there: the app died mid-run
     return app.exec()

@@ -32,7 +32,7 @@ def window(qtbot, settings, monkeypatch):
     win = MainWindow(settings=settings, open_sample=False)
     monkeypatch.setattr(win, "confirm_discard", lambda: True)
     # Tests run "until stopped" with huge iteration counts: answer the long-run question with "run".
-    monkeypatch.setattr(win, "_ask_about_cost", lambda text, offers: "run")
+    monkeypatch.setattr(win.runs, "ask_about_cost", lambda text, offers: "run")
     qtbot.addWidget(win)
     win.show()
     yield win
@@ -72,7 +72,7 @@ def set_quick_settings(win, iterations=20):
 def run_window_to_end(win, qtbot, iterations, timeout_ms=30000):
     """A quick run of ``iterations`` started and waited for until the window has handled its end."""
     set_quick_settings(win, iterations)
-    win.start_run()
+    win.runs.start()
     qtbot.waitUntil(lambda: not win.run.running, timeout=timeout_ms)
 
 

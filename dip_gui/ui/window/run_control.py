@@ -34,7 +34,6 @@ class RunControl(QObject):
     ended = Signal(str)  # done | stopped | failed
     failed = Signal(str)
     device_failed = Signal(str)
-    state_changed = Signal()
     suggested = Signal(object)  # StopSuggestion
     saved = Signal(str)  # session file written (path)
     warning = Signal(str)  # a problem that does not stop the run
@@ -93,7 +92,6 @@ class RunControl(QObject):
         self.started_at = time.monotonic()
         self._active = True
         self.worker.start()
-        self.state_changed.emit()
         return session
 
     def save_session(self, path: Path) -> None:
@@ -129,7 +127,6 @@ class RunControl(QObject):
             self.worker.resume()
         else:
             self.worker.pause()
-        self.state_changed.emit()
 
     def stop(self) -> None:
         if self.running:
@@ -161,6 +158,12 @@ class RunControl(QObject):
                 return suggested  # an auto-stopped run keeps the suggested result
         return self.session.result(raw=self.raw)
 
+    def discard_recovery(self) -> None:
+        """The work is safe (saved, or the user closed normally): drop the recovery copy."""
+        path = self.recovery_path
+        if path is not None and path.exists() and not self.running:
+            path.unlink(missing_ok=True)
+
     @Slot(object)
     def _on_progress(self, results) -> None:
         if self._active:  # signals still queued from a run that was shut down are dropped
@@ -181,4 +184,3 @@ class RunControl(QObject):
             return  # shut down already (new photo, closing): its end is old news
         self._active = False
         self.ended.emit(reason)
-        self.state_changed.emit()

@@ -40,10 +40,10 @@ def _select(window, preset_name):
 
 
 def test_estimate_runs_in_another_thread_and_the_window_says_it_is_coming(window, photo_path, qtbot, fake):
-    window.open_path(photo_path)
-    window._estimate_timer.stop()
+    window.files.open_path(photo_path)
+    window.runs.estimate_timer.stop()
     fake.release.clear()
-    window.update_estimate()  # returns while the estimate is held in its thread
+    window.runs.update_estimate()  # returns while the estimate is held in its thread
     assert fake.started.wait(10)
     assert window.panel.estimate.text().startswith("Estimating")
     assert fake.calls[0][1] is not threading.main_thread()
@@ -52,51 +52,51 @@ def test_estimate_runs_in_another_thread_and_the_window_says_it_is_coming(window
 
 
 def test_the_newest_request_wins(window, photo_path, qtbot, fake):
-    window.open_path(photo_path)
-    window._estimate_timer.stop()
+    window.files.open_path(photo_path)
+    window.runs.estimate_timer.stop()
     fake.release.clear()
     _select(window, "fast")
-    window.update_estimate()  # A: starts, held
+    window.runs.update_estimate()  # A: starts, held
     assert fake.started.wait(10)
     _select(window, "balanced")
-    window.update_estimate()  # B: queued behind A, superseded before it starts
+    window.runs.update_estimate()  # B: queued behind A, superseded before it starts
     _select(window, "paper")
-    window.update_estimate()  # C: the newest
-    window._estimate_timer.stop()
+    window.runs.update_estimate()  # C: the newest
+    window.runs.estimate_timer.stop()
     fake.release.set()
     qtbot.waitUntil(lambda: "~7.00 s/iteration" in window.panel.estimate.text(), timeout=10000)
-    window.estimator.wait()
+    window.runs.estimator.wait()
     qtbot.wait(50)  # let any late delivery arrive: A's result must not replace C's
     assert window.panel.estimate.text().startswith("Estimate: ~7.00")
     assert [name for name, _ in fake.calls] == ["fast", "paper"]  # B was never computed
 
 
 def test_start_reuses_the_estimate_shown_and_computes_one_for_changed_settings(window, photo_path, qtbot, fake):
-    window.open_path(photo_path)
-    window._estimate_timer.stop()
+    window.files.open_path(photo_path)
+    window.runs.estimate_timer.stop()
     _select(window, "paper")
-    window.update_estimate()
+    window.runs.update_estimate()
     qtbot.waitUntil(lambda: "~7.00" in window.panel.estimate.text(), timeout=10000)
     calls = len(fake.calls)
-    assert window._confirm_cost()  # 3000 x 7 s is long: the fixture answers the question with "run"
+    assert window.runs.confirm_cost()  # 3000 x 7 s is long: the fixture answers the question with "run"
     # The estimate on screen was used for paper; the quicker presets offered were estimated for their times.
     assert [name for name, _ in fake.calls[calls:]] == ["balanced", "fast"]
     calls = len(fake.calls)
     _select(window, "fast")
-    window._estimate_timer.stop()
-    assert window._confirm_cost()
+    window.runs.estimate_timer.stop()
+    assert window.runs.confirm_cost()
     assert len(fake.calls) == calls  # estimated a moment ago, for the offer
     _select(window, "balanced")
-    window._estimate_timer.stop()
-    assert window._confirm_cost()  # 3000 x 1 s is long: fast offered; both estimated for the first offers
+    window.runs.estimate_timer.stop()
+    assert window.runs.confirm_cost()  # 3000 x 1 s is long: fast offered; both estimated for the first offers
     assert len(fake.calls) == calls
     _select(window, "paper")
-    window._estimate_timer.stop()
-    window.update_estimate()  # the offers' estimates did not push out the one shown before
+    window.runs.estimate_timer.stop()
+    window.runs.update_estimate()  # the offers' estimates did not push out the one shown before
     assert "~7.00" in window.panel.estimate.text() and len(fake.calls) == calls
     window.panel.width_box.setCurrentIndex(window.panel.width_box.findText("medium (32-128 channels)"))
-    window._estimate_timer.stop()
-    assert window._confirm_cost()  # changed settings (another network): estimated again
+    window.runs.estimate_timer.stop()
+    assert window.runs.confirm_cost()  # changed settings (another network): estimated again
     assert [name for name, _ in fake.calls[calls:]] == ["custom"]
 
 
@@ -105,21 +105,21 @@ def test_a_failing_estimate_says_so_in_the_panel(window, photo_path, qtbot, monk
         raise ValueError("probe exploded")
 
     monkeypatch.setattr(estimator_module, "estimate_cost", broken)
-    window.open_path(photo_path)
-    window.update_estimate()
+    window.files.open_path(photo_path)
+    window.runs.update_estimate()
     qtbot.waitUntil(lambda: window.panel.estimate.text() == "Estimate unavailable: probe exploded", timeout=10000)
 
 
 def test_editing_the_schedule_reuses_the_estimate(window, photo_path, qtbot, fake):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     _select(window, "paper")
-    window._estimate_timer.stop()
-    window.update_estimate()
+    window.runs.estimate_timer.stop()
+    window.runs.update_estimate()
     qtbot.waitUntil(lambda: "~7.00" in window.panel.estimate.text(), timeout=10000)
     calls = len(fake.calls)
     window.panel.iterations.setValue(1234)  # the schedule, not the network: no new estimate
-    window._estimate_timer.stop()
-    window.update_estimate()
+    window.runs.estimate_timer.stop()
+    window.runs.update_estimate()
     qtbot.waitUntil(lambda: "for 1234 iterations" in window.panel.estimate.text(), timeout=10000)
     assert len(fake.calls) == calls
 
@@ -127,18 +127,18 @@ def test_editing_the_schedule_reuses_the_estimate(window, photo_path, qtbot, fak
 def test_the_memory_setting_is_estimated_and_given_to_the_run(window, photo_path, qtbot, fake):
     """Choosing 'Faster, more memory' asks for an estimate with freed memory kept (not the one kept
     for 'Auto') and the run starts with that setting; it is remembered for the next start."""
-    window.open_path(photo_path)
-    window._estimate_timer.stop()
-    window.update_estimate()
+    window.files.open_path(photo_path)
+    window.runs.estimate_timer.stop()
+    window.runs.update_estimate()
     qtbot.waitUntil(lambda: "~1.00" in window.panel.estimate.text(), timeout=10000)
     calls = len(fake.calls)
     window.panel.select_host_memory("fast")
-    window._estimate_timer.stop()
-    window.update_estimate()
+    window.runs.estimate_timer.stop()
+    window.runs.update_estimate()
     qtbot.waitUntil(lambda: len(fake.calls) > calls, timeout=10000)
     assert fake.host_memory[-1] == "fast"
     window.panel.iterations.setValue(2)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
     assert window.run.session.host_memory in ("fast", "lean")  # "lean" only where glibc cannot be set
     assert window.run.session.lean_network is False

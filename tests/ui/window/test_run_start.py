@@ -7,7 +7,7 @@ import pytest
 import dip_gui.core.session.session as session_module
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.problem.presets import BASES
-from dip_gui.ui.window.run_actions import START_NAMES
+from dip_gui.ui.window.run_controller import START_NAMES
 
 
 @pytest.fixture
@@ -28,9 +28,9 @@ def held_start(monkeypatch):
 
 
 def test_the_start_is_made_off_the_gui_thread_which_stays_responsive(window, photo_path, qtbot, held_start, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 5)
-    window.start_run()  # returns while the start is still being made
+    window.runs.start()  # returns while the start is still being made
     assert window.run.running and window.progress_bar.maximum() == 0  # a busy bar, not 0 of 5
     assert "computing the start (non-local means and Wiener filtering)" in window.status.text()
     ticks = []
@@ -48,9 +48,9 @@ def test_the_start_is_made_off_the_gui_thread_which_stays_responsive(window, pho
 
 
 def test_stopping_while_the_start_is_made_ends_cleanly(window, photo_path, qtbot, held_start, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 5)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: bool(held_start["threads"]), timeout=5000)
     window.stop_action.trigger()
     held_start["release"].set()
@@ -61,16 +61,16 @@ def test_stopping_while_the_start_is_made_ends_cleanly(window, photo_path, qtbot
 
 
 def test_a_start_that_fails_is_reported_and_the_window_stays_usable(window, photo_path, qtbot, held_start, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 3)
     held_start["error"] = InvalidParameterError("the start could not be made")
     held_start["release"].set()
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     assert "the start could not be made" in window.last_error
     assert window.progress_bar.maximum() == 3 and window.start_action.isEnabled()
     held_start["error"] = None
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     assert window.run.session.iteration == 3
 
@@ -104,14 +104,14 @@ def test_opening_another_photo_waits_for_a_start_in_progress(
     """The start cannot be cut short; a thread left running would feed its results to the new photo."""
     from dip_gui.core.imaging import save_image
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 50)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: bool(held_start["threads"]), timeout=5000)
     threading.Timer(0.3, held_start["release"].set).start()  # the GUI thread is about to wait
     other = tmp_path / "other.png"
     save_image(other, smooth_image(24, 24, seed=2))
-    assert window.open_path(other)
+    assert window.files.open_path(other)
     assert not window.run.running and not window.run.worker.isRunning()
     assert window.run.session.iteration < 50  # stopped, not run to its end
     qtbot.wait(100)

@@ -12,7 +12,7 @@ def _second_window(qtbot, settings, monkeypatch):
     """A new window as after a restart (same settings and recovery folder)."""
     win = MainWindow(settings=settings, open_sample=False)
     monkeypatch.setattr(win, "confirm_discard", lambda: True)
-    monkeypatch.setattr(win, "_ask_about_cost", lambda text, offers: "run")
+    monkeypatch.setattr(win.runs, "ask_about_cost", lambda text, offers: "run")
     qtbot.addWidget(win)
     return win
 
@@ -20,13 +20,13 @@ def _second_window(qtbot, settings, monkeypatch):
 def test_save_session_mid_run_and_open_it_to_finish_the_run(
     window, photo_path, qtbot, tmp_path, settings, monkeypatch, quick_settings,
 ):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 400)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: window.run.session.iteration >= 3, timeout=30000)
     path = tmp_path / "mine.dips"
     with qtbot.waitSignal(window.run.saved, timeout=30000):
-        window.save_session(path)  # written by the worker between two iterations
+        window.sessions.save_session(path)  # written by the worker between two iterations
     window.run.stop()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     saved_at = read_session_file(path)["session"]["iteration"]
@@ -34,7 +34,7 @@ def test_save_session_mid_run_and_open_it_to_finish_the_run(
 
     other = _second_window(qtbot, settings, monkeypatch)
     other.run.recovery_every = 1e9
-    assert other.open_session(path)
+    assert other.sessions.open_session(path)
     assert other.photo.size == (40, 48) and other.panel.current_task() == "denoise"
     assert other.run.running and other.run.session.iteration >= saved_at
     assert other.plot.iterations[:saved_at] == list(range(1, saved_at + 1))  # the curve before the save is back
@@ -46,13 +46,13 @@ def test_save_session_mid_run_and_open_it_to_finish_the_run(
 def test_a_run_cut_short_is_offered_back_at_the_next_start(
     window, photo_path, qtbot, settings, monkeypatch, recovery_dir, quick_settings,
 ):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.select_task("inpaint")
     quick_settings(window, 30)
     window.input_view.paint_stroke([(10, 10), (20, 20)])
     painted = window.input_view.mask.holes.copy()
     window.run.recovery_every = 0.0  # a recovery copy after every iteration
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: window.run.session.iteration >= 5, timeout=30000)
     window.run.shutdown()  # the app "dies": no normal close, the recovery copy stays
     recovery = recovery_dir / "last-run.dips"
@@ -62,7 +62,7 @@ def test_a_run_cut_short_is_offered_back_at_the_next_start(
     restarted = _second_window(qtbot, settings, monkeypatch)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
-    assert restarted.offer_recovery()
+    assert restarted.sessions.offer_recovery()
     assert f"iteration {stopped_at} of 30" in asked[0]
     assert restarted.panel.current_task() == "inpaint"
     np.testing.assert_array_equal(restarted.input_view.mask.holes, painted)  # the painted mask comes back
@@ -73,38 +73,38 @@ def test_a_run_cut_short_is_offered_back_at_the_next_start(
 
 
 def test_declining_the_offer_discards_the_copy(window, photo_path, qtbot, settings, monkeypatch, recovery_dir, run_to_end):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     run_to_end(window, qtbot, 3)
     recovery = recovery_dir / "last-run.dips"
     assert recovery.exists()  # a finished run keeps one until its result is saved
 
     restarted = _second_window(qtbot, settings, monkeypatch)
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)
-    assert not restarted.offer_recovery()
+    assert not restarted.sessions.offer_recovery()
     assert not recovery.exists() and restarted.run.session is None
     restarted.close()
 
 
 def test_saving_the_result_drops_the_recovery_copy(window, photo_path, qtbot, tmp_path, recovery_dir, run_to_end):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     run_to_end(window, qtbot, 3)
     assert (recovery_dir / "last-run.dips").exists()
-    assert window.save_result(tmp_path / "result.png")
+    assert window.files.save_result(tmp_path / "result.png")
     assert not (recovery_dir / "last-run.dips").exists()
 
 
 def test_a_broken_session_file_shows_an_error_and_keeps_the_app(window, photo_path, tmp_path, qtbot, run_to_end):
     broken = tmp_path / "broken.dips"
     broken.write_bytes(b"not a session at all")
-    assert not window.open_session(broken)
+    assert not window.sessions.open_session(broken)
     assert "not a readable DIP Studio session" in window.last_error
-    window.open_path(photo_path)  # still usable
+    window.files.open_path(photo_path)  # still usable
     run_to_end(window, qtbot, 2)
     assert window.run.session.iteration == 2
 
 
 def test_save_session_without_a_run_explains(window):
-    window.save_session_dialog()
+    window.sessions.save_session_dialog()
     assert "start one first" in window.last_error
 
 
@@ -134,10 +134,10 @@ class _OutOfMemoryAfter:
 def test_out_of_memory_on_a_gpu_offers_the_cpu_and_runs_there_when_accepted(
     window, photo_path, qtbot, monkeypatch, quick_settings,
 ):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 6)
     fault = _OutOfMemoryAfter(2).install(monkeypatch)
-    monkeypatch.setattr(window, "_device_type", lambda: "cuda" if window.panel.device.currentText() != "cpu" else "cpu")
+    monkeypatch.setattr(window.runs, "_device_type", lambda: "cuda" if window.panel.device.currentText() != "cpu" else "cpu")
     asked = []
 
     def answer(*args):
@@ -146,7 +146,7 @@ def test_out_of_memory_on_a_gpu_offers_the_cpu_and_runs_there_when_accepted(
         return QMessageBox.StandardButton.Yes
 
     monkeypatch.setattr(QMessageBox, "question", answer)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: bool(asked), timeout=30000)
     assert "out of memory" in asked[0] and "CPU instead" in asked[0]
     qtbot.waitUntil(lambda: window.run.session is not None and window.run.session.iteration == 6 and not window.run.running,
@@ -155,52 +155,52 @@ def test_out_of_memory_on_a_gpu_offers_the_cpu_and_runs_there_when_accepted(
 
 
 def test_out_of_memory_on_the_cpu_says_what_to_change_and_keeps_the_app(window, photo_path, qtbot, monkeypatch, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 6)
     window.panel.device.setCurrentText("cpu")
     fault = _OutOfMemoryAfter(2).install(monkeypatch)
     monkeypatch.setattr(QMessageBox, "question", lambda *a: pytest.fail("no CPU offer on the CPU"))
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     qtbot.waitUntil(lambda: "smaller preset" in getattr(window, "last_error", ""), timeout=5000)
     fault.on = False
-    window.start_run()  # still usable
+    window.runs.start()  # still usable
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     assert window.run.session.iteration == 6
 
 
 def test_a_very_long_run_asks_first_and_offers_the_quicker_presets(window, photo_path, qtbot, monkeypatch):
-    import dip_gui.ui.window.run_actions as run_actions
+    import dip_gui.ui.window.run_controller as run_controller
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.preset.setCurrentIndex(window.panel.preset.findData("paper"))
-    monkeypatch.setattr(run_actions, "LONG_RUN_S", 0.001)  # every run is "long"
+    monkeypatch.setattr(run_controller, "LONG_RUN_S", 0.001)  # every run is "long"
     asked = []
-    monkeypatch.setattr(window, "_ask_about_cost", lambda text, offers: asked.append((text, offers)) or "cancel")
-    window.start_run()
+    monkeypatch.setattr(window.runs, "ask_about_cost", lambda text, offers: asked.append((text, offers)) or "cancel")
+    window.runs.start()
     text, offers = asked[0]
     assert "take about" in text
     assert [name for name, _ in offers] == ["balanced", "fast"]  # quicker first-class presets, each with its time
     assert all(duration.startswith("~") for _, duration in offers)
     assert window.run.session is None  # cancelled: nothing started
 
-    monkeypatch.setattr(window, "_ask_about_cost", lambda text, offers: "balanced")
-    window.start_run()
+    monkeypatch.setattr(window.runs, "ask_about_cost", lambda text, offers: "balanced")
+    window.runs.start()
     assert window.run.session.preset.name == "balanced"
     window.run.stop()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
 
     asked.clear()
-    monkeypatch.setattr(window, "_ask_about_cost", lambda text, offers: asked.append(offers) or "fast")
+    monkeypatch.setattr(window.runs, "ask_about_cost", lambda text, offers: asked.append(offers) or "fast")
     window.panel.iterations.setValue(3)  # custom settings derived from balanced...
-    window.start_run()  # ...switched to the fast preset by the user's choice
+    window.runs.start()  # ...switched to the fast preset by the user's choice
     assert [name for name, _ in asked[0]] == ["balanced", "fast"]  # custom is not balanced itself
     assert window.run.session.preset.name == "fast"
     window.run.stop()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
 
     asked.clear()
-    window.start_run()  # fast itself: nothing quicker to offer
+    window.runs.start()  # fast itself: nothing quicker to offer
     assert asked == [[]]
     window.run.stop()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
@@ -224,10 +224,10 @@ def test_a_failing_recovery_save_warns_and_the_run_goes_on(window, photo_path, q
     monkeypatch.setattr(checkpoint, "save_session", broken)  # every session save goes through Checkpointer
     warnings = []
     window.run.warning.connect(warnings.append)
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 5)
     window.run.recovery_every = 0.0
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     assert window.run.session.iteration == 5  # not cut short by the failing saves
     assert warnings and "disk on fire" in warnings[0]

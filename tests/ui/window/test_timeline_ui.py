@@ -26,7 +26,7 @@ def noisy_photo_path(tmp_path, smooth_image):
 
 
 def test_suggested_stop_is_marked_and_one_click_away(window, noisy_photo_path, qtbot, eager_detector, tmp_path, run_to_end):
-    window.open_path(noisy_photo_path)
+    window.files.open_path(noisy_photo_path)
     run_to_end(window, qtbot, 40, timeout_ms=60000)
     qtbot.wait(300)
     suggestion = window.run.monitor.suggestion
@@ -38,12 +38,12 @@ def test_suggested_stop_is_marked_and_one_click_away(window, noisy_photo_path, q
     assert chosen.iteration == suggestion.iteration
     assert window.plot.marker.isVisible() and window.plot.marker.value() == suggestion.iteration
     out = tmp_path / "chosen.png"
-    assert window.save_result(out)
+    assert window.files.save_result(out)
     np.testing.assert_array_equal(np.round(load_image(out).rgb * 255).astype(np.uint8), chosen.image)
 
 
 def test_scrubbing_the_timeline_shows_older_snapshots_and_live_returns(window, photo_path, qtbot, run_to_end):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     run_to_end(window, qtbot, 30, timeout_ms=60000)
     qtbot.wait(300)
     store = window.run.monitor.store
@@ -57,10 +57,10 @@ def test_scrubbing_the_timeline_shows_older_snapshots_and_live_returns(window, p
 
 
 def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eager_detector, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 100000)
     window.timeline.auto_stop.setChecked(True)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
     qtbot.wait(100)
     assert "Auto-stopped" in window.status.text()
@@ -69,7 +69,7 @@ def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eag
 
 
 def test_raw_and_averaged_outputs_differ(window, photo_path, qtbot, run_to_end):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     run_to_end(window, qtbot, 10, timeout_ms=60000)
     averaged = window.run.result()
     window.timeline.averaged.setChecked(False)
@@ -77,7 +77,7 @@ def test_raw_and_averaged_outputs_differ(window, photo_path, qtbot, run_to_end):
 
 
 def test_split_compare_divider_follows_the_mouse(window, photo_path, qtbot, run_to_end):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     run_to_end(window, qtbot, 3, timeout_ms=60000)
     window.split_action.trigger()
     view = window.result_view
@@ -98,7 +98,7 @@ def test_batched_read_back_as_on_a_gpu_still_completes_the_timeline(window, nois
     suggestion, and the end of the run flushes the iterations still queued. (A noisy photo: whether
     the output of a clean one ever moves enough to suggest a stop depends on the CPU's arithmetic.)"""
     monkeypatch.setattr(monitor.RunMonitor, "_default_readback", lambda self: 4)
-    window.open_path(noisy_photo_path)
+    window.files.open_path(noisy_photo_path)
     run_to_end(window, qtbot, 42, timeout_ms=60000)  # 42 = 10 batches of 4 + 2 left queued at the end
     qtbot.wait(300)
     assert window.run.monitor.readback_every == 4
@@ -110,7 +110,7 @@ def test_batched_read_back_as_on_a_gpu_still_completes_the_timeline(window, nois
 def test_the_status_line_says_which_measure_chose_the_stop(window, photo_path):
     from dip_gui.core.stopping.detectors import VALIDATION, StopSuggestion
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.run.suggested.emit(StopSuggestion(12, 1e-3, 1, 100, VALIDATION))
     assert "iteration 12" in window.status.text() and "held back" in window.status.text()
     assert window.timeline.suggested_button.text() == "Go to suggested stop (12)"
@@ -121,8 +121,8 @@ def test_the_status_line_says_which_measure_chose_the_stop(window, photo_path):
 def test_a_restoration_run_plots_its_quality_on_the_held_back_pixels(window, tmp_path, qtbot, run_to_end, smooth_image):
     path = tmp_path / "photo72.png"
     save_image(path, smooth_image(72, 72))
-    window.open_path(path)
-    window.make_test_image_from(("drop", 0.5, 0))
+    window.files.open_path(path)
+    window.files.make_test_image_from(("drop", 0.5, 0))
     assert window.panel.current_task() == "restore"
     run_to_end(window, qtbot, 6)
     qtbot.wait(300)

@@ -11,7 +11,7 @@ from dip_gui.ui.widgets.image_view import MaskModel
 
 
 def test_open_by_path_sets_title_and_shows_photo(window, photo_path):
-    assert window.open_path(photo_path)
+    assert window.files.open_path(photo_path)
     assert "photo.png" in window.windowTitle() and "48x40" in window.windowTitle()
     assert window.photo.size == (40, 48)
     assert not window.input_view._pixmap.pixmap().isNull()
@@ -21,9 +21,9 @@ def test_open_by_path_sets_title_and_shows_photo(window, photo_path):
 def test_open_bad_file_shows_error_and_keeps_app_usable(window, tmp_path, photo_path):
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
-    assert not window.open_path(bad)
+    assert not window.files.open_path(bad)
     assert "not an image" in window.last_error
-    assert window.open_path(photo_path)
+    assert window.files.open_path(photo_path)
 
 
 def test_simulated_drop_opens_the_file(window, photo_path):
@@ -35,7 +35,7 @@ def test_simulated_drop_opens_the_file(window, photo_path):
 
 
 def test_painting_with_the_mouse_sets_mask_pixels_and_undo_redo_restore(window, photo_path, qtbot):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.select_task("inpaint")
     view = window.input_view
     view.actual_size()
@@ -57,24 +57,24 @@ def test_a_loaded_mask_says_how_much_it_fills_and_hints_at_invert_when_it_is_mos
                                                                                                   tmp_path):
     from dip_gui.core.imaging import save_image
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.select_task("inpaint")
     paper_style = np.ones((40, 48), np.float32)  # the DIP paper's masks: white = known
     paper_style[10:20, 10:30] = 0.0
     save_image(tmp_path / "paper_mask.png", paper_style)
-    assert window.load_mask_file(tmp_path / "paper_mask.png")
+    assert window.files.load_mask_file(tmp_path / "paper_mask.png")
     assert window.input_view.mask.holes.mean() > 0.5
     assert "90% of the photo to fill" in window.status.text() and "press Invert" in window.status.text()
-    window._mask_op("invert")
+    window.view.mask_op("invert")
     assert window.input_view.mask.holes[15, 20] and window.input_view.mask.holes.sum() == 200
     ours = np.zeros((40, 48), np.float32)  # white = fill
     ours[:8, :12] = 1.0
     save_image(tmp_path / "ours.png", ours)
-    assert window.load_mask_file(tmp_path / "ours.png")
+    assert window.files.load_mask_file(tmp_path / "ours.png")
     assert "5% of the photo to fill." in window.status.text() and "Invert" not in window.status.text()
     assert window.input_view.mask.holes.sum() == 96
     assert window.input_view.mask.undo() and window.input_view.mask.holes.sum() == 200  # one step each
-    assert not window.load_mask_file(tmp_path / "missing.png") and window.input_view.mask.holes.sum() == 200
+    assert not window.files.load_mask_file(tmp_path / "missing.png") and window.input_view.mask.holes.sum() == 200
 
 
 def test_mask_model_eraser_clear_and_invert():
@@ -94,7 +94,7 @@ def test_space_pans_while_painting_and_pauses_otherwise(window, photo_path, qtbo
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QKeyEvent
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.select_task("inpaint")
     override = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, " ")
     assert window.input_view.event(override) and override.isAccepted()
@@ -105,7 +105,7 @@ def test_space_pans_while_painting_and_pauses_otherwise(window, photo_path, qtbo
 
 
 def test_brush_keys_change_the_size(window, photo_path, qtbot):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     view = window.input_view
     view.set_brush_radius(10)
     qtbot.keyClick(view, Qt.Key.Key_BracketRight)
@@ -114,11 +114,11 @@ def test_brush_keys_change_the_size(window, photo_path, qtbot):
 
 
 def test_a_run_streams_previews_and_loss_points_then_ends(window, photo_path, qtbot, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 15)
     previews = []
     window.run.preview.connect(lambda r: previews.append(r.image))
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
     qtbot.wait(50)
     assert window.run.session.iteration == 15
@@ -147,7 +147,7 @@ def test_a_cpu_run_times_its_first_iterations_with_each_thread_count(window, pho
 
     monkeypatch.setattr(worker, "ThreadTrial", RecordingTrial)
     before = torch.get_num_threads()
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     run_to_end(window, qtbot, 10)
     trial = window.run.worker.thread_trial
     assert ran_with == [1, 1, 1, 2, 2, 2] and trial.chosen in (1, 2)
@@ -155,9 +155,9 @@ def test_a_cpu_run_times_its_first_iterations_with_each_thread_count(window, pho
 
 
 def test_pause_holds_the_count_and_resume_continues(window, photo_path, qtbot, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 100000)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: window.run.session.iteration >= 3, timeout=30000)
     window.pause_action.trigger()
     qtbot.wait(300)  # let an iteration in flight finish
@@ -171,16 +171,16 @@ def test_pause_holds_the_count_and_resume_continues(window, photo_path, qtbot, q
 
 
 def test_stop_ends_within_one_iteration_even_when_paused(window, photo_path, qtbot, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 100000)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: window.run.session.iteration >= 2, timeout=30000)
     at_stop = window.run.session.iteration
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.run.running, timeout=10000)
     assert window.run.session.iteration <= at_stop + 1
     assert "Stopped" in window.status.text()
-    window.start_run()  # and again, this time from the paused state
+    window.runs.start()  # and again, this time from the paused state
     qtbot.waitUntil(lambda: window.run.session.iteration >= 1, timeout=30000)
     window.pause_action.trigger()
     window.stop_action.trigger()
@@ -188,9 +188,9 @@ def test_stop_ends_within_one_iteration_even_when_paused(window, photo_path, qtb
 
 
 def test_closing_mid_run_leaves_no_running_thread(window, photo_path, qtbot, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 100000)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: window.run.session.iteration >= 1, timeout=30000)
     worker = window.run.worker
     assert window.close()
@@ -198,28 +198,28 @@ def test_closing_mid_run_leaves_no_running_thread(window, photo_path, qtbot, qui
 
 
 def test_save_writes_the_file_and_refuses_the_input_path(window, photo_path, qtbot, tmp_path, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 3)
     window.sidecar_action.setChecked(True)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     before = photo_path.read_bytes()
-    assert not window.save_result(photo_path)
+    assert not window.files.save_result(photo_path)
     assert "overwrite" in window.last_error and photo_path.read_bytes() == before
     out = tmp_path / "photo_denoised.png"
-    assert window.save_result(out)
+    assert window.files.save_result(out)
     assert load_image(out).size == (40, 48)
     assert (tmp_path / "photo_denoised.png.json").exists()
     assert not window.unsaved_result
 
 
 def test_inpaint_run_keeps_the_painted_mask_for_a_second_run(window, photo_path, qtbot, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.select_task("inpaint")
     quick_settings(window, 3)
     window.input_view.paint_stroke([(10, 10), (20, 20)])
     painted = window.input_view.mask.holes.copy()
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     np.testing.assert_array_equal(window.input_view.mask.holes, painted)
     result = window.run.result()
@@ -232,12 +232,12 @@ def test_inpaint_status_says_how_much_of_the_holes_the_network_draws(window, tmp
 
     path = tmp_path / "photo.png"
     save_image(path, smooth_image(64, 64))
-    window.open_path(path)
+    window.files.open_path(path)
     window.panel.select_task("inpaint")
     assert window.panel.current_preset().holdout  # `fast` judges the network against the fill
     quick_settings(window, 3)
     window.input_view.paint_stroke([(20, 20), (40, 30)])
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     share = window.run.session.network_share()
     assert share is not None and 0.0 <= share <= 1.0
@@ -245,22 +245,22 @@ def test_inpaint_status_says_how_much_of_the_holes_the_network_draws(window, tmp
 
 
 def test_a_restoration_status_speaks_of_missing_pixels():
-    from dip_gui.ui.window.run_actions import _holes_text
+    from dip_gui.ui.window.run_controller import _holes_text
 
     assert _holes_text(0.25, "restore") == "missing pixels: 25% network, 75% classical fill"
     assert _holes_text(1.0, "inpaint") == "holes: 100% network, 0% classical fill"
 
 
 def test_inpaint_without_a_painted_hole_explains_what_to_do(window, photo_path):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.select_task("inpaint")
-    window.start_run()
+    window.runs.start()
     assert "paint the holes" in window.last_error and not window.run.running
 
 
 def test_test_image_keeps_the_clean_reference_and_shows_psnr(window, photo_path, qtbot, run_to_end):
-    window.open_path(photo_path)
-    window.make_test_image_from(("downscale", 2, 0))
+    window.files.open_path(photo_path)
+    window.files.make_test_image_from(("downscale", 2, 0))
     assert window.panel.current_task() == "sr" and window.panel.current_scale() == 2
     assert window.photo.size == (20, 24) and window.reference.shape == (40, 48, 3)
     run_to_end(window, qtbot, 4)
@@ -275,13 +275,13 @@ def test_event_loop_keeps_serving_timers_during_a_run(window, qtbot, tmp_path, q
     gc.collect()  # a full collection of earlier tests' Qt objects is not the run's stall
     path = tmp_path / "bigger.png"
     save_image(path, smooth_image(128, 128))
-    window.open_path(path)
+    window.files.open_path(path)
     quick_settings(window, 100000)
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    window.start_run()
+    window.runs.start()
     timer.start()
     qtbot.wait(2500)
     timer.stop()
@@ -298,7 +298,7 @@ def test_event_loop_keeps_serving_timers_during_a_run(window, qtbot, tmp_path, q
 def test_preferences_persist(window, settings, photo_path, qtbot):
     from dip_gui.ui.window.main_window import MainWindow
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.mask_tools.size.setValue(33)
     window.panel.select_task("sr")
     window.panel.preset.setCurrentText("paper")
@@ -316,7 +316,7 @@ def test_preferences_persist(window, settings, photo_path, qtbot):
 def test_a_super_resolution_input_is_shown_at_its_result_size_so_both_views_show_the_same_part(
     window, photo_path, qtbot, run_to_end,
 ):
-    window.open_path(photo_path)  # 48x40
+    window.files.open_path(photo_path)  # 48x40
     window.panel.select_task("sr")
     window.panel.scale.setCurrentIndex(window.panel.scale.findData(4))
     inputs, results = window.input_view, window.result_view
@@ -338,15 +338,15 @@ def test_a_super_resolution_input_is_shown_at_its_result_size_so_both_views_show
 
 @pytest.mark.parametrize("task", ["denoise", "jpeg", "sr", "inpaint", "restore", "flash"])
 def test_every_task_has_presets_and_an_estimate(window, photo_path, task, qtbot):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.panel.select_task(task)
-    window.update_estimate()
+    window.runs.update_estimate()
     qtbot.waitUntil(lambda: "s/iteration" in window.panel.estimate.text(), timeout=20000)
     assert window.panel.preset.count() >= 3  # fast, paper, custom
 
 
 def test_worker_error_shows_a_dialog_and_keeps_the_app(window, photo_path, qtbot, monkeypatch, quick_settings):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 50)
     from dip_gui.core.session import session as session_module
 
@@ -360,7 +360,7 @@ def test_worker_error_shows_a_dialog_and_keeps_the_app(window, photo_path, qtbot
         return original(self, want_image)
 
     monkeypatch.setattr(session_module.Session, "step", failing_step)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     qtbot.wait(50)
     assert "simulated failure" in window.last_error
@@ -376,7 +376,7 @@ def test_a_diverging_run_ends_with_the_last_good_result_as_on_the_command_line(
     from dip_gui.core.errors import DivergenceError
     from dip_gui.core.session import session as session_module
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 50)
     original = session_module.Session.step
 
@@ -386,7 +386,7 @@ def test_a_diverging_run_ends_with_the_last_good_result_as_on_the_command_line(
         return original(self, want_image)
 
     monkeypatch.setattr(session_module.Session, "step", diverging_step)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     qtbot.wait(50)
     assert getattr(window, "last_error", None) is None  # no failure dialog
@@ -396,7 +396,7 @@ def test_a_diverging_run_ends_with_the_last_good_result_as_on_the_command_line(
 
 
 def test_canvas_zoom_is_synchronised(window, photo_path):
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     window.input_view.set_zoom(3.0)
     assert window.result_view.zoom_factor() == pytest.approx(3.0)
     window.toggle_action.trigger()
@@ -409,7 +409,7 @@ def test_paste_loads_a_clipboard_image(window, qtbot):
     image = QImage(16, 12, QImage.Format.Format_RGB888)
     image.fill(Qt.GlobalColor.red)
     QGuiApplication.clipboard().setImage(image)
-    window.paste_image()
+    window.files.paste_image()
     assert window.photo.size == (12, 16) and "pasted" in window.windowTitle()
     _ = QPoint
 
@@ -419,13 +419,13 @@ def test_opening_another_photo_mid_run_stops_it_and_keeps_the_new_photo(
 ):
     from dip_gui.core.imaging import save_image
 
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     quick_settings(window, 100000)
-    window.start_run()
+    window.runs.start()
     qtbot.waitUntil(lambda: window.run.session.iteration >= 2, timeout=30000)
     other = tmp_path / "other.png"
     save_image(other, smooth_image(30, 30))
-    window.open_path(other)
+    window.files.open_path(other)
     qtbot.wait(300)  # let any queued signal of the old run arrive
     assert not window.run.running and window.photo.size == (30, 30)
     assert window.result_view._pixmap.pixmap().isNull()  # the old result did not come back
@@ -438,7 +438,7 @@ def test_memory_kept_during_a_run_is_given_back_when_it_ends(window, photo_path,
     seen = []
     original = host_memory.apply_host_memory
     monkeypatch.setattr("dip_gui.ui.worker.apply_host_memory", lambda mode: seen.append(mode) or original(mode))
-    window.open_path(photo_path)
+    window.files.open_path(photo_path)
     run_to_end(window, qtbot, 5)
     assert window.run.session.host_memory == "fast"  # a small photo on the CPU
     assert seen == ["fast", "lean"] and not host_memory.keeping_freed_memory()

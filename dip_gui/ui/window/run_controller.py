@@ -1,20 +1,33 @@
-"""Window actions around a run: build the problem, start, progress, previews, the end, estimates."""
+"""The window's run control: build the problem, start, progress, previews, the end, the estimate.
+
+The run's life is the window's state (``Document.state``): it is set here when a run starts
+(preparing, or running for a session already prepared), on its first progress (running), on pause,
+on a stop request (stopping) and when the run's end has been handled (finished).
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+import torch
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.estimate.cost import LONG_RUN_S, CostEstimate, cost_warning, format_duration
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.presets import get_preset, scaled_for
-from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.problem.presets import Preset, get_preset, scaled_for
+from dip_gui.core.problem.tasks import Problem, make_problem
 from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
-from dip_gui.ui.window.estimator import EstimateRequest
+from dip_gui.core.session.checkpoint import photo_facts
+from dip_gui.core.session.session import Session, StepResult
+from dip_gui.ui.window.document import Document, WindowState
+from dip_gui.ui.window.estimator import BackgroundEstimator, EstimateRequest
+from dip_gui.ui.window.parts import WindowParts
+from dip_gui.ui.window.run_control import RunControl
+from dip_gui.ui.window.timeline_controller import TimelineController
 
 #: How the status line names each classical start while the worker computes it.
 START_NAMES = {"nlm": "non-local means and Wiener filtering", "blur": "a light blur", "fill": "a classical fill of the holes",
@@ -34,52 +47,77 @@ def busy_cursor():
         QApplication.restoreOverrideCursor()
 
 
-class RunActionsMixin:
-    """Mixed into MainWindow; uses its photo, reference, guide, panel, views, run, plot and status."""
+class RunController(QObject):
+    """Starts and follows runs of the document's photo with the panel's settings."""
 
-    def build_problem(self):
+    def __init__(self, document: Document, parts: WindowParts, run: RunControl, timeline: TimelineController) -> None:
+        super().__init__(parts.parent)
+        self.doc, self.parts, self.run, self.timeline = document, parts, run, timeline
+        self.panel = parts.panel
+        self._network_share: float | None = None  # of the holes, from the last preview (holdout presets)
+        self._device_failure: str | None = None
+        self.estimate_timer = QTimer(self, singleShot=True, interval=300)
+        self.estimate_timer.timeout.connect(self.update_estimate)
+        self.estimator = BackgroundEstimator(parts.parent)
+        self.estimator.ready.connect(self.show_estimate)
+        run.progress.connect(self._on_progress)
+        run.preview.connect(self._on_preview)
+        run.ended.connect(self._on_run_ended)
+        run.failed.connect(parts.show_error)
+        run.device_failed.connect(self._on_device_failed)
+
+    def run_source(self) -> dict[str, Any]:
+        """What a saved session needs besides the Session: the photo's file facts and the full mask."""
+        assert self.doc.photo is not None
+        known = None
+        if self.panel.current_task().takes_mask and self.parts.input_view.mask is not None:
+            known = torch.from_numpy((~self.parts.input_view.mask.holes).astype(np.float32))
+        return photo_facts(self.doc.photo, scale=self.panel.current_scale(), known=known,
+                           preset_name=self.panel.preset.currentData())
+
+    def build_problem(self) -> Problem:
         task = self.panel.current_task()
         known = None
         if task.takes_mask:
-            holes = self.input_view.mask.holes if self.input_view.mask is not None else None
+            holes = self.parts.input_view.mask.holes if self.parts.input_view.mask is not None else None
             known = None if holes is None else (~holes).astype(np.float32)
-        observed = self.photo.rgb
+        observed = self.doc.photo.rgb
         if known is not None:
             observed = observed * known[:, :, None]
         return make_problem(
             task,
             observed,
-            grey=self.photo.grey,
+            grey=self.doc.photo.grey,
             scale=self.panel.current_scale(),
             mask=known,
-            guide=self.guide,
+            guide=self.doc.guide,
             reference=self._reference_for(task),
         )
 
-    def _reference_for(self, task: str) -> np.ndarray | None:
-        if self.reference is None:
+    def _reference_for(self, task: Task) -> np.ndarray | None:
+        if self.doc.reference is None:
             return None
         scale = self.panel.current_scale() or 1
-        wanted = (self.photo.size[0] * scale, self.photo.size[1] * scale)
-        return self.reference if self.reference.shape[:2] == wanted else None
+        wanted = (self.doc.photo.size[0] * scale, self.doc.photo.size[1] * scale)
+        return self.doc.reference if self.doc.reference.shape[:2] == wanted else None
 
-    def stop_run_and_wait(self) -> None:
+    def stop_and_wait(self) -> None:
         """End the run before the window moves on (another photo or session): the current step or
         classical start cannot be cut short, so this waits for it under a wait cursor."""
         if not self.run.running:
             return
-        self.status.setText("Stopping the run…")
+        self.parts.status.setText("Stopping the run…")
         with busy_cursor():
             self.run.shutdown()
 
-    def start_run(self) -> None:
-        if self.run.running:
+    def start(self) -> None:
+        if self.doc.state.busy:
             return
-        if self.photo is None:
-            self.show_error("open a photo first")
+        if self.doc.photo is None:
+            self.parts.show_error("open a photo first")
             return
-        self._estimate_timer.stop()
-        if not self._confirm_cost():
+        self.estimate_timer.stop()
+        if not self.confirm_cost():
             return
         try:  # quick: the classical start (seconds on a large photo) is made on the worker thread
             problem = self.build_problem()
@@ -90,34 +128,38 @@ class RunActionsMixin:
             self._offer_cpu(str(exc))
             return
         except DipError as exc:
-            self.show_error(str(exc))
+            self.parts.show_error(str(exc))
             return
-        self._run_started(session)
+        self.show_started(session)
 
-    def _run_started(self, session) -> None:
+    def show_started(self, session: Session) -> None:
+        """A run of ``session`` has started (new, or a saved session continued): plot, timeline, status."""
+        self.doc.set_state(WindowState.RUNNING if session.prepared else WindowState.PREPARING)
         self._network_share = None
-        self.plot.clear()
-        self.plot.set_total(session.total_iterations)
-        self._timeline_run_started()
+        self.parts.plot.clear()
+        self.parts.plot.set_total(session.total_iterations)
+        self.timeline.run_started()
         if session.prepared:
             self._show_iterations_done(session)
-            self.status.setText(f"Running {session.preset.name} on {session.device.type}…")
+            self.parts.status.setText(f"Running {session.preset.name} on {session.device.type}…")
         else:  # a busy bar until the first iteration: the worker computes the classical start first
-            self.progress_bar.setRange(0, 0)
+            self.parts.progress_bar.setRange(0, 0)
             start = f" ({START_NAMES.get(session.preset.base, session.preset.base)})" if session.preset.base else ""
-            self.status.setText(f"Preparing {session.preset.name} on {session.device.type}: computing the start{start}…")
+            self.parts.status.setText(f"Preparing {session.preset.name} on {session.device.type}: computing the start{start}…")
 
-    def _show_iterations_done(self, session) -> None:
-        self.progress_bar.setRange(0, session.total_iterations)
-        self.progress_bar.setValue(session.iteration)
+    def _show_iterations_done(self, session: Session) -> None:
+        self.parts.progress_bar.setRange(0, session.total_iterations)
+        self.parts.progress_bar.setValue(session.iteration)
 
     @Slot(object)
-    def _on_progress(self, results) -> None:
-        self.plot.add_results(results)
+    def _on_progress(self, results: list[StepResult]) -> None:
+        if self.doc.state is WindowState.PREPARING:  # the classical start is made: iterations run
+            self.doc.set_state(WindowState.RUNNING)
+        self.parts.plot.add_results(results)
         session, last = self.run.session, results[-1]
-        if self.progress_bar.maximum() != session.total_iterations:  # the start is made: a real bar again
-            self.progress_bar.setRange(0, session.total_iterations)
-        self.progress_bar.setValue(last.iteration)
+        if self.parts.progress_bar.maximum() != session.total_iterations:  # the start is made: a real bar again
+            self.parts.progress_bar.setRange(0, session.total_iterations)
+        self.parts.progress_bar.setValue(last.iteration)
         rate = last.iteration / max(last.seconds, 1e-9)
         left = (session.total_iterations - last.iteration) / max(rate, 1e-9)
         text = (
@@ -128,15 +170,15 @@ class RunActionsMixin:
             text += f"   PSNR {last.psnr:.2f} dB"
         if self._network_share is not None:
             text += "   " + _holes_text(self._network_share, session.problem.task)
-        self.status.setText(text + ("   (paused)" if self.run.paused else ""))
+        self.parts.status.setText(text + ("   (paused)" if self.run.paused else ""))
 
     @Slot(object)
-    def _on_preview(self, result) -> None:
-        self.unsaved_result = True
+    def _on_preview(self, result: StepResult) -> None:
+        self.doc.unsaved_result = True
         self._network_share = result.network_share
-        if not self.following_live:
+        if not self.timeline.following_live:
             return  # the user is looking at a snapshot: do not pull the view away
-        self.result_view.set_image(result.image, keep_view=not self.result_view._pixmap.pixmap().isNull())
+        self.parts.result_view.set_image(result.image, keep_view=not self.parts.result_view._pixmap.pixmap().isNull())
 
     @Slot(str)
     def _on_device_failed(self, message: str) -> None:
@@ -146,15 +188,15 @@ class RunActionsMixin:
         """The device failed: run on the CPU instead, only if the user agrees (it is slower)."""
         device = self._device_type()
         if device == "cpu":
-            self.show_error(message)
+            self.parts.show_error(message)
             return
         question = f"The {device} device failed: {message}.\n\nRun on the CPU instead? It is slower."
         buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
-        if QMessageBox.question(self, "Device failed", question, buttons) == QMessageBox.StandardButton.Yes:
+        if QMessageBox.question(self.parts.parent, "Device failed", question, buttons) == QMessageBox.StandardButton.Yes:
             self.panel.device.setCurrentText("cpu")
-            self.start_run()
+            self.start()
         else:
-            self.status.setText(message)
+            self.parts.status.setText(message)
 
     def _device_type(self) -> str:
         """The device the failed run used (or would have used): 'auto' resolved."""
@@ -165,30 +207,35 @@ class RunActionsMixin:
 
     @Slot(str)
     def _on_run_ended(self, reason: str) -> None:
-        failure, self._device_failure = getattr(self, "_device_failure", None), None
+        self.doc.set_state(WindowState.FINISHED)
+        failure, self._device_failure = self._device_failure, None
         if reason == "failed" and failure:
             QTimer.singleShot(0, lambda: self._offer_cpu(failure))
         session = self.run.session
         self._show_iterations_done(session)  # the bar is busy still if the run ended while preparing
         image = self.run.result()
-        if image is not None and self.following_live:
-            self.result_view.set_image(image, keep_view=True)
-            self.unsaved_result = True
+        if image is not None and self.timeline.following_live:
+            self.parts.result_view.set_image(image, keep_view=True)
+            self.doc.unsaved_result = True
         text = f"{reason.capitalize()} after {session.iteration} iterations ({format_duration(session.seconds)})."
         if reason == "diverged":
             text += " The last good result is kept; a lower learning rate may help."
         share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
-        self.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
+        self.parts.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
 
-    def _update_run_actions(self) -> None:
-        running = self.run.running
-        self.start_action.setEnabled(not running)
-        self.pause_action.setEnabled(running)
-        self.pause_action.setText("Resume" if self.run.paused else "Pause")
-        self.stop_action.setEnabled(running)
-        self.panel.setEnabled(not running)
+    def toggle_pause(self) -> None:
+        if self.doc.state in (WindowState.RUNNING, WindowState.PREPARING, WindowState.PAUSED):
+            self.run.toggle_pause()
+            self.doc.set_state(WindowState.PAUSED if self.run.paused else
+                               WindowState.RUNNING if self.run.session and self.run.session.iteration else WindowState.PREPARING)
 
-    def _confirm_cost(self) -> bool:
+    def stop(self) -> None:
+        """Stop after the step in progress and keep the result (the run's end follows)."""
+        if self.doc.state.busy:
+            self.run.stop()
+            self.doc.set_state(WindowState.STOPPING)
+
+    def confirm_cost(self) -> bool:
         """A run estimated to take very long or more memory than is free asks first: run anyway, switch
         to a quicker preset of the task (each offered with its own estimated time), or cancel."""
         preset, device = self.panel.current_preset(), self.panel.device.currentText()
@@ -199,12 +246,12 @@ class RunActionsMixin:
             return True  # no estimate: the run itself will say what is wrong
         if warning is None:
             return True
-        choice = self._ask_about_cost(warning, self._quicker_presets(preset))
+        choice = self.ask_about_cost(warning, self._quicker_presets(preset))
         if choice not in ("run", "cancel"):
             self.panel.preset.setCurrentIndex(self.panel.preset.findData(choice))
         return choice != "cancel"
 
-    def _quicker_presets(self, preset) -> list[tuple[str, str]]:
+    def _quicker_presets(self, preset: Preset) -> list[tuple[str, str]]:
         """(name, estimated time) of the task's presets quicker than ``preset``: ``fast``, and for
         denoising and SR ``balanced`` (docs/presets.md: ahead of the paper recipe under any CPU budget)."""
         names = [name for name in QUICKER_PRESETS if self.panel.preset.findData(name) >= 0]
@@ -220,9 +267,9 @@ class RunActionsMixin:
             offers.append((name, duration))
         return offers
 
-    def _ask_about_cost(self, warning: str, offers: list[tuple[str, str]]) -> str:
+    def ask_about_cost(self, warning: str, offers: list[tuple[str, str]]) -> str:
         """The user's answer: 'run', 'cancel' or the name of the offered preset chosen."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self)
+        box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self.parts.parent)
         run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
         buttons = {box.addButton(f"Use the {name} preset ({duration})", QMessageBox.ButtonRole.ActionRole): name
                    for name, duration in offers}
@@ -234,7 +281,7 @@ class RunActionsMixin:
     def update_estimate(self) -> None:
         """Ask for the estimate of the current settings; it arrives in ``show_estimate`` (core/estimate/cost.py
         times real passes on small canvases, 0.3-1.1 s: off the GUI thread, never during a run)."""
-        if self.photo is None or self.run.running:
+        if self.doc.photo is None or self.run.running:
             return
         self.panel.estimate.setText("Estimating the run's time and memory...")
         self.estimator.request(self._estimate_request(self.panel.current_preset()))
@@ -246,11 +293,11 @@ class RunActionsMixin:
         else:
             self.panel.estimate.setText(f"Estimate unavailable: {result}")
 
-    def _estimate_request(self, preset) -> EstimateRequest:
+    def _estimate_request(self, preset: Preset) -> EstimateRequest:
         """A run of ``preset`` on the open photo with the panel's scale, device and memory setting."""
         scale = self.panel.current_scale() or 1
-        size = (self.photo.size[0] * scale, self.photo.size[1] * scale)
-        return EstimateRequest(preset, size, 1 if self.photo.grey else 3, self.panel.device.currentText(),
+        size = (self.doc.photo.size[0] * scale, self.doc.photo.size[1] * scale)
+        return EstimateRequest(preset, size, 1 if self.doc.photo.grey else 3, self.panel.device.currentText(),
                                self.panel.current_host_memory())
 
 

@@ -10,16 +10,21 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
-from PySide6.QtCore import QStandardPaths, Slot
+from PySide6.QtCore import QObject, QStandardPaths, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from dip_gui.core.errors import DipError
 from dip_gui.core.problem.tasks import TASK_LABELS
-from dip_gui.core.session.checkpoint import SUFFIX, load_session, photo_facts, read_session_file, saved_photo
-from dip_gui.core.session.session import StepResult
+from dip_gui.core.session.checkpoint import SUFFIX, load_session, read_session_file, saved_photo
+from dip_gui.core.session.session import Session, StepResult
+from dip_gui.ui.window.document import Document
+from dip_gui.ui.window.file_controller import FileController
+from dip_gui.ui.window.parts import WindowParts
+from dip_gui.ui.window.run_control import RunControl
+from dip_gui.ui.window.run_controller import RunController
 
 SESSION_FILTER = f"DIP Studio sessions (*{SUFFIX})"
 RECOVERY_NAME = "last-run" + SUFFIX
@@ -34,26 +39,25 @@ def recovery_path() -> Path:
     return Path(folder) / RECOVERY_NAME
 
 
-class SessionActionsMixin:
-    """Mixed into MainWindow; uses its photo, panel, views, run, plot, status and dialogs."""
+class SessionController(QObject):
+    """Whole runs in files: save and open sessions, and the recovery copy after a crash."""
 
-    def run_source(self) -> dict:
-        """What a saved session needs besides the Session: the photo's file facts and the full mask."""
-        known = None
-        if self.panel.current_task() in ("inpaint", "restore") and self.input_view.mask is not None:
-            known = torch.from_numpy((~self.input_view.mask.holes).astype(np.float32))
-        return photo_facts(self.photo, scale=self.panel.current_scale(), known=known,
-                           preset_name=self.panel.preset.currentData())
+    def __init__(self, document: Document, parts: WindowParts, run: RunControl, runs: RunController,
+                 opener: FileController) -> None:
+        super().__init__(parts.parent)
+        self.doc, self.parts, self.run, self.runs, self.opener = document, parts, run, runs, opener
+        self.panel, self.settings = parts.panel, parts.settings
+        run.saved.connect(self._on_session_saved)
 
     # -- save / open ----------------------------------------------------------------------------
 
     def save_session_dialog(self) -> None:
         if self.run.session is None:
-            self.show_error("there is no run to save yet: start one first")
+            self.parts.show_error("there is no run to save yet: start one first")
             return
-        stem = self.photo.path.stem if self.photo is not None and self.photo.path else "session"
+        stem = self.doc.photo.path.stem if self.doc.photo is not None and self.doc.photo.path else "session"
         folder = Path(self.settings.value("last_folder", "") or ".")
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", str(folder / f"{stem}{SUFFIX}"), SESSION_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.parts.parent, "Save session", str(folder / f"{stem}{SUFFIX}"), SESSION_FILTER)
         if path:
             self.save_session(Path(path) if Path(path).suffix else Path(path + SUFFIX))
 
@@ -61,39 +65,39 @@ class SessionActionsMixin:
         try:
             self.run.save_session(path)
         except (DipError, OSError) as exc:
-            self.show_error(f"could not save the session: {exc}")
+            self.parts.show_error(f"could not save the session: {exc}")
 
     @Slot(str)
     def _on_session_saved(self, path: str) -> None:
         if Path(path) != self.run.recovery_path:
-            self.status.setText(f"Session saved to {path}")
+            self.parts.status.setText(f"Session saved to {path}")
 
     def open_session_dialog(self) -> None:
         folder = self.settings.value("last_folder", "")
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", folder, SESSION_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Open session", folder, SESSION_FILTER)
         if path:
             self.open_session(Path(path))
 
     def open_session(self, path: Path) -> bool:
         """Load a saved session into the window and carry on running it."""
-        self.stop_run_and_wait()
+        self.runs.stop_and_wait()
         try:
             session, state = load_session(path, self.panel.device.currentText())
         except DipError as exc:
-            self.show_error(str(exc))
+            self.parts.show_error(str(exc))
             return False
         source = state.get("source") or {}
         self._show_session_inputs(session, source)
         self.run.continue_session(session, state, source)
-        self._run_started(session)
+        self.runs.show_started(session)
         past = [StepResult(int(i), loss, 0.0, None if math.isnan(value) else value) for i, loss, value in self.run.worker.history]
-        self.plot.add_results(past)  # the curve so far, not only from here on
-        self.status.setText(f"Resumed at iteration {session.iteration} of {session.total_iterations}.")
+        self.parts.plot.add_results(past)  # the curve so far, not only from here on
+        self.parts.status.setText(f"Resumed at iteration {session.iteration} of {session.total_iterations}.")
         return True
 
-    def _show_session_inputs(self, session, source: dict) -> None:
+    def _show_session_inputs(self, session: Session, source: dict[str, Any]) -> None:
         problem = session.problem
-        self._set_photo(saved_photo(session, source))
+        self.opener.set_photo(saved_photo(session, source))
         self.panel.select_task(problem.task)
         if source.get("scale"):
             self.panel.scale.setCurrentIndex(self.panel.scale.findData(source["scale"]))
@@ -101,12 +105,12 @@ class SessionActionsMixin:
             self.panel.preset.setCurrentIndex(max(0, self.panel.preset.findData(source["preset_name"])))
         known = source.get("known")
         if known is not None:
-            self.input_view.enable_mask(True)
-            self.input_view.mask.apply(known.numpy() < 0.5)
-            self.input_view.refresh_overlay()
+            self.parts.input_view.enable_mask(True)
+            self.parts.input_view.mask.apply(known.numpy() < 0.5)
+            self.parts.input_view.refresh_overlay()
         if problem.reference is not None and problem.region is None:
             reference = problem.reference
-            self.reference = np.repeat(reference, 3, axis=2) if reference.shape[2] == 1 else reference
+            self.doc.reference = np.repeat(reference, 3, axis=2) if reference.shape[2] == 1 else reference
 
     # -- crash recovery -------------------------------------------------------------------------
 
@@ -120,19 +124,15 @@ class SessionActionsMixin:
             saved, problem = state["session"], state["problem"]
             total = state["preset"]["iterations"]
         except (DipError, KeyError, TypeError):
-            self.discard_recovery()  # unreadable: nothing to offer
+            self.run.discard_recovery()  # unreadable: nothing to offer
             return False
         name = Path((state.get("source") or {}).get("input") or "a pasted image").name
-        question = (f"DIP Studio closed during a run: {TASK_LABELS.get(problem['task'], problem['task'])} of {name}, "
+        task = TASK_LABELS.get(problem["task"], problem["task"])
+        question = (f"DIP Studio closed during a run: {task} of {name}, "
                     f"iteration {saved['iteration']} of {total}.\n\nResume it?")
         buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
-        if QMessageBox.question(self, "Resume the interrupted run?", question, buttons) == QMessageBox.StandardButton.Yes:
+        answer = QMessageBox.question(self.parts.parent, "Resume the interrupted run?", question, buttons)
+        if answer == QMessageBox.StandardButton.Yes:
             return self.open_session(path)
-        self.discard_recovery()
+        self.run.discard_recovery()
         return False
-
-    def discard_recovery(self) -> None:
-        """The work is safe (saved, or the user closed normally): drop the recovery copy."""
-        path = self.run.recovery_path
-        if path is not None and path.exists() and not self.run.running:
-            path.unlink(missing_ok=True)

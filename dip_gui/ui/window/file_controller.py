@@ -1,0 +1,218 @@
+"""The window's files: opening photos (dialog, drop, paste, recent), test images, saving results and masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from dip_gui.core.errors import DipError
+from dip_gui.core.imaging import LoadedImage, load_image, load_mask, save_image
+from dip_gui.ui.widgets.degrade_dialog import TestImageDialog, make_test_image
+from dip_gui.ui.widgets.qimage import qimage_to_array
+from dip_gui.ui.window import files
+from dip_gui.ui.window.document import Document
+from dip_gui.ui.window.parts import WindowParts
+from dip_gui.ui.window.run_control import RunControl
+from dip_gui.ui.window.run_controller import RunController
+from dip_gui.ui.window.timeline_controller import TimelineController
+
+#: A loaded mask that marks more than this share of the photo to fill is likely the other way round.
+MOSTLY_HOLES = 0.5
+
+
+class FileController(QObject):
+    """Reads photos and masks into the document and writes results, masks and sidecars."""
+
+    photo_changed = Signal()  # a new photo is the document's (title, recent files, estimate follow)
+
+    def __init__(self, document: Document, parts: WindowParts, run: RunControl, runs: RunController,
+                 timeline: TimelineController, sidecar_action: QAction) -> None:
+        super().__init__(parts.parent)
+        self.doc, self.parts, self.run, self.runs, self.timeline = document, parts, run, runs, timeline
+        self.panel, self.settings, self.sidecar_action = parts.panel, parts.settings, sidecar_action
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        folder = self.settings.value("last_folder", "")
+        path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Open photo", folder, files.IMAGE_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> bool:
+        try:
+            photo = load_image(path)
+        except DipError as exc:
+            self.parts.show_error(str(exc))
+            return False
+        self.set_photo(photo)
+        files.remember_file(self.settings, Path(path))
+        self.photo_changed.emit()
+        return True
+
+    def paste_image(self) -> None:
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.parts.show_error("the clipboard holds no image")
+            return
+        self.set_photo(LoadedImage(qimage_to_array(image)))
+        self.photo_changed.emit()
+
+    def set_photo(self, photo: LoadedImage) -> None:
+        """Make ``photo`` the document's (a run going is stopped first); views and plot start afresh."""
+        self.runs.stop_and_wait()
+        self.doc.set_photo(photo)
+        self.parts.input_view.set_image(photo.rgb)
+        self.parts.input_view.mask = None
+        self.parts.result_view.set_image(None)
+        self.parts.plot.clear()
+        name = photo.path.name if photo.path is not None else "the pasted image"
+        height, width = photo.size
+        self.parts.status.setText(f"Opened {name} ({width}x{height}). Choose a task and press Start (Ctrl+Return).")
+
+    def choose_guide(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Flash photo", self.settings.value("last_folder", ""),
+                                              files.IMAGE_FILTER)
+        if path:
+            try:
+                self.doc.guide = load_image(path).rgb
+                self.panel.guide_label.setText(Path(path).name)
+            except DipError as exc:
+                self.parts.show_error(str(exc))
+
+    # -- test images ----------------------------------------------------------------------------
+
+    def make_test_image_dialog(self) -> None:
+        if self.doc.photo is None:
+            self.parts.show_error("open a clean photo first")
+            return
+        dialog = TestImageDialog(self.parts.parent)
+        if dialog.exec():
+            self.make_test_image_from(dialog.choice())
+
+    def make_test_image_from(self, choice: tuple[str, float, int]) -> None:
+        kind, amount, seed = choice
+        clean = self.doc.photo.rgb if self.doc.reference is None else self.doc.reference
+        try:
+            test = make_test_image(clean, kind, amount, seed)
+        except DipError as exc:
+            self.parts.show_error(str(exc))
+            return
+        source = self.doc.photo
+        self.set_photo(LoadedImage(test.degraded, path=source.path, grey=source.grey))
+        scale = test.scale or 1
+        self.doc.reference = clean[: test.degraded.shape[0] * scale, : test.degraded.shape[1] * scale]
+        self.panel.select_task(test.task)
+        if test.scale:
+            self.panel.scale.setCurrentIndex((2, 4, 8).index(test.scale))
+        if test.holes is not None:
+            self.parts.input_view.enable_mask(True)
+            self.parts.input_view.mask.apply(test.holes)
+            self.parts.input_view.refresh_overlay()
+        self.parts.status.setText(f"Test image: {kind} {amount:g}. The clean photo is the reference: PSNR will be shown.")
+        self.photo_changed.emit()
+
+    # -- saving ---------------------------------------------------------------------------------
+
+    def save_result_dialog(self) -> None:
+        image = self.timeline.displayed_result()
+        if image is None:
+            self.parts.show_error("there is no result to save yet")
+            return
+        suggestion = files.suggested_result_path(
+            self.doc.photo.path if self.doc.photo else None,
+            self.panel.current_task(),
+            self.panel.current_scale(),
+            self.settings.value("last_folder", ""),
+        )
+        path, _ = QFileDialog.getSaveFileName(self.parts.parent, "Save result", str(suggestion), files.SAVE_FILTER)
+        if not path:
+            return
+        quality = 95
+        if Path(path).suffix.lower() in (".jpg", ".jpeg", ".webp"):
+            quality, ok = QInputDialog.getInt(self.parts.parent, "Quality", "JPEG/WebP quality (1-100):", 95, 1, 100)
+            if not ok:
+                return
+        self.save_result(Path(path), quality)
+
+    def save_result(self, path: Path, quality: int = 95) -> bool:
+        image = self.timeline.displayed_result()
+        photo = self.doc.photo
+        try:
+            alpha = photo.alpha if photo.alpha is not None and photo.alpha.shape == image.shape[:2] else None
+            save_image(
+                path,
+                image,
+                alpha=alpha,
+                bit_depth=photo.bit_depth,
+                grey=photo.grey,
+                quality=quality,
+                protected=(photo.path,) if photo.path else (),
+            )
+            if self.sidecar_action.isChecked():
+                files.write_sidecar(path, self._sidecar())
+        except DipError as exc:
+            self.parts.show_error(str(exc))
+            return False
+        self.doc.unsaved_result = False
+        self.run.discard_recovery()  # the result is safe on disk
+        self.parts.status.setText(f"Saved {path}")
+        return True
+
+    def _sidecar(self) -> dict[str, Any]:
+        session = self.run.session
+        data = self.panel.settings()
+        data.update(
+            input=str(self.doc.photo.path or "pasted"),
+            iteration=session.iteration,
+            seconds=round(session.seconds, 2),
+            device=session.device.type,
+            preset=session.preset.to_dict(),
+            seed=session.seed,
+        )
+        return data
+
+    def save_mask_dialog(self) -> None:
+        if self.parts.input_view.mask is None:
+            self.parts.show_error("there is no mask to save")
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self.parts.parent, "Save mask (white = fill)", self.settings.value("last_folder", ""), "PNG (*.png)"
+        )
+        if path:
+            try:
+                protected = (self.doc.photo.path,) if self.doc.photo is not None and self.doc.photo.path else ()
+                save_image(path, self.parts.input_view.mask.holes.astype(np.float32), protected=protected)
+            except DipError as exc:
+                self.parts.show_error(str(exc))
+
+    def load_mask_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.parts.parent, "Load mask (white = fill)", self.settings.value("last_folder", ""), files.IMAGE_FILTER
+        )
+        if path and self.doc.photo is not None:
+            self.load_mask_file(Path(path))
+
+    def load_mask_file(self, path: Path) -> bool:
+        """Paint the holes of a mask file (white = fill) over the photo, as one undoable step."""
+        try:
+            known = load_mask(path, self.doc.photo.size)
+        except DipError as exc:
+            self.parts.show_error(str(exc))
+            return False
+        holes = known < 0.5
+        self.parts.input_view.enable_mask(True)
+        self.parts.input_view.mask.apply(holes)
+        self.parts.input_view.refresh_overlay()
+        share = float(holes.mean())
+        message = f"Loaded the mask {path.name}: {share:.0%} of the photo to fill."
+        if share > MOSTLY_HOLES:  # masks made for the DIP paper's code mark the known pixels white
+            message += " If the mask marks the pixels to keep in white, press Invert."
+        self.parts.status.setText(message)
+        return True
+
