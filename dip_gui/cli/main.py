@@ -185,7 +185,7 @@ def degrade_command(args: argparse.Namespace) -> int:
         known = deg.random_known_mask(image.shape[:2], args.drop, seed=args.seed)
         image = image * known[:, :, None]
     protected = (args.clean,)
-    if mask_path is not None:
+    if mask_path is not None and known is not None:
         save_image(mask_path, 1.0 - known, protected=protected)
     save_image(output, image, grey=clean.grey, quality=args.jpeg if jpeg_direct else 95, protected=protected)
     print(f"wrote {output}" + (f" and {mask_path} (white = missing)" if mask_path else ""), file=sys.stderr)

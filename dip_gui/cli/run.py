@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dip_gui.cli.run_inputs import check_output, load_side_inputs, preset_for, progress_printer, save_result
+from dip_gui.cli.run_inputs import Log, check_output, load_side_inputs, preset_for, progress_printer, save_result
 from dip_gui.core.atomic import remove_stale_temporaries, write_json_atomic
 from dip_gui.core.errors import DipError, InvalidParameterError
 from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning, estimate_cost
@@ -55,8 +55,8 @@ def run_command(args: argparse.Namespace) -> int:
                               photo_facts(photo, **paths, scale=args.scale))
     history, end = _optimise(args, session, monitor, log, checkpoint)
     stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
-    image = monitor.suggested_image() if stopped_at else session.result()
-    output = save_result(args, photo, image)
+    suggested = monitor.suggested_image() if stopped_at else None
+    output = save_result(args, photo, session.result() if suggested is None else suggested)
     metrics = _metrics(args, session, history, output, monitor, stopped_at, end)
     if args.save_snapshots:
         _save_snapshots(Path(args.save_snapshots), monitor, photo, args)
@@ -72,7 +72,7 @@ def run_command(args: argparse.Namespace) -> int:
     return 130 if end.reason is EndReason.INTERRUPTED else 0
 
 
-def _announce_cost(session: Session, log, budget: float | None, host_memory: str) -> None:
+def _announce_cost(session: Session, log: Log, budget: float | None, host_memory: str) -> None:
     """Time and memory of the run before it starts; a warning when it is long or may not fit.
     ``host_memory``: the user's setting, which the estimate plans from as the session did."""
     try:
@@ -88,12 +88,14 @@ def _announce_cost(session: Session, log, budget: float | None, host_memory: str
         log(f"warning: {warning} --max-seconds, a smaller preset or --checkpoint (to resume later) may help", force=True)
 
 
-def _log_suggestion(monitor: RunMonitor, log) -> None:
+def _log_suggestion(monitor: RunMonitor, log: Log) -> None:
     suggestion = monitor.suggestion
+    if suggestion is None:
+        return
     log(f"suggested stop: iteration {suggestion.iteration} ({suggestion.reason})", force=True)
 
 
-def _log_checkpoint_problem(checkpoint: Checkpointer, problem: str, log) -> None:
+def _log_checkpoint_problem(checkpoint: Checkpointer, problem: str, log: Log) -> None:
     """The run goes on: losing a checkpoint must not lose the run."""
     log(f"warning: could not write the checkpoint {checkpoint.path}: {problem}", force=True)
 
@@ -128,7 +130,7 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
                    precision=args.precision, host_memory=args.host_memory)
 
 
-def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, log,
+def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, log: Log,
               checkpoint: Checkpointer) -> tuple[list[dict], RunEnd]:
     """Drive the run loop, logging progress, suggestions, checkpoint problems and how it ended."""
     history: list[dict] = []
@@ -143,7 +145,7 @@ def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, l
                 _log_suggestion(monitor, log)
     except KeyboardInterrupt:  # between steps (while logging): the loop ends the run as it does during one
         loop.interrupt()
-    end = loop.end
+    end = loop.outcome
     if end.late_suggestion is not None:
         _log_suggestion(monitor, log)
     if end.checkpoint_problem is not None:
@@ -208,7 +210,7 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
 def _save_snapshots(folder: Path, monitor: RunMonitor, photo: LoadedImage, args: argparse.Namespace) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
-    for snapshot in monitor.store.snapshots:
+    for snapshot in [] if monitor.store is None else monitor.store.snapshots:
         save_image(folder / f"snapshot_{snapshot.iteration:06d}.png", snapshot.image.astype(np.float32) / 255.0,
                    grey=photo.grey, protected=protected)
 

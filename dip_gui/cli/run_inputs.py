@@ -11,7 +11,9 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -19,7 +21,7 @@ import numpy as np
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.presets import default_preset_name, get_preset, scaled_for
+from dip_gui.core.problem.presets import Preset, default_preset_name, get_preset, scaled_for
 from dip_gui.core.runtime.device import resolve_device
 
 PROGRESS_EVERY_S = 1.0
@@ -55,7 +57,7 @@ def _check_checkpoint_path(args: argparse.Namespace) -> None:
         raise InvalidParameterError(f"--checkpoint-every must be 0 or more seconds, not {args.checkpoint_every}")
 
 
-def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:
+def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple[np.ndarray | None, ...]:
     """The mask (1 = known), flash photo and clean reference named on the command line (or None)."""
     mask = guide = reference = None
     if args.mask:
@@ -67,10 +69,10 @@ def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple:
     return mask, guide, reference
 
 
-def preset_for(args: argparse.Namespace):
+def preset_for(args: argparse.Namespace) -> Preset:
     """The run's preset: named or the device's default, scaled for SR, with command-line overrides.
-    A ``--max-seconds`` budget does not change it: since session 17 no task's ``balanced`` gets further
-    than its ``fast`` in the same time (SR's was the last, docs/presets.md)."""
+    A ``--max-seconds`` budget does not change it: no task's ``balanced`` gets further than its
+    ``fast`` in the same time (docs/presets.md)."""
     device = resolve_device(args.device).type
     preset = scaled_for(get_preset(args.task, args.preset or default_preset_name(args.task, device)), args.scale)
     preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
@@ -89,7 +91,13 @@ def _fit_reference(reference: np.ndarray, photo: LoadedImage, args: argparse.Nam
     return reference
 
 
-def progress_printer(quiet: bool, always=lambda: False):
+class Log(Protocol):
+    """Prints a progress line (at most one a second) or, with ``force``, a line that must be seen."""
+
+    def __call__(self, message: str, force: bool = False) -> None: ...
+
+
+def progress_printer(quiet: bool, always: Callable[[], bool] = lambda: False) -> Log:
     """A logger to stderr: at most one progress line a second (or when ``always()``); forced lines always."""
     last = [0.0]
 

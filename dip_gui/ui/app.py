@@ -8,10 +8,15 @@ import sys
 import threading
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dip_gui.ui.window.main_window import MainWindow
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # before pyqtgraph is imported
 
 import torch  # noqa: F401  -- torch before Qt: on Windows the DLL load order matters
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger("dip_gui")
@@ -23,10 +28,11 @@ def install_excepthook(window_getter) -> None:
     def hook(kind, value, tb) -> None:
         text = "".join(traceback.format_exception(kind, value, tb))
         log.error(text)
-        sys.__stderr__.write(text)
+        if sys.__stderr__ is not None:  # none under pythonw
+            sys.__stderr__.write(text)
         window = window_getter()
         if window is not None:
-            window.show_error(text)
+            window.parts.show_error(text)
 
     sys.excepthook = hook
 
@@ -43,16 +49,23 @@ def preload_in_background() -> threading.Thread:
     return thread
 
 
+def make_main_window(photo: str | None = None, settings: QSettings | None = None) -> MainWindow:
+    """The window on ``photo`` (a bad file gets its error dialog and an empty window), or on the
+    bundled sample."""
+    from dip_gui.ui.window.main_window import MainWindow
+
+    window = MainWindow(settings=settings, open_sample=photo is None)
+    if photo is not None:
+        window.files.open_path(Path(photo))
+    return window
+
+
 def run_app(photo: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("DIP Studio")
     app.setOrganizationName("DIPStudio")
-    from dip_gui.ui.window.main_window import MainWindow
-
-    window = MainWindow(open_sample=photo is None)
+    window = make_main_window(photo)
     install_excepthook(lambda: window)
-    if photo is not None:
-        window.open_path(Path(photo))
     window.show()
     preload_in_background()
     window.sessions.offer_recovery()  # the last run's recovery copy is still there: the app died mid-run

@@ -60,7 +60,8 @@ class RunWorker(QThread):
         #: (iteration, loss, psnr or NaN) of every step, saved with the session so that a resumed
         #: run shows its whole curve. Filled from the worker thread only.
         self.history: list[tuple[float, float, float]] = []
-        self.thread_trial: ThreadTrial | None = None  # the torch thread count; set when the run starts
+        #: The torch thread count, measured on the run's first iterations (``run`` makes it anew).
+        self.thread_trial = ThreadTrial(measure=session.device.type == "cpu")
 
     # Called from the GUI thread.
     def pause(self) -> None:
@@ -102,7 +103,7 @@ class RunWorker(QThread):
         self._batch: list = []
         try:
             self._drive_loop()
-            reason = self.loop.end.reason.value
+            reason = self.loop.outcome.reason.value
         except DeviceError as exc:
             self.device_failed.emit(str(exc))
         except DipError as exc:
@@ -142,7 +143,7 @@ class RunWorker(QThread):
             if now - last_emit >= BATCH_SECONDS:
                 self.progress.emit(self._batch)
                 self._batch, last_emit = [], now
-        end = self.loop.end
+        end = self.loop.outcome
         if end.late_suggestion is not None:
             self.suggested.emit(end.late_suggestion)
         if end.checkpoint_problem is not None:

@@ -106,7 +106,7 @@ class RunLoop:
             if self._running is not None:
                 self._running.close()
             self.end = self._finish(EndReason.INTERRUPTED, None)
-        return self.end
+        return self.outcome
 
     def _iterate(self) -> Generator[LoopStep, None, None]:
         session, message = self.session, None
@@ -127,12 +127,18 @@ class RunLoop:
             raise
         self.end = self._finish(reason, message)
 
+    @property
+    def outcome(self) -> RunEnd:
+        """How the run ended; asked before the end (the steps not exhausted), a RuntimeError."""
+        if self.end is None:
+            raise RuntimeError("the run has not ended")
+        return self.end
+
     def run(self) -> RunEnd:
         """All the steps, for a caller with nothing to do between them."""
         for _ in self.steps():
             pass
-        assert self.end is not None
-        return self.end
+        return self.outcome
 
     def _reason_to_end(self) -> EndReason | None:
         session = self.session

@@ -95,7 +95,7 @@ class ImageCanvas(QGraphicsView):
         for z, item in enumerate((self._pixmap, self._overlay, self._cursor)):
             item.setZValue(z)
             self.scene().addItem(item)
-        self.mask: MaskModel | None = None
+        self.mask_model: MaskModel | None = None
         self.painting_enabled = False
         self.erasing = False
         self.brush_radius = 12.0
@@ -141,20 +141,27 @@ class ImageCanvas(QGraphicsView):
         size = self._pixmap.pixmap().size()
         self.scene().setSceneRect(QRectF(0, 0, size.width() * self._display_scale, size.height() * self._display_scale))
 
+    def start_mask(self) -> MaskModel:
+        """Turn painting on and return the mask (made empty if there was none of the image's size)."""
+        self.enable_mask(True)
+        assert self.mask_model is not None
+        return self.mask_model
+
     def enable_mask(self, enabled: bool) -> None:
         """Turn painting on (creating an empty mask of the image's size if needed)."""
         if enabled:
             self.set_display_scale(1.0)
         self.painting_enabled = enabled
         size = self._pixmap.pixmap().size()
-        if enabled and (self.mask is None or self.mask.holes.shape != (size.height(), size.width())):
-            self.mask = MaskModel(size.height(), size.width())
+        if enabled and (self.mask_model is None or self.mask_model.holes.shape != (size.height(), size.width())):
+            self.mask_model = MaskModel(size.height(), size.width())
         self._overlay.setVisible(enabled)
         self.refresh_overlay()
 
     def refresh_overlay(self) -> None:
-        if self.mask is not None:
-            self._overlay.setPixmap(QPixmap.fromImage(mask_overlay(self.mask.holes, self.overlay_color, self.overlay_opacity)))
+        if self.mask_model is not None:
+            overlay = mask_overlay(self.mask_model.holes, self.overlay_color, self.overlay_opacity)
+            self._overlay.setPixmap(QPixmap.fromImage(overlay))
         self.mask_changed.emit()
 
     def set_brush_radius(self, radius: float) -> None:
@@ -189,7 +196,7 @@ class ImageCanvas(QGraphicsView):
         on = image is not None and not self._pixmap.pixmap().isNull()
         self._clip.setVisible(on)
         self._divider.setVisible(on)
-        if on:
+        if image is not None and on:
             self._compare.setPixmap(QPixmap.fromImage(array_to_qimage(image)))
             self._compare.setScale(self._pixmap.pixmap().width() / image.shape[1])
             self.set_split(self.split)
@@ -246,10 +253,10 @@ class ImageCanvas(QGraphicsView):
             return
         if (
             self.painting_enabled
-            and self.mask is not None
+            and self.mask_model is not None
             and event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton)
         ):
-            self.mask.begin_stroke()
+            self.mask_model.begin_stroke()
             self._last_point = self.mapToScene(event.position().toPoint())
             self._stroke_to(self._last_point, erase=self.erasing or event.button() == Qt.MouseButton.RightButton)
             return
@@ -311,7 +318,9 @@ class ImageCanvas(QGraphicsView):
 
     def _stroke_to(self, point: QPointF, erase: bool) -> None:
         start = self._last_point or point
-        self.mask.paint((start.x(), start.y()), (point.x(), point.y()), self.brush_radius, erase)
+        if self.mask_model is None:  # strokes are drawn only while painting is on, which makes the mask
+            return
+        self.mask_model.paint((start.x(), start.y()), (point.x(), point.y()), self.brush_radius, erase)
         self._last_point = point
         self.refresh_overlay()
 
@@ -325,11 +334,10 @@ class ImageCanvas(QGraphicsView):
 
     def paint_stroke(self, points: list[tuple[float, float]], erase: bool = False) -> None:
         """Paint a stroke through image coordinates (scripting and tests)."""
-        if self.mask is None:
-            self.enable_mask(True)
-        self.mask.begin_stroke()
+        mask = self.mask_model if self.mask_model is not None else self.start_mask()
+        mask.begin_stroke()
         for start, end in zip(points, points[1:] or points):
-            self.mask.paint(start, end, self.brush_radius, erase)
+            mask.paint(start, end, self.brush_radius, erase)
         self.refresh_overlay()
 
 

@@ -144,7 +144,7 @@ class PlotPanel(QWidget):
         self._dirty = True
         self.marker.setVisible(False)
         self.suggestion_marker.setVisible(False)
-        self._psnr_axis_shown = None
+        self._psnr_axis_shown: bool | None = None
         self._show_psnr_axis(False)
         for name in (REFERENCE_PSNR, HELD_OUT_PSNR):
             self.legend.removeItem(name)

@@ -73,9 +73,11 @@ class TimelineBar(QWidget):
         self.slider.blockSignals(False)
 
     def select_iteration(self, iteration: int | None) -> None:
-        if iteration is None or not self.store or not self.store.snapshots:
+        if iteration is None or not self.store:
             return
-        self._choose(self.store.nearest(iteration))
+        nearest = self.store.nearest(iteration)
+        if nearest is not None:
+            self._choose(nearest)
 
     def go_live(self) -> None:
         self.selected = None
@@ -97,5 +99,5 @@ class TimelineBar(QWidget):
         self.snapshot_selected.emit(snapshot)
 
     def _index_of(self, iteration: int) -> int:
-        snapshots = self.store.snapshots
+        snapshots = [] if self.store is None else self.store.snapshots
         return min(range(len(snapshots)), key=lambda i: abs(snapshots[i].iteration - iteration))

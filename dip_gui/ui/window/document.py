@@ -55,6 +55,12 @@ class Document(QObject):
             self._state = state
             self.state_changed.emit(state)
 
+    def require_photo(self) -> LoadedImage:
+        """The photo, for actions that only run with one (their callers check ``photo`` first)."""
+        if self.photo is None:
+            raise RuntimeError("no photo is open")
+        return self.photo
+
     def set_photo(self, photo: LoadedImage) -> None:
         """A new photo: no reference, guide or result yet."""
         self.photo, self.reference, self.guide = photo, None, None

@@ -49,7 +49,8 @@ class BackgroundEstimator(QObject):
         self._pool.setMaxThreadCount(1)  # estimates compete for the same cores: one at a time
         self._newest: EstimateRequest | None = None
         #: Estimates by ``cost_key``: a few per photo (each preset and device tried); written in the pool thread.
-        self._kept: dict[tuple, CostEstimate] = {}
+        #: Finished estimates by cost_key: a CostEstimate, or the exception that stopped one.
+        self._kept: dict[tuple, object] = {}
         self._relay = _Relay()
         self._relay.finished.connect(self._deliver)  # queued: emitted in the pool thread
 
@@ -68,7 +69,11 @@ class BackgroundEstimator(QObject):
         key = request.cost_key()
         if key not in self._kept:
             self._kept[key] = _estimate(request)
-        return self._kept[key]
+        kept = self._kept[key]
+        if isinstance(kept, Exception):  # an estimate in flight failed: the caller hears why
+            raise kept
+        assert isinstance(kept, CostEstimate)
+        return kept
 
     def wait(self) -> None:
         self._pool.waitForDone()

@@ -39,7 +39,7 @@ class FileController(QObject):
     # -- opening --------------------------------------------------------------------------------
 
     def open_dialog(self) -> None:
-        folder = self.settings.value("last_folder", "")
+        folder = files.last_folder(self.settings)
         path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Open photo", folder, files.IMAGE_FILTER)
         if path:
             self.open_path(Path(path))
@@ -68,7 +68,7 @@ class FileController(QObject):
         self.runs.stop_and_wait()
         self.doc.set_photo(photo)
         self.parts.input_view.set_image(photo.rgb)
-        self.parts.input_view.mask = None
+        self.parts.input_view.mask_model = None
         self.parts.result_view.set_image(None)
         self.parts.plot.clear()
         name = photo.path.name if photo.path is not None else "the pasted image"
@@ -76,7 +76,7 @@ class FileController(QObject):
         self.parts.status.setText(f"Opened {name} ({width}x{height}). Choose a task and press Start (Ctrl+Return).")
 
     def choose_guide(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Flash photo", self.settings.value("last_folder", ""),
+        path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Flash photo", files.last_folder(self.settings),
                                               files.IMAGE_FILTER)
         if path:
             try:
@@ -97,13 +97,13 @@ class FileController(QObject):
 
     def make_test_image_from(self, choice: tuple[str, float, int]) -> None:
         kind, amount, seed = choice
-        clean = self.doc.photo.rgb if self.doc.reference is None else self.doc.reference
+        source = self.doc.require_photo()
+        clean = source.rgb if self.doc.reference is None else self.doc.reference
         try:
             test = make_test_image(clean, kind, amount, seed)
         except DipError as exc:
             self.parts.show_error(str(exc))
             return
-        source = self.doc.photo
         self.set_photo(LoadedImage(test.degraded, path=source.path, grey=source.grey))
         scale = test.scale or 1
         self.doc.reference = clean[: test.degraded.shape[0] * scale, : test.degraded.shape[1] * scale]
@@ -111,8 +111,7 @@ class FileController(QObject):
         if test.scale:
             self.panel.scale.setCurrentIndex((2, 4, 8).index(test.scale))
         if test.holes is not None:
-            self.parts.input_view.enable_mask(True)
-            self.parts.input_view.mask.apply(test.holes)
+            self.parts.input_view.start_mask().apply(test.holes)
             self.parts.input_view.refresh_overlay()
         self.parts.status.setText(f"Test image: {kind} {amount:g}. The clean photo is the reference: PSNR will be shown.")
         self.photo_changed.emit()
@@ -128,7 +127,7 @@ class FileController(QObject):
             self.doc.photo.path if self.doc.photo else None,
             self.panel.current_task(),
             self.panel.current_scale(),
-            self.settings.value("last_folder", ""),
+            files.last_folder(self.settings),
         )
         path, _ = QFileDialog.getSaveFileName(self.parts.parent, "Save result", str(suggestion), files.SAVE_FILTER)
         if not path:
@@ -142,7 +141,10 @@ class FileController(QObject):
 
     def save_result(self, path: Path, quality: int = 95) -> bool:
         image = self.timeline.displayed_result()
-        photo = self.doc.photo
+        if image is None:
+            self.parts.show_error("there is no result to save yet")
+            return False
+        photo = self.doc.require_photo()
         try:
             alpha = photo.alpha if photo.alpha is not None and photo.alpha.shape == image.shape[:2] else None
             save_image(
@@ -165,10 +167,10 @@ class FileController(QObject):
         return True
 
     def _sidecar(self) -> dict[str, Any]:
-        session = self.run.session
+        session = self.run.require_session()
         data = self.panel.settings()
         data.update(
-            input=str(self.doc.photo.path or "pasted"),
+            input=str(self.doc.require_photo().path or "pasted"),
             iteration=session.iteration,
             seconds=round(session.seconds, 2),
             device=session.device.type,
@@ -178,22 +180,22 @@ class FileController(QObject):
         return data
 
     def save_mask_dialog(self) -> None:
-        if self.parts.input_view.mask is None:
+        if self.parts.input_view.mask_model is None:
             self.parts.show_error("there is no mask to save")
             return
         path, _ = QFileDialog.getSaveFileName(
-            self.parts.parent, "Save mask (white = fill)", self.settings.value("last_folder", ""), "PNG (*.png)"
+            self.parts.parent, "Save mask (white = fill)", files.last_folder(self.settings), "PNG (*.png)"
         )
         if path:
             try:
                 protected = (self.doc.photo.path,) if self.doc.photo is not None and self.doc.photo.path else ()
-                save_image(path, self.parts.input_view.mask.holes.astype(np.float32), protected=protected)
+                save_image(path, self.parts.input_view.mask_model.holes.astype(np.float32), protected=protected)
             except DipError as exc:
                 self.parts.show_error(str(exc))
 
     def load_mask_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.parts.parent, "Load mask (white = fill)", self.settings.value("last_folder", ""), files.IMAGE_FILTER
+            self.parts.parent, "Load mask (white = fill)", files.last_folder(self.settings), files.IMAGE_FILTER
         )
         if path and self.doc.photo is not None:
             self.load_mask_file(Path(path))
@@ -201,13 +203,12 @@ class FileController(QObject):
     def load_mask_file(self, path: Path) -> bool:
         """Paint the holes of a mask file (white = fill) over the photo, as one undoable step."""
         try:
-            known = load_mask(path, self.doc.photo.size)
+            known = load_mask(path, self.doc.require_photo().size)
         except DipError as exc:
             self.parts.show_error(str(exc))
             return False
         holes = known < 0.5
-        self.parts.input_view.enable_mask(True)
-        self.parts.input_view.mask.apply(holes)
+        self.parts.input_view.start_mask().apply(holes)
         self.parts.input_view.refresh_overlay()
         share = float(holes.mean())
         message = f"Loaded the mask {path.name}: {share:.0%} of the photo to fill."

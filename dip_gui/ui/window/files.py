@@ -36,11 +36,15 @@ def write_sidecar(result_path: Path, settings: dict) -> Path:
     return path
 
 
+def last_folder(settings: QSettings) -> str:
+    """The folder the user last opened a file in ("" at first: the dialogs' own default)."""
+    return str(settings.value("last_folder", "") or "")
+
+
 def recent_files(settings: QSettings) -> list[str]:
     value = settings.value("recent_files", [])
-    if isinstance(value, str):
-        value = [value]
-    return [v for v in (value or []) if Path(v).exists()]
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+    return [str(v) for v in names if Path(str(v)).exists()]
 
 
 def remember_file(settings: QSettings, path: Path) -> None:

@@ -8,6 +8,7 @@ derives what every action allows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -255,7 +256,7 @@ class MainWindow(QMainWindow):
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for path in files.recent_files(self.settings):
-            self.recent_menu.addAction(path, lambda p=path: self.files.open_path(Path(p)))
+            self.recent_menu.addAction(path, partial(self.files.open_path, Path(path)))
 
     # -- settings and closing -------------------------------------------------------------------
 
@@ -265,20 +266,20 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        self.panel.mask_tools.size.setValue(int(self.settings.value("brush_size", 12)))
-        device = self.settings.value("device", "auto")
+        self.panel.mask_tools.brush_size.setValue(int(str(self.settings.value("brush_size", 12))))
+        device = str(self.settings.value("device", "auto"))
         if device in [self.panel.device.itemText(i) for i in range(self.panel.device.count())]:
             self.panel.device.setCurrentText(device)
-        self.panel.select_host_memory(self.settings.value("host_memory", "auto"))
+        self.panel.select_host_memory(str(self.settings.value("host_memory", "auto")))
         self.sidecar_action.setChecked(self.settings.value("sidecar", "false") == "true")
         task = self.settings.value("task")
         if task in TASKS:
             self.panel.select_task(task)
-            self.panel.preset.setCurrentText(self.settings.value("preset", "fast"))
+            self.panel.preset.setCurrentText(str(self.settings.value("preset", "fast")))
 
     def _save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("brush_size", self.panel.mask_tools.size.value())
+        self.settings.setValue("brush_size", self.panel.mask_tools.brush_size.value())
         self.settings.setValue("device", self.panel.device.currentText())
         self.settings.setValue("host_memory", self.panel.current_host_memory())
         self.settings.setValue("sidecar", "true" if self.sidecar_action.isChecked() else "false")

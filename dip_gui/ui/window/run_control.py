@@ -50,6 +50,12 @@ class RunControl(QObject):
         self.recovery_path: Path | None = None  # where the worker keeps a crash-recovery copy
         self.recovery_every = RECOVERY_EVERY_S
 
+    def require_session(self) -> Session:
+        """The session, for what only happens once a run was started (its end, a sidecar)."""
+        if self.session is None:
+            raise RuntimeError("no run was started")
+        return self.session
+
     @property
     def running(self) -> bool:
         """True from start until the GUI thread has handled the run's end (not just the thread's)."""
@@ -57,7 +63,7 @@ class RunControl(QObject):
 
     @property
     def paused(self) -> bool:
-        return self.running and self.worker.paused
+        return self.worker is not None and self.running and self.worker.paused
 
     def start(self, problem: Problem, preset: Preset, seed: int, device: str, source: dict | None = None,
               host_memory: str = "auto") -> Session:
@@ -100,7 +106,7 @@ class RunControl(QObject):
         or the file cannot be written."""
         if self.session is None:
             raise InvalidParameterError("there is no run to save yet: start one first")
-        if self.running:
+        if self.worker is not None and self.running:
             self.worker.request_save(path)
             return
         save_session(path, self.session, self.monitor, {} if self.worker is None else self.worker.current_source())
@@ -121,7 +127,7 @@ class RunControl(QObject):
             self.worker.auto_stop = on
 
     def toggle_pause(self) -> None:
-        if not self.running:
+        if self.worker is None or not self.running:
             return
         if self.worker.paused:
             self.worker.resume()
@@ -129,7 +135,7 @@ class RunControl(QObject):
             self.worker.pause()
 
     def stop(self) -> None:
-        if self.running:
+        if self.worker is not None and self.running:
             self.worker.stop()
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:

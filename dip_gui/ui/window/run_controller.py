@@ -68,26 +68,27 @@ class RunController(QObject):
 
     def run_source(self) -> dict[str, Any]:
         """What a saved session needs besides the Session: the photo's file facts and the full mask."""
-        assert self.doc.photo is not None
+        photo = self.doc.require_photo()
         known = None
-        if self.panel.current_task().takes_mask and self.parts.input_view.mask is not None:
-            known = torch.from_numpy((~self.parts.input_view.mask.holes).astype(np.float32))
-        return photo_facts(self.doc.photo, scale=self.panel.current_scale(), known=known,
+        if self.panel.current_task().takes_mask and self.parts.input_view.mask_model is not None:
+            known = torch.from_numpy((~self.parts.input_view.mask_model.holes).astype(np.float32))
+        return photo_facts(photo, scale=self.panel.current_scale(), known=known,
                            preset_name=self.panel.preset.currentData())
 
     def build_problem(self) -> Problem:
         task = self.panel.current_task()
         known = None
         if task.takes_mask:
-            holes = self.parts.input_view.mask.holes if self.parts.input_view.mask is not None else None
+            holes = self.parts.input_view.mask_model.holes if self.parts.input_view.mask_model is not None else None
             known = None if holes is None else (~holes).astype(np.float32)
-        observed = self.doc.photo.rgb
+        photo = self.doc.require_photo()
+        observed = photo.rgb
         if known is not None:
             observed = observed * known[:, :, None]
         return make_problem(
             task,
             observed,
-            grey=self.doc.photo.grey,
+            grey=photo.grey,
             scale=self.panel.current_scale(),
             mask=known,
             guide=self.doc.guide,
@@ -98,7 +99,8 @@ class RunController(QObject):
         if self.doc.reference is None:
             return None
         scale = self.panel.current_scale() or 1
-        wanted = (self.doc.photo.size[0] * scale, self.doc.photo.size[1] * scale)
+        height, width = self.doc.require_photo().size
+        wanted = (height * scale, width * scale)
         return self.doc.reference if self.doc.reference.shape[:2] == wanted else None
 
     def stop_and_wait(self) -> None:
@@ -156,7 +158,7 @@ class RunController(QObject):
         if self.doc.state is WindowState.PREPARING:  # the classical start is made: iterations run
             self.doc.set_state(WindowState.RUNNING)
         self.parts.plot.add_results(results)
-        session, last = self.run.session, results[-1]
+        session, last = self.run.require_session(), results[-1]
         if self.parts.progress_bar.maximum() != session.total_iterations:  # the start is made: a real bar again
             self.parts.progress_bar.setRange(0, session.total_iterations)
         self.parts.progress_bar.setValue(last.iteration)
@@ -211,7 +213,7 @@ class RunController(QObject):
         failure, self._device_failure = self._device_failure, None
         if reason == "failed" and failure:
             QTimer.singleShot(0, lambda: self._offer_cpu(failure))
-        session = self.run.session
+        session = self.run.require_session()
         self._show_iterations_done(session)  # the bar is busy still if the run ended while preparing
         image = self.run.result()
         if image is not None and self.timeline.following_live:
@@ -271,8 +273,9 @@ class RunController(QObject):
         """The user's answer: 'run', 'cancel' or the name of the offered preset chosen."""
         box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self.parts.parent)
         run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
-        buttons = {box.addButton(f"Use the {name} preset ({duration})", QMessageBox.ButtonRole.ActionRole): name
-                   for name, duration in offers}
+        buttons: dict[object, str] = {
+            box.addButton(f"Use the {name} preset ({duration})", QMessageBox.ButtonRole.ActionRole): name
+            for name, duration in offers}
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
         clicked = box.clickedButton()
@@ -296,8 +299,9 @@ class RunController(QObject):
     def _estimate_request(self, preset: Preset) -> EstimateRequest:
         """A run of ``preset`` on the open photo with the panel's scale, device and memory setting."""
         scale = self.panel.current_scale() or 1
-        size = (self.doc.photo.size[0] * scale, self.doc.photo.size[1] * scale)
-        return EstimateRequest(preset, size, 1 if self.doc.photo.grey else 3, self.panel.device.currentText(),
+        photo = self.doc.require_photo()
+        size = (photo.size[0] * scale, photo.size[1] * scale)
+        return EstimateRequest(preset, size, 1 if photo.grey else 3, self.panel.device.currentText(),
                                self.panel.current_host_memory())
 
 

@@ -20,6 +20,7 @@ from dip_gui.core.errors import DipError
 from dip_gui.core.problem.tasks import TASK_LABELS
 from dip_gui.core.session.checkpoint import SUFFIX, load_session, read_session_file, saved_photo
 from dip_gui.core.session.session import Session, StepResult
+from dip_gui.ui.window import files
 from dip_gui.ui.window.document import Document
 from dip_gui.ui.window.file_controller import FileController
 from dip_gui.ui.window.parts import WindowParts
@@ -56,7 +57,7 @@ class SessionController(QObject):
             self.parts.show_error("there is no run to save yet: start one first")
             return
         stem = self.doc.photo.path.stem if self.doc.photo is not None and self.doc.photo.path else "session"
-        folder = Path(self.settings.value("last_folder", "") or ".")
+        folder = Path(files.last_folder(self.settings) or ".")
         path, _ = QFileDialog.getSaveFileName(self.parts.parent, "Save session", str(folder / f"{stem}{SUFFIX}"), SESSION_FILTER)
         if path:
             self.save_session(Path(path) if Path(path).suffix else Path(path + SUFFIX))
@@ -73,7 +74,7 @@ class SessionController(QObject):
             self.parts.status.setText(f"Session saved to {path}")
 
     def open_session_dialog(self) -> None:
-        folder = self.settings.value("last_folder", "")
+        folder = files.last_folder(self.settings)
         path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Open session", folder, SESSION_FILTER)
         if path:
             self.open_session(Path(path))
@@ -90,7 +91,8 @@ class SessionController(QObject):
         self._show_session_inputs(session, source)
         self.run.continue_session(session, state, source)
         self.runs.show_started(session)
-        past = [StepResult(int(i), loss, 0.0, None if math.isnan(value) else value) for i, loss, value in self.run.worker.history]
+        history = [] if self.run.worker is None else self.run.worker.history
+        past = [StepResult(int(i), loss, 0.0, None if math.isnan(value) else value) for i, loss, value in history]
         self.parts.plot.add_results(past)  # the curve so far, not only from here on
         self.parts.status.setText(f"Resumed at iteration {session.iteration} of {session.total_iterations}.")
         return True
@@ -105,8 +107,7 @@ class SessionController(QObject):
             self.panel.preset.setCurrentIndex(max(0, self.panel.preset.findData(source["preset_name"])))
         known = source.get("known")
         if known is not None:
-            self.parts.input_view.enable_mask(True)
-            self.parts.input_view.mask.apply(known.numpy() < 0.5)
+            self.parts.input_view.start_mask().apply(known.numpy() < 0.5)
             self.parts.input_view.refresh_overlay()
         if problem.reference is not None and problem.region is None:
             reference = problem.reference

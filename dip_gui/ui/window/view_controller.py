@@ -18,8 +18,8 @@ class ViewController(QObject):
         self.doc, self.parts, self.side_action = document, parts, side_action
         self.input_view, self.result_view = parts.input_view, parts.result_view
         tools = parts.panel.mask_tools
-        tools.size.valueChanged.connect(self.input_view.set_brush_radius)
-        self.input_view.brush_size_changed.connect(tools.size.setValue)
+        tools.brush_size.valueChanged.connect(self.input_view.set_brush_radius)
+        self.input_view.brush_size_changed.connect(tools.brush_size.setValue)
         tools.erase.toggled.connect(lambda on: setattr(self.input_view, "erasing", on))
         tools.clear_button.clicked.connect(lambda: self.mask_op("clear"))
         tools.invert_button.clicked.connect(lambda: self.mask_op("invert"))
@@ -34,7 +34,7 @@ class ViewController(QObject):
         self.input_view.set_display_scale(float(self.parts.panel.current_scale() or 1))  # a scale for SR only
 
     def mask_op(self, op: str) -> None:
-        mask = self.input_view.mask
+        mask = self.input_view.mask_model
         if mask is None:
             return
         if op == "undo":

@@ -50,7 +50,7 @@ def test_a_run_cut_short_is_offered_back_at_the_next_start(
     window.panel.select_task("inpaint")
     quick_settings(window, 30)
     window.input_view.paint_stroke([(10, 10), (20, 20)])
-    painted = window.input_view.mask.holes.copy()
+    painted = window.input_view.mask_model.holes.copy()
     window.run.recovery_every = 0.0  # a recovery copy after every iteration
     window.runs.start()
     qtbot.waitUntil(lambda: window.run.session.iteration >= 5, timeout=30000)
@@ -65,7 +65,7 @@ def test_a_run_cut_short_is_offered_back_at_the_next_start(
     assert restarted.sessions.offer_recovery()
     assert f"iteration {stopped_at} of 30" in asked[0]
     assert restarted.panel.current_task() == "inpaint"
-    np.testing.assert_array_equal(restarted.input_view.mask.holes, painted)  # the painted mask comes back
+    np.testing.assert_array_equal(restarted.input_view.mask_model.holes, painted)  # the painted mask comes back
     qtbot.waitUntil(lambda: not restarted.run.running, timeout=60000)
     assert restarted.run.session.iteration == 30  # carried on to the run's end
     restarted.close()  # a normal close: the copy is no longer needed
@@ -162,7 +162,7 @@ def test_out_of_memory_on_the_cpu_says_what_to_change_and_keeps_the_app(window, 
     monkeypatch.setattr(QMessageBox, "question", lambda *a: pytest.fail("no CPU offer on the CPU"))
     window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
-    qtbot.waitUntil(lambda: "smaller preset" in getattr(window, "last_error", ""), timeout=5000)
+    qtbot.waitUntil(lambda: "smaller preset" in (window.last_error or ""), timeout=5000)
     fault.on = False
     window.runs.start()  # still usable
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)

@@ -44,13 +44,13 @@ def test_painting_with_the_mouse_sets_mask_pixels_and_undo_redo_restore(window, 
     qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(view.viewport(), pos=end)
     qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
-    holes = view.mask.holes
+    holes = view.mask_model.holes
     assert holes[20, 10] and holes[20, 20] and holes[20, 30] and not holes[5, 5]
     painted = holes.copy()
     window.undo_action.trigger()
-    assert not view.mask.holes.any()
+    assert not view.mask_model.holes.any()
     window.redo_action.trigger()
-    np.testing.assert_array_equal(view.mask.holes, painted)
+    np.testing.assert_array_equal(view.mask_model.holes, painted)
 
 
 def test_a_loaded_mask_says_how_much_it_fills_and_hints_at_invert_when_it_is_most_of_the_photo(window, photo_path,
@@ -63,18 +63,18 @@ def test_a_loaded_mask_says_how_much_it_fills_and_hints_at_invert_when_it_is_mos
     paper_style[10:20, 10:30] = 0.0
     save_image(tmp_path / "paper_mask.png", paper_style)
     assert window.files.load_mask_file(tmp_path / "paper_mask.png")
-    assert window.input_view.mask.holes.mean() > 0.5
+    assert window.input_view.mask_model.holes.mean() > 0.5
     assert "90% of the photo to fill" in window.status.text() and "press Invert" in window.status.text()
     window.view.mask_op("invert")
-    assert window.input_view.mask.holes[15, 20] and window.input_view.mask.holes.sum() == 200
+    assert window.input_view.mask_model.holes[15, 20] and window.input_view.mask_model.holes.sum() == 200
     ours = np.zeros((40, 48), np.float32)  # white = fill
     ours[:8, :12] = 1.0
     save_image(tmp_path / "ours.png", ours)
     assert window.files.load_mask_file(tmp_path / "ours.png")
     assert "5% of the photo to fill." in window.status.text() and "Invert" not in window.status.text()
-    assert window.input_view.mask.holes.sum() == 96
-    assert window.input_view.mask.undo() and window.input_view.mask.holes.sum() == 200  # one step each
-    assert not window.files.load_mask_file(tmp_path / "missing.png") and window.input_view.mask.holes.sum() == 200
+    assert window.input_view.mask_model.holes.sum() == 96
+    assert window.input_view.mask_model.undo() and window.input_view.mask_model.holes.sum() == 200  # one step each
+    assert not window.files.load_mask_file(tmp_path / "missing.png") and window.input_view.mask_model.holes.sum() == 200
 
 
 def test_mask_model_eraser_clear_and_invert():
@@ -110,7 +110,7 @@ def test_brush_keys_change_the_size(window, photo_path, qtbot):
     view.set_brush_radius(10)
     qtbot.keyClick(view, Qt.Key.Key_BracketRight)
     assert view.brush_radius > 10
-    assert window.panel.mask_tools.size.value() == int(view.brush_radius)
+    assert window.panel.mask_tools.brush_size.value() == int(view.brush_radius)
 
 
 def test_a_run_streams_previews_and_loss_points_then_ends(window, photo_path, qtbot, quick_settings):
@@ -218,10 +218,10 @@ def test_inpaint_run_keeps_the_painted_mask_for_a_second_run(window, photo_path,
     window.panel.select_task("inpaint")
     quick_settings(window, 3)
     window.input_view.paint_stroke([(10, 10), (20, 20)])
-    painted = window.input_view.mask.holes.copy()
+    painted = window.input_view.mask_model.holes.copy()
     window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
-    np.testing.assert_array_equal(window.input_view.mask.holes, painted)
+    np.testing.assert_array_equal(window.input_view.mask_model.holes, painted)
     result = window.run.result()
     source = window.photo.rgb
     np.testing.assert_allclose(result[~painted], source[~painted], atol=1e-6)
@@ -299,7 +299,7 @@ def test_preferences_persist(window, settings, photo_path, qtbot):
     from dip_gui.ui.window.main_window import MainWindow
 
     window.files.open_path(photo_path)
-    window.panel.mask_tools.size.setValue(33)
+    window.panel.mask_tools.brush_size.setValue(33)
     window.panel.select_task("sr")
     window.panel.preset.setCurrentText("paper")
     window.close()
@@ -308,7 +308,7 @@ def test_preferences_persist(window, settings, photo_path, qtbot):
     again = MainWindow(settings=settings, open_sample=False)
     qtbot.addWidget(again)
     assert again.panel.current_task() == "sr" and again.panel.preset.currentText() == "paper"
-    assert again.panel.mask_tools.size.value() == 33
+    assert again.panel.mask_tools.brush_size.value() == 33
     assert settings.value("last_folder") == str(photo_path.parent)
     assert str(photo_path) in settings.value("recent_files")
 
@@ -333,7 +333,7 @@ def test_a_super_resolution_input_is_shown_at_its_result_size_so_both_views_show
     window.panel.select_task("inpaint")  # painting is in image pixels again
     assert inputs.sceneRect().size().toTuple() == (48, 40) and inputs.painting_enabled
     inputs.paint_stroke([(10, 10), (12, 10)])
-    assert inputs.mask.holes[10, 11] and not inputs.mask.holes[30, 40]
+    assert inputs.mask_model.holes[10, 11] and not inputs.mask_model.holes[30, 40]
 
 
 @pytest.mark.parametrize("task", ["denoise", "jpeg", "sr", "inpaint", "restore", "flash"])
@@ -389,7 +389,7 @@ def test_a_diverging_run_ends_with_the_last_good_result_as_on_the_command_line(
     window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     qtbot.wait(50)
-    assert getattr(window, "last_error", None) is None  # no failure dialog
+    assert window.last_error is None  # no failure dialog
     assert "diverged" in window.status.text().lower() and "6 iterations" in window.status.text()
     assert window.run.result() is not None and window.unsaved_result
     assert window.start_action.isEnabled()
@@ -471,3 +471,27 @@ def test_the_window_opens_on_the_bundled_sample_with_a_noisy_test_copy(qtbot, se
     assert window.reference is not None and window.reference.shape == (300, 451, 3)
     assert "chelsea" in window.windowTitle()
     window.close()
+
+
+def test_the_app_opens_the_photo_named_on_the_command_line(qtbot, settings, photo_path):
+    """``python main.py PHOTO`` (run_app) builds the window on that photo, not on the sample."""
+    from dip_gui.ui.app import make_main_window
+
+    window = make_main_window(str(photo_path), settings=settings)
+    qtbot.addWidget(window)
+    assert window.photo is not None and window.photo.path == photo_path and window.reference is None
+    window.close()
+
+
+def test_an_uncaught_exception_is_shown_in_a_dialog_and_the_app_lives(window, monkeypatch):
+    import sys
+
+    from dip_gui.ui.app import install_excepthook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook(lambda: window)
+    try:
+        raise ValueError("a bug in a slot")
+    except ValueError:
+        sys.excepthook(*sys.exc_info())
+    assert "ValueError: a bug in a slot" in window.last_error
