@@ -75,7 +75,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     # ... and the holes filled by the average and the fill mixed by a holdout (core/stopping/holdout.py)
     "small_holdout": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True}),
     "small_holdout_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True, "lr": 0.01}),
-    # restoration (session 11): the fill made for scattered missing pixels (warmstart.non_local_means_fill)
+    # restoration (session 11): the fill made for scattered missing pixels (warm_start.non_local_means_fill)
     "fast_nlmfill": ("", {"base": "nlm_fill"}),  # blurred by fast's 0.8 px, or the residual never moves
     "fast_nlmfill_b05": ("", {"base": "nlm_fill", "base_sigma": 0.5}),
     "fast_nlmfill_noisein": ("", {"base": "nlm_fill", "input_kind": "noise", "input_depth": 32}),

@@ -28,6 +28,7 @@ def test_one_configuration_prints_exactly_the_documented_keys(capsys):
     assert result["iterations_per_second"] == pytest.approx(1 / result["seconds_per_iter"], rel=1e-2)
 
 
+@pytest.mark.slow
 def test_compare_eager_times_the_plain_network_beside_ours(capsys):
     result = _json_output(capsys, "--compare-eager", "--size", "32", "--iters", "1", "--warmup", "1", "--device", "cpu",
                           "--rounds", "1")

@@ -68,6 +68,7 @@ def test_paper_mask_convention_option(photo, tmp_path):
     assert run_cli("run", photo, "-o", out, "--task", "inpaint", "--mask", mask, "--mask-white-known", *FAST) == 0
 
 
+@pytest.mark.timing
 def test_max_seconds_stops_early(photo, tmp_path):
     metrics = tmp_path / "m.json"
     args = ("run", photo, "-o", tmp_path / "o.png", "--task", "denoise", "--iters", "100000", "--max-seconds", "0.5")

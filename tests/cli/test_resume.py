@@ -24,6 +24,8 @@ def photo(tmp_path, smooth_image) -> Path:
     return path
 
 
+@pytest.mark.timing
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_killed_run_resumes_and_finishes_the_same_iteration_count(photo, tmp_path):
     checkpoint = tmp_path / "run.dips"

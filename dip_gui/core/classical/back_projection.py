@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 #: Rounds when the correction starts from nothing (the first iteration, a result asked for before
-#: it), as many as the classical upscale's own back-projection (warmstart.back_projected_upscale).
+#: it), as many as the classical upscale's own back-projection (warm_start.back_projected_upscale).
 START_ROUNDS = 12
 
 
@@ -53,7 +53,7 @@ def refine(correction: torch.Tensor, operator: torch.nn.Module, observed: torch.
             rounds: int) -> torch.Tensor:
     """``rounds`` of x += up(y - A x) for x = output + correction, added to ``correction`` in place
     (``observed`` y: 1xCxhxw; A: ``operator``; up: bicubic to ``output``'s size; x clamped to [0, 1]
-    before A). The classical upscale's own back-projection is this too (warmstart.py)."""
+    before A). The classical upscale's own back-projection is this too (classical/warm_start.py)."""
     size = output.shape[-2:]
     with torch.no_grad():
         for _ in range(rounds):

@@ -62,7 +62,7 @@ class Preset:
     #: None = the paper's plain DIP, output = sigmoid(f(z)).
     base: Start | None = None
     base_sigma: float = 1.5
-    #: Blur more when the photo is noisier than sigma 30 (estimated from it; warmstart.adapted_blur_sigma).
+    #: Blur more when the photo is noisier than sigma 30 (estimated from it; warm_start.adapted_blur_sigma).
     adapt_blur: bool = False
     #: Output = base + f(z) with f's last layer starting at zero (so a run starts at the base).
     residual: bool = False

@@ -43,7 +43,7 @@ def make_network(problem: Problem, preset: Preset, plain: bool, lean: bool) -> S
     if not (preset.base and preset.residual):
         return SkipNet(preset.net, depth, problem.channels, plain=plain, lean=lean)
     # Residual over the classical estimate: no sigmoid and a zero last layer, so x starts
-    # exactly at the estimate and never strays far from it early on (see warmstart.py).
+    # exactly at the estimate and never strays far from it early on (see classical/warm_start.py).
     net = SkipNet(replace(preset.net, sigmoid=False), depth, problem.channels, plain=plain, lean=lean)
     last = net.head[-1]
     assert isinstance(last, torch.nn.Conv2d) and last.bias is not None  # the head ends in a convolution with a bias

@@ -13,7 +13,7 @@ by known pixels picked at random, which are as alone among known neighbours as t
 
 Where the holes are scattered, a part of the hidden pixels (the probe) stays hidden after the
 hand-over, to the end: the error of the result there is a validation curve, which the stop suggestion
-follows instead of the output variance (stop_detection.ValidationStopDetector). There the variance
+follows instead of the output variance (detectors.ValidationStopDetector). There the variance
 suggested stopping 1.2 dB under the best; on inpainting masks it makes no early suggestion, and a
 probe only cost the fit (docs/stopping.md).
 """

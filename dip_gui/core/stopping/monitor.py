@@ -1,6 +1,6 @@
 """Snapshots of a run and the automatic stop suggestion, without the clean image.
 
-The run monitor feeds a stop detector (stop_detection.py: the output variance, or the error on
+The run monitor feeds a stop detector (detectors.py: the output variance, or the error on
 pixels held back from the fit where the run has them) and keeps the snapshot timeline.
 """
 

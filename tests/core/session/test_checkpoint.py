@@ -30,6 +30,7 @@ def _run(session, monitor, steps):
     ("restore", "fast", {"mask": random_known_mask((40, 40), 0.5)}),  # warm start, residual, mask
     ("restore", "fast", {"mask": random_known_mask((64, 64), 0.5)}),  # a probe: the validation detector
 ])
+@pytest.mark.slow
 def test_resumed_run_matches_an_uninterrupted_one_exactly(tmp_path, task, preset, kwargs):
     # 30 + 30 iterations: a warm-up the variance detector leaves unwatched (restoration without a
     # probe) ends at 30, and its first window (20) must fill before the end

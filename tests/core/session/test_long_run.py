@@ -1,6 +1,8 @@
+
 """A long run with previews and snapshots stays within the snapshot budget plus a fixed overhead."""
 
 import numpy as np
+import pytest
 
 from dip_gui.core.networks import SkipSpec
 from dip_gui.core.problem.presets import Preset
@@ -24,6 +26,7 @@ def _rss_mb() -> float:
 ONE_LEVEL = SkipSpec(channels_down=(4,), channels_up=(4,), channels_skip=(2,), need1x1_up=False)
 
 
+@pytest.mark.slow
 def test_five_thousand_iterations_with_previews_and_snapshots_stay_bounded(smooth_image):
     preset = Preset("denoise", "long", "test", ONE_LEVEL, input_depth=2, iterations=ITERATIONS, ema=0.9)
     session = Session(make_problem("denoise", smooth_image(24, 24)), preset, device="cpu")

@@ -264,6 +264,7 @@ def test_preset_validation(tiny_preset, image32):
             Session(make_problem("denoise", image32), replace(tiny_preset, **bad), device="cpu")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["sr", "restore", "denoise", "jpeg"])
 def test_fast_presets_run_long_without_false_divergence(task, smooth_image):
     """Warm starts begin with a tiny loss; wiggles at that level are not divergences."""

@@ -49,6 +49,7 @@ def test_tile_settings_are_checked():
         plan_tiles(100, 100, 32, 16)
 
 
+@pytest.mark.slow
 def test_a_tiled_denoise_restores_every_pixel_and_is_as_good_as_one_piece(tiny_preset, smooth_image):
     clean = smooth_image(72, 90)
     noisy = add_gaussian_noise(clean, 25, seed=1)

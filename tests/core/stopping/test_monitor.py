@@ -105,6 +105,7 @@ def test_evaluate_case_reports_peak_and_suggestion(smooth_image):
     assert restored.detector == "held-out pixels"  # the run the window and ``run`` would make: with a probe
 
 
+@pytest.mark.slow
 def test_evaluate_stopping_takes_a_preset_and_a_subset_of_cases(tmp_path, smooth_image):
     import argparse
     import json

@@ -79,6 +79,7 @@ def test_every_start_has_a_name_for_the_status_line():
     assert set(START_NAMES) == set(BASES)
 
 
+@pytest.mark.timing
 def test_the_optimisers_lazy_import_is_done_at_launch_on_a_side_thread():
     """Building the first optimiser imports torch._dynamo (~3 s), which froze the first Start."""
     import subprocess

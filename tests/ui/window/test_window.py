@@ -267,6 +267,7 @@ def test_test_image_keeps_the_clean_reference_and_shows_psnr(window, photo_path,
     assert window.plot.psnrs and np.isfinite(window.plot.psnrs[-1])
 
 
+@pytest.mark.timing
 def test_event_loop_keeps_serving_timers_during_a_run(window, qtbot, tmp_path, quick_settings, smooth_image):
     import gc
 
