@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-json", help="write iteration history and final figures here")
     run.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality of the output")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    run.add_argument("--auto-stop", action="store_true", help="stop at the suggested iteration (ES-WMV) and save that result")
+    run.add_argument("--auto-stop", action=argparse.BooleanOptionalAction, default=True,
+                     help="end the run where the stop detector finds the result best and save that result (the "
+                          "default); --no-auto-stop runs every iteration and saves the last")
     run.add_argument("--save-snapshots", metavar="DIR", help="write the run's kept snapshots into this folder")
     run.add_argument("--checkpoint", metavar="FILE.dips",
                      help="save the whole run here every --checkpoint-every seconds and at the end (resume with --resume)")

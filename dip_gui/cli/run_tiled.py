@@ -16,7 +16,7 @@ from dip_gui.core.metrics import psnr
 from dip_gui.core.session.tiles import plan_tiles, run_tiled
 
 #: Options that follow one session through a run; a tiled run is many sessions.
-NOT_WITH_TILES = ("resume", "checkpoint", "auto_stop", "save_snapshots", "raw_output")
+NOT_WITH_TILES = ("resume", "checkpoint", "save_snapshots", "raw_output")
 
 
 def run_tiled_command(args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def run_tiled_command(args: argparse.Namespace) -> int:
 
     image = run_tiled(args.task, photo.rgb, preset, tile=args.tile, overlap=args.tile_overlap, seed=args.seed,
                       device=args.device, grey=photo.grey, scale=args.scale, mask=mask, guide=guide,
-                      max_seconds=args.max_seconds, progress=progress)
+                      max_seconds=args.max_seconds, auto_stop=args.auto_stop, progress=progress)
     output = save_result(args, photo, image)
     metrics: dict = {"task": args.task, "preset": preset.name, "tiles": len(tiles), "tile": args.tile,
                      "tile_overlap": args.tile_overlap, "iterations_per_tile": preset.iterations,

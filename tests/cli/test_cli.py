@@ -206,6 +206,43 @@ def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, m
     assert files and f"snapshot_{suggestion['iteration']:06d}.png" in files
 
 
+def quick_detector(monkeypatch) -> None:
+    """A tiny run cannot overfit for real: make the detector fire after a short patience."""
+    from dip_gui.core.stopping import detectors
+
+    def quick(cls, n, start=0):
+        return cls(window=3, patience=4, start=start)
+
+    monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
+
+
+def test_a_run_left_alone_stops_at_the_suggestion_and_saves_that_result(photo, tmp_path, monkeypatch):
+    """Stopping at the detected point is the default; keeping going is asked for with --no-auto-stop."""
+    quick_detector(monkeypatch)
+    metrics = tmp_path / "m.json"
+    assert run_cli("run", photo, "-o", tmp_path / "o.png", "--task", "denoise", "--iters", "60", "--metrics-json", metrics,
+                   "--quiet") == 0
+    data = json.loads(metrics.read_text())
+    stop = data["stop_suggestion"]["iteration"]
+    assert data["end_reason"] == "auto-stopped" and data["final"]["iteration"] == stop and data["iterations"] < 60
+
+    assert run_cli("run", photo, "-o", tmp_path / "all.png", "--task", "denoise", "--iters", "60", "--metrics-json",
+                   metrics, "--quiet", "--no-auto-stop") == 0
+    data = json.loads(metrics.read_text())
+    assert data["end_reason"] == "done" and data["iterations"] == 60 == data["final"]["iteration"]
+
+
+def test_a_reference_measures_but_never_moves_the_stop(photo, tmp_path, monkeypatch):
+    quick_detector(monkeypatch)
+    ends = []
+    for extra in ([], ["--reference", photo]):
+        metrics = tmp_path / "m.json"
+        assert run_cli("run", photo, "-o", tmp_path / "o.png", "--task", "denoise", "--iters", "60", "--metrics-json",
+                       metrics, "--quiet", *extra) == 0
+        ends.append(json.loads(metrics.read_text())["final"]["iteration"])
+    assert ends[0] == ends[1] < 60
+
+
 @pytest.mark.parametrize("kind", [["--noise", "25"], ["--jpeg", "30"], ["--downscale", "2"], ["--drop", "0.5"]])
 def test_degrading_a_grey_photo_degrades_its_one_channel(tmp_path, kind, smooth_image):
     grey = tmp_path / "grey.png"

@@ -20,6 +20,7 @@ from dip_gui.core.problem.presets import Preset
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Session
+from dip_gui.core.stopping.monitor import RunMonitor
 
 #: Below this overlap the raised-cosine ramp is too short to hide a difference between tiles.
 MIN_OVERLAP = 8
@@ -86,12 +87,13 @@ def blend(tiles: list[Tile], results: list[np.ndarray], size: tuple[int, int], o
 
 def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overlap: int, seed: int = 0,
               device: str = "auto", grey: bool = False, scale: int | None = None, mask: np.ndarray | None = None,
-              guide: np.ndarray | None = None, max_seconds: float | None = None,
+              guide: np.ndarray | None = None, max_seconds: float | None = None, auto_stop: bool = True,
               progress: Callable[[int, int, Session], None] | None = None) -> np.ndarray:
     """Restore ``image`` tile by tile; returns the blended result (HxWx3 float32, output size).
 
     ``max_seconds`` (optimisation time, as for one run) is shared equally between the tiles, and each
-    tile is a ``RunLoop`` with its share as its budget. Inpainting tiles without a hole are kept
+    tile is a ``RunLoop`` with its share as its budget; with ``auto_stop`` each tile ends at its own
+    stop detector's suggestion and gives its result there. Inpainting tiles without a hole are kept
     as they are (there is nothing to fill).
     """
     if overlap < MIN_OVERLAP:
@@ -113,8 +115,10 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
         except MaskError as exc:
             raise MaskError(f"tile {index + 1} of {len(tiles)}: {exc}; use larger tiles") from None
         session = Session(problem, preset, seed=seed + index, device=device)
-        for _ in RunLoop(session, budget_s=budget).steps():
+        monitor = RunMonitor(session, snapshots=False)
+        for _ in RunLoop(session, monitor, budget_s=budget, auto_stop=auto_stop).steps():
             if progress is not None:
                 progress(index, len(tiles), session)
-        results.append(session.result())
+        suggested = monitor.suggested_image() if auto_stop else None
+        results.append(session.result() if suggested is None else suggested)
     return blend(tiles, results, size, overlap, factor)

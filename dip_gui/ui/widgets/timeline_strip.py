@@ -34,6 +34,7 @@ class TimelineBar(QWidget):
         self.suggested_button.setEnabled(False)
         self.save_button = QPushButton("Save this one…")
         self.auto_stop = QCheckBox("Stop automatically when detected")
+        self.auto_stop.setChecked(True)  # the default: a run ends where its result was best
         self.auto_stop.setToolTip("End the run at the suggested stop and keep that result")
         self.averaged = QCheckBox("Averaged output")
         self.averaged.setChecked(True)

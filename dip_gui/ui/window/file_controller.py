@@ -171,7 +171,7 @@ class FileController(QObject):
         data = self.panel.settings()
         data.update(
             input=str(self.doc.require_photo().path or "pasted"),
-            iteration=session.iteration,
+            iteration=self.timeline.displayed_iteration(),
             seconds=round(session.seconds, 2),
             device=session.device.type,
             preset=session.preset.to_dict(),

@@ -159,6 +159,8 @@ class MainWindow(QMainWindow):
         self.start_action = a("&Start", "Ctrl+Return", tip="Start restoring (Ctrl+Return)")
         self.pause_action = a("&Pause", "Space", tip="Pause or resume (Space)")
         self.stop_action = a("S&top", "Esc", tip="Stop and keep the result (Esc)")
+        self.continue_action = a("&Continue", "Ctrl+Shift+Return",
+                                 tip="Run on past the stop, to the run's iterations (Ctrl+Shift+Return)")
         self.fit_action = a("&Fit", "Ctrl+0")
         self.actual_action = a("&100%", "Ctrl+1")
         self.side_action = a("Side by side", checkable=True)
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
             (self.test_image_action, files_.make_test_image_dialog), (self.quit_action, self.close),
             (self.undo_action, lambda: view.mask_op("undo")), (self.redo_action, lambda: view.mask_op("redo")),
             (self.start_action, runs.start), (self.pause_action, runs.toggle_pause), (self.stop_action, runs.stop),
+            (self.continue_action, runs.continue_run),
             (self.fit_action, self.input_view.fit), (self.actual_action, self.input_view.actual_size),
             (self.side_action, view.layout_changed), (self.toggle_action, view.toggle_compare),
             (self.split_action, view.split_compare),
@@ -207,7 +210,7 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         view.addActions([self.fit_action, self.actual_action, self.side_action, self.toggle_action, self.split_action])
         run = bar.addMenu("&Run")
-        run.addActions([self.start_action, self.pause_action, self.stop_action])
+        run.addActions([self.start_action, self.pause_action, self.stop_action, self.continue_action])
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
         toolbar.addActions([self.open_action, self.save_action, self.start_action, self.pause_action, self.stop_action,
@@ -222,6 +225,7 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(state in (WindowState.PREPARING, WindowState.RUNNING, WindowState.PAUSED))
         self.pause_action.setText("Resume" if state is WindowState.PAUSED else "Pause")
         self.stop_action.setEnabled(state.busy and state is not WindowState.STOPPING)
+        self.continue_action.setEnabled(self.runs.can_continue())
         self.panel.setEnabled(not state.busy)
 
     # -- reactions ----------------------------------------------------------------------------------
@@ -272,6 +276,8 @@ class MainWindow(QMainWindow):
             self.panel.device.setCurrentText(device)
         self.panel.select_host_memory(str(self.settings.value("host_memory", "auto")))
         self.sidecar_action.setChecked(self.settings.value("sidecar", "false") == "true")
+        self.timeline.auto_stop.setChecked(self.settings.value("auto_stop", "true") == "true")
+        self.run.set_auto_stop(self.timeline.auto_stop.isChecked())
         task = self.settings.value("task")
         if task in TASKS:
             self.panel.select_task(task)
@@ -283,6 +289,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("device", self.panel.device.currentText())
         self.settings.setValue("host_memory", self.panel.current_host_memory())
         self.settings.setValue("sidecar", "true" if self.sidecar_action.isChecked() else "false")
+        self.settings.setValue("auto_stop", "true" if self.timeline.auto_stop.isChecked() else "false")
         self.settings.setValue("task", str(self.panel.current_task()))
         self.settings.setValue("preset", self.panel.preset.currentText())
         self.settings.sync()

@@ -46,7 +46,10 @@ class RunControl(QObject):
         self.started_at = 0.0
         self._active = False
         self.raw = False  # results from the raw network output instead of the averaged one
-        self.auto_stop = False
+        #: End runs at the stop detector's suggestion (the window's "Stop automatically", on by default).
+        self.auto_stop = True
+        #: How the last run ended (an EndReason's value, or "failed"); None before the first.
+        self.ended_reason: str | None = None
         self.recovery_path: Path | None = None  # where the worker keeps a crash-recovery copy
         self.recovery_every = RECOVERY_EVERY_S
 
@@ -77,7 +80,7 @@ class RunControl(QObject):
         """Run ``session`` (new, or loaded from a file with its saved monitor) up to its iterations."""
         if self.running:
             raise RuntimeError("a run is already going")
-        self.session = session
+        self.session, self.ended_reason = session, None
         self.latest_image = None
         self.worker = RunWorker(session, session.total_iterations, parent=self)
         if saved_state is not None:
@@ -99,6 +102,15 @@ class RunControl(QObject):
         self._active = True
         self.worker.start()
         return session
+
+    def run_on(self) -> Session:
+        """Continue the last run past where it stopped (an automatic stop, Stop) to its iterations,
+        with its timeline, stop suggestion and curve kept."""
+        session, worker = self.require_session(), self.worker
+        if worker is None:
+            raise RuntimeError("no run was started")
+        state = {"monitor": worker.monitor.state_dict(), "source": worker.current_source()}
+        return self.continue_session(session, state, worker.source)
 
     def save_session(self, path: Path) -> None:
         """Write the session to ``path``: by the worker between iterations while a run is going (the
@@ -158,7 +170,7 @@ class RunControl(QObject):
             return self.latest_image
         if self.session.average.value is None:
             return self.latest_image
-        if self.worker is not None and self.worker.auto_stop:
+        if self.ended_reason == "auto-stopped" and self.monitor is not None:
             suggested = self.monitor.suggested_image()
             if suggested is not None:
                 return suggested  # an auto-stopped run keeps the suggested result
@@ -189,4 +201,5 @@ class RunControl(QObject):
         if not self._active:
             return  # shut down already (new photo, closing): its end is old news
         self._active = False
+        self.ended_reason = reason
         self.ended.emit(reason)

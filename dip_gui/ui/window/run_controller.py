@@ -7,6 +7,7 @@ on a stop request (stopping) and when the run's end has been handled (finished).
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from typing import Any
 
@@ -135,11 +136,16 @@ class RunController(QObject):
         self.show_started(session)
 
     def show_started(self, session: Session) -> None:
-        """A run of ``session`` has started (new, or a saved session continued): plot, timeline, status."""
+        """A run of ``session`` has started (new, or a saved session continued): plot, timeline, status.
+        A continued run's curve so far is drawn again."""
         self.doc.set_state(WindowState.RUNNING if session.prepared else WindowState.PREPARING)
         self._network_share = None
         self.parts.plot.clear()
         self.parts.plot.set_total(session.total_iterations)
+        history = [] if self.run.worker is None else self.run.worker.history
+        if history:
+            self.parts.plot.add_results([StepResult(int(i), loss, 0.0, None if math.isnan(value) else value)
+                                         for i, loss, value in history])
         self.timeline.run_started()
         if session.prepared:
             self._show_iterations_done(session)
@@ -220,10 +226,28 @@ class RunController(QObject):
             self.parts.result_view.set_image(image, keep_view=True)
             self.doc.unsaved_result = True
         text = f"{reason.capitalize()} after {session.iteration} iterations ({format_duration(session.seconds)})."
+        suggestion = None if self.run.monitor is None else self.run.monitor.suggestion
+        if reason == "auto-stopped" and suggestion is not None:
+            text = (f"Stopped at the suggested iteration {suggestion.iteration} ({suggestion.reason}); its result is "
+                    "shown. Run > Continue (Ctrl+Shift+Return) runs on.")
         if reason == "diverged":
             text += " The last good result is kept; a lower learning rate may help."
         share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
         self.parts.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
+
+    def can_continue(self) -> bool:
+        """A finished run has iterations left to run (it stopped at the suggestion, or was stopped)."""
+        session = self.run.session
+        return (self.doc.state is WindowState.FINISHED and session is not None and self.run.worker is not None
+                and session.iteration < session.total_iterations)
+
+    def continue_run(self) -> None:
+        """Run on past the stop, to the run's iterations (Run > Continue)."""
+        if not self.can_continue():
+            return
+        session = self.run.run_on()
+        self.show_started(session)
+        self.parts.status.setText(f"Continuing from iteration {session.iteration} to {session.total_iterations}…")
 
     def toggle_pause(self) -> None:
         if self.doc.state in (WindowState.RUNNING, WindowState.PREPARING, WindowState.PAUSED):

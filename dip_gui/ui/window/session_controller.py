@@ -7,7 +7,6 @@ the app died with work unsaved and offers to resume it.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from dip_gui.core.errors import DipError
 from dip_gui.core.problem.tasks import TASK_LABELS
 from dip_gui.core.session.checkpoint import SUFFIX, load_session, read_session_file, saved_photo
-from dip_gui.core.session.session import Session, StepResult
+from dip_gui.core.session.session import Session
 from dip_gui.ui.window import files
 from dip_gui.ui.window.document import Document
 from dip_gui.ui.window.file_controller import FileController
@@ -90,10 +89,7 @@ class SessionController(QObject):
         source = state.get("source") or {}
         self._show_session_inputs(session, source)
         self.run.continue_session(session, state, source)
-        self.runs.show_started(session)
-        history = [] if self.run.worker is None else self.run.worker.history
-        past = [StepResult(int(i), loss, 0.0, None if math.isnan(value) else value) for i, loss, value in history]
-        self.parts.plot.add_results(past)  # the curve so far, not only from here on
+        self.runs.show_started(session)  # with the curve so far, not only from here on
         self.parts.status.setText(f"Resumed at iteration {session.iteration} of {session.total_iterations}.")
         return True
 

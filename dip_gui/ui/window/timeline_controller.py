@@ -29,6 +29,17 @@ class TimelineController(QObject):
             return snapshot.image.astype(np.float32) / 255.0
         return self.run.result()
 
+    def displayed_iteration(self) -> int | None:
+        """The iteration of ``displayed_result``: the chosen snapshot's, the suggestion's after an
+        automatic stop, else the run's (None before a run)."""
+        snapshot = self.parts.timeline.selected
+        if snapshot is not None:
+            return snapshot.iteration
+        monitor, session = self.run.monitor, self.run.session
+        if self.run.ended_reason == "auto-stopped" and monitor is not None and monitor.suggestion is not None:
+            return monitor.suggestion.iteration
+        return None if session is None else session.iteration
+
     @property
     def following_live(self) -> bool:
         """The result view follows the run (no snapshot chosen)."""

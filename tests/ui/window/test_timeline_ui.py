@@ -63,7 +63,7 @@ def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eag
     window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
     qtbot.wait(100)
-    assert "Auto-stopped" in window.status.text()
+    assert "Stopped at the suggested iteration" in window.status.text()
     assert window.run.session.iteration < 1000
     np.testing.assert_array_equal(window.run.result(), window.run.monitor.suggested_image())
 
@@ -98,6 +98,7 @@ def test_batched_read_back_as_on_a_gpu_still_completes_the_timeline(window, nois
     suggestion, and the end of the run flushes the iterations still queued. (A noisy photo: whether
     the output of a clean one ever moves enough to suggest a stop depends on the CPU's arithmetic.)"""
     monkeypatch.setattr(monitor.RunMonitor, "_default_readback", lambda self: 4)
+    window.timeline.auto_stop.setChecked(False)  # the whole run, past the suggestion
     window.files.open_path(noisy_photo_path)
     run_to_end(window, qtbot, 42, timeout_ms=60000)  # 42 = 10 batches of 4 + 2 left queued at the end
     qtbot.wait(300)
@@ -128,3 +129,60 @@ def test_a_restoration_run_plots_its_quality_on_the_held_back_pixels(window, tmp
     qtbot.wait(300)
     assert window.plot.held_out_iterations == list(range(1, 7))
     assert all(np.isfinite(window.plot.held_out_psnrs)) and window.plot.legend.isVisible()
+
+
+def test_stopping_at_the_suggestion_is_the_default_and_remembered(window, settings, qtbot):
+    assert window.timeline.auto_stop.isChecked()
+    qtbot.mouseClick(window.timeline.auto_stop, Qt.MouseButton.LeftButton)
+    assert not window.timeline.auto_stop.isChecked() and not window.run.auto_stop
+    window._save_settings()
+    from dip_gui.ui.window.main_window import MainWindow
+
+    again = MainWindow(settings=settings, open_sample=False)
+    qtbot.addWidget(again)
+    assert not again.timeline.auto_stop.isChecked() and not again.run.auto_stop
+    again.close()
+
+
+def test_a_run_left_alone_ends_at_the_suggestion_and_continue_runs_on(
+    window, noisy_photo_path, qtbot, eager_detector, quick_settings,
+):
+    window.files.open_path(noisy_photo_path)
+    quick_settings(window, 300)
+    window.runs.start()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    session, suggestion = window.run.session, window.run.monitor.suggestion
+    assert suggestion is not None and session.iteration < 300
+    shown = window.run.result()
+    np.testing.assert_array_equal(shown, window.run.monitor.suggested_image())  # the result at the stop
+    assert f"iteration {suggestion.iteration}" in window.status.text() and "Continue" in window.status.text()
+    drawn = len(window.plot.iterations)
+    assert window.continue_action.isEnabled()
+
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    assert window.run.session is session and session.iteration == 300  # the same run, on to its end
+    assert len(window.plot.iterations) > drawn and window.plot.iterations[:drawn] == list(range(1, drawn + 1))
+    assert not window.continue_action.isEnabled()
+    assert np.abs(window.run.result() - window.run.monitor.suggested_image()).max() > 0  # now the last result
+
+
+def test_the_sidecar_names_the_iteration_of_the_image_saved(window, noisy_photo_path, qtbot, eager_detector, tmp_path,
+                                                           quick_settings):
+    """After a rewind the snapshot's iteration; after an automatic stop the suggestion's."""
+    import json
+
+    window.sidecar_action.setChecked(True)
+    window.files.open_path(noisy_photo_path)
+    quick_settings(window, 300)
+    window.runs.start()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+    stop = window.run.monitor.suggestion.iteration
+    assert window.run.session.iteration > stop or window.run.session.iteration == stop
+    assert window.files.save_result(tmp_path / "stopped.png")
+    assert json.loads((tmp_path / "stopped.png.json").read_text())["iteration"] == stop
+
+    window.timeline.slider.setValue(0)  # rewind to the first snapshot
+    first = window.timeline.selected.iteration
+    assert window.files.save_result(tmp_path / "first.png")
+    assert json.loads((tmp_path / "first.png.json").read_text())["iteration"] == first == 1
