@@ -66,3 +66,26 @@ def test_tiled_super_resolution_is_k_times_larger(tiny_preset, smooth_image):
     result = run_tiled("sr", small, tiny_preset.with_overrides(iterations=2, task="sr"), tile=24, overlap=8, scale=2,
                        device="cpu")
     assert result.shape == (60, 80, 3)
+
+
+def test_each_tile_stops_at_its_own_suggestion_unless_asked_to_run_on(tiny_preset, smooth_image, monkeypatch):
+    from dip_gui.core.stopping import detectors
+
+    def quick(cls, n, start=0):
+        return cls(window=3, patience=4, start=start)
+
+    monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
+    noisy = add_gaussian_noise(smooth_image(32, 56), 25, seed=2)
+    preset = tiny_preset.with_overrides(iterations=30)
+    for auto_stop in (True, False):
+        last: dict[int, int] = {}
+
+        def progress(index, count, session, last=last):
+            last[index] = session.iteration
+
+        result = run_tiled("denoise", noisy, preset, tile=32, overlap=8, auto_stop=auto_stop, progress=progress)
+        assert result.shape == noisy.shape and len(last) == 2
+        if auto_stop:
+            assert all(iterations < 30 for iterations in last.values())
+        else:
+            assert all(iterations == 30 for iterations in last.values())
