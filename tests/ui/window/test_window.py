@@ -432,6 +432,31 @@ def test_opening_another_photo_mid_run_stops_it_and_keeps_the_new_photo(
     assert window.result_view._pixmap.pixmap().isNull()  # the old result did not come back
 
 
+def test_a_photo_opened_mid_run_leaves_the_window_ready_to_start_again(
+    window, photo_path, qtbot, tmp_path, quick_settings, smooth_image,
+):
+    """The run's end after a shutdown is dropped, so the window's actions follow its one state, which
+    opening a photo sets: never stuck with the panel greyed and only Pause and Stop enabled."""
+    from dip_gui.core.imaging import save_image
+    from dip_gui.ui.window.document import WindowState
+
+    window.files.open_path(photo_path)
+    quick_settings(window, 100000)
+    window.runs.start()
+    qtbot.waitUntil(lambda: window.run.session.iteration >= 2, timeout=30000)
+    other = tmp_path / "other.png"
+    save_image(other, smooth_image(30, 30))
+    window.files.open_path(other)
+    qtbot.wait(300)
+    assert window.document.state is WindowState.PHOTO
+    assert window.start_action.isEnabled() and window.panel.isEnabled()
+    assert not window.pause_action.isEnabled() and not window.stop_action.isEnabled()
+    quick_settings(window, 5)
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.document.state is WindowState.FINISHED, timeout=30000)
+    assert window.run.session.iteration == 5 and window.run.session.problem.out_size == (30, 30)
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting exists for glibc only")
 def test_memory_kept_during_a_run_is_given_back_when_it_ends(window, photo_path, qtbot, monkeypatch, run_to_end):
     from dip_gui.core.runtime import host_memory
