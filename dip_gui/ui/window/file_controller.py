@@ -15,9 +15,9 @@ from dip_gui.core.imaging import LoadedImage, load_image, load_mask, save_image
 from dip_gui.ui.widgets.degrade_dialog import TestImageDialog, make_test_image
 from dip_gui.ui.widgets.qimage import qimage_to_array
 from dip_gui.ui.window import files
+from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document
 from dip_gui.ui.window.parts import WindowParts
-from dip_gui.ui.window.run_control import RunControl
 from dip_gui.ui.window.run_controller import RunController
 from dip_gui.ui.window.timeline_controller import TimelineController
 
@@ -30,7 +30,7 @@ class FileController(QObject):
 
     photo_changed = Signal()  # a new photo is the document's (title, recent files, estimate follow)
 
-    def __init__(self, document: Document, parts: WindowParts, run: RunControl, runs: RunController,
+    def __init__(self, document: Document, parts: WindowParts, run: CurrentRun, runs: RunController,
                  timeline: TimelineController, sidecar_action: QAction) -> None:
         super().__init__(parts.parent)
         self.doc, self.parts, self.run, self.runs, self.timeline = document, parts, run, runs, timeline

@@ -34,10 +34,10 @@ from dip_gui.ui.widgets.plot_panel import PlotPanel
 from dip_gui.ui.widgets.task_panel import TaskPanel
 from dip_gui.ui.widgets.timeline_strip import TimelineBar
 from dip_gui.ui.window import files
+from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
 from dip_gui.ui.window.file_controller import FileController
 from dip_gui.ui.window.parts import WindowParts
-from dip_gui.ui.window.run_control import RunControl
 from dip_gui.ui.window.run_controller import RunController
 from dip_gui.ui.window.session_controller import SessionController, recovery_path
 from dip_gui.ui.window.timeline_controller import TimelineController
@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings("DIPStudio", "DIPStudio")
         self.document = Document(self)
-        self.run = RunControl(self)
+        self.run = CurrentRun(self)
         self.run.recovery_path = recovery_path()
         self.parts = self._build_widgets()
         self._actions()

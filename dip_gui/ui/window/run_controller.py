@@ -24,10 +24,10 @@ from dip_gui.core.problem.tasks import Problem, make_problem
 from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
 from dip_gui.core.session.checkpoint import photo_facts
 from dip_gui.core.session.session import Session, StepResult
+from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
 from dip_gui.ui.window.estimator import BackgroundEstimator, EstimateRequest
 from dip_gui.ui.window.parts import WindowParts
-from dip_gui.ui.window.run_control import RunControl
 from dip_gui.ui.window.timeline_controller import TimelineController
 
 #: How the status line names each classical start while the worker computes it.
@@ -51,7 +51,7 @@ def busy_cursor():
 class RunController(QObject):
     """Starts and follows runs of the document's photo with the panel's settings."""
 
-    def __init__(self, document: Document, parts: WindowParts, run: RunControl, timeline: TimelineController) -> None:
+    def __init__(self, document: Document, parts: WindowParts, run: CurrentRun, timeline: TimelineController) -> None:
         super().__init__(parts.parent)
         self.doc, self.parts, self.run, self.timeline = document, parts, run, timeline
         self.panel = parts.panel

@@ -20,10 +20,10 @@ from dip_gui.core.problem.tasks import TASK_LABELS
 from dip_gui.core.session.checkpoint import SUFFIX, load_session, read_session_file, saved_photo
 from dip_gui.core.session.session import Session
 from dip_gui.ui.window import files
+from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document
 from dip_gui.ui.window.file_controller import FileController
 from dip_gui.ui.window.parts import WindowParts
-from dip_gui.ui.window.run_control import RunControl
 from dip_gui.ui.window.run_controller import RunController
 
 SESSION_FILTER = f"DIP Studio sessions (*{SUFFIX})"
@@ -42,7 +42,7 @@ def recovery_path() -> Path:
 class SessionController(QObject):
     """Whole runs in files: save and open sessions, and the recovery copy after a crash."""
 
-    def __init__(self, document: Document, parts: WindowParts, run: RunControl, runs: RunController,
+    def __init__(self, document: Document, parts: WindowParts, run: CurrentRun, runs: RunController,
                  opener: FileController) -> None:
         super().__init__(parts.parent)
         self.doc, self.parts, self.run, self.runs, self.opener = document, parts, run, runs, opener

@@ -7,12 +7,12 @@ from PySide6.QtCore import QObject, Slot
 
 from dip_gui.core.stopping.detectors import StopSuggestion
 from dip_gui.core.stopping.monitor import Snapshot
+from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.parts import WindowParts
-from dip_gui.ui.window.run_control import RunControl
 
 
 class TimelineController(QObject):
-    def __init__(self, parts: WindowParts, run: RunControl) -> None:
+    def __init__(self, parts: WindowParts, run: CurrentRun) -> None:
         super().__init__(parts.parent)
         self.parts, self.run = parts, run
         timeline = parts.timeline

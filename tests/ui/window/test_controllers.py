@@ -10,9 +10,9 @@ from dip_gui.ui.widgets.image_view import ImageCanvas
 from dip_gui.ui.widgets.plot_panel import PlotPanel
 from dip_gui.ui.widgets.task_panel import TaskPanel
 from dip_gui.ui.widgets.timeline_strip import TimelineBar
+from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
 from dip_gui.ui.window.parts import WindowParts
-from dip_gui.ui.window.run_control import RunControl
 from dip_gui.ui.window.run_controller import RunController
 from dip_gui.ui.window.timeline_controller import TimelineController
 
@@ -57,7 +57,7 @@ def test_a_run_controller_works_without_a_main_window(qtbot, tmp_path, smooth_im
     qtbot.addWidget(parent)
     parts = WindowParts(parent, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), TaskPanel(),
                         ImageCanvas(), ImageCanvas(), PlotPanel(), TimelineBar(), QLabel(), QProgressBar())
-    document, run = Document(), RunControl(parent)
+    document, run = Document(), CurrentRun(parent)
     runs = RunController(document, parts, run, TimelineController(parts, run))
     photo = LoadedImage(smooth_image(32, 40))
     document.set_photo(photo)

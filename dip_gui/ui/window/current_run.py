@@ -1,4 +1,4 @@
-"""Owns the Session and its worker thread for the window: start, pause/resume, stop, results."""
+"""The run the window works with: its Session and worker thread; start, pause/resume, stop, results."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def saved_history(state: dict) -> list[tuple[float, float, float]]:
 RECOVERY_EVERY_S = 120.0
 
 
-class RunControl(QObject):
+class CurrentRun(QObject):
     """GUI-thread object; the worker's signals arrive here queued, so slots may touch widgets."""
 
     progress = Signal(object)  # list[StepResult]
