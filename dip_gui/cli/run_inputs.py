@@ -41,8 +41,22 @@ def check_output(args: argparse.Namespace) -> None:
             raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
     if args.checkpoint:
         _check_checkpoint_path(args)
-    if args.metrics_json and Path(args.metrics_json).resolve() in {Path(p).resolve() for p in (args.input, args.output) if p}:
-        raise ImageWriteError("--metrics-json must not name the input or output image")
+    if args.metrics_json:
+        _check_metrics_path(args)
+
+
+#: The files a run reads (never written) and the other files it writes, by option name.
+READ_OPTIONS = ("input", "mask", "guide", "reference", "resume")
+WRITTEN_OPTIONS = ("output", "checkpoint")
+
+
+def _check_metrics_path(args: argparse.Namespace) -> None:
+    """The metrics file may not be any file the run reads or writes besides it."""
+    metrics = Path(args.metrics_json)
+    for name in (*READ_OPTIONS, *WRITTEN_OPTIONS):
+        other = getattr(args, name, None)
+        if other and same_file(metrics, Path(other)):
+            raise ImageWriteError(f"--metrics-json must not name the {name} file; choose another name")
 
 
 def _check_checkpoint_path(args: argparse.Namespace) -> None:

@@ -352,3 +352,26 @@ def test_a_budget_keeps_the_default_preset_of_every_task(photo, tmp_path):
     args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "sr", "--scale", "2",
                               "--device", "cpu", "--max-seconds", "1e6", "--preset", "balanced"])
     assert preset_for(args).name == "balanced"  # a named preset is kept
+
+
+@pytest.mark.parametrize("victim", ["mask", "reference", "resume"])
+def test_metrics_json_never_overwrites_a_file_the_run_reads(photo, tmp_path, capsys, victim):
+    """Every path the run writes is checked against every path it reads, before the first iteration."""
+    import hashlib
+
+    mask = tmp_path / "m.png"
+    holes = np.zeros((24, 20), np.float32)
+    holes[8:12, 6:10] = 1.0  # white = fill
+    save_image(mask, holes)
+    inputs = {"mask": ["--task", "inpaint", "--mask", mask], "reference": ["--task", "denoise", "--reference", photo]}
+    if victim == "resume":
+        session_file = tmp_path / "run.dips"
+        assert run_cli("run", photo, "-o", tmp_path / "a.png", "--task", "denoise", "--iters", "2", "--checkpoint",
+                       session_file, "--quiet") == 0
+        args, target = ["--resume", session_file], session_file
+    else:
+        args, target = [photo, *inputs[victim]], mask if victim == "mask" else photo
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    code = run_cli("run", *args, "-o", tmp_path / "out.png", "--iters", "2", "--metrics-json", target, "--quiet")
+    assert code == 2 and "--metrics-json" in capsys.readouterr().err
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == before and not (tmp_path / "out.png").exists()
