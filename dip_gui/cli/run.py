@@ -12,7 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from dip_gui.cli.run_inputs import Log, check_output, load_side_inputs, preset_for, progress_printer, save_result
+from dip_gui.cli.run_inputs import (
+    Log,
+    check_output,
+    check_resume_options,
+    check_task_options,
+    load_side_inputs,
+    preset_for,
+    progress_printer,
+    save_result,
+)
 from dip_gui.core.atomic import remove_stale_temporaries, write_json_atomic
 from dip_gui.core.errors import DipError, InvalidParameterError
 from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning, estimate_cost
@@ -28,6 +37,7 @@ from dip_gui.core.stopping.monitor import RunMonitor
 
 def run_command(args: argparse.Namespace) -> int:
     if args.resume:
+        check_resume_options(args)
         session, state = load_session(args.resume, args.device, args.precision, args.host_memory)
         remove_stale_temporaries(args.resume)  # what the killed run was writing when it died
         photo = _adopt_saved_source(args, session, state)
@@ -35,6 +45,7 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         if not args.input or not args.task:
             raise InvalidParameterError("give the photo to restore and --task (or --resume a saved session)")
+        check_task_options(args)
         check_output(args)
         photo = load_image(args.input)
         session, state = _make_session(args, photo), None

@@ -27,7 +27,34 @@ from dip_gui.core.runtime.device import resolve_device
 PROGRESS_EVERY_S = 1.0
 
 
+#: Seeds offset per tile and per random stream stay within what torch's and numpy's generators take.
+MAX_SEED = 2**62
+#: What --resume takes from the saved session, so the command line must not say it again.
+DECIDED_BY_SESSION = ("input", "task", "scale", "preset", "lr", "mask", "guide", "reference")
+
+
+def check_resume_options(args: argparse.Namespace) -> None:
+    """``--resume`` continues the saved run as it was: options that would change it are refused."""
+    given = [name for name in DECIDED_BY_SESSION if getattr(args, name, None) is not None]
+    if given:
+        names = ", ".join("the photo" if name == "input" else f"--{name}" for name in given)
+        raise InvalidParameterError(f"--resume takes the photo, task and settings from the saved session; leave out {names}")
+
+
+def check_task_options(args: argparse.Namespace) -> None:
+    """Options the task would ignore are a mistake: said, not silently dropped."""
+    task = Task.parse(args.task, "task")
+    if args.mask and not task.takes_mask:
+        raise InvalidParameterError(f"--mask is for inpaint and restore; {task} takes no mask")
+    if args.guide and not task.needs_guide:
+        raise InvalidParameterError(f"--guide is for flash; {task} takes no second photo")
+
+
 def check_output(args: argparse.Namespace) -> None:
+    if not 1 <= args.quality <= 100:
+        raise InvalidParameterError(f"--quality must be from 1 to 100, not {args.quality}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise InvalidParameterError(f"--seed must be a whole number from 0 to {MAX_SEED}, not {args.seed}")
     output = Path(args.output)
     if output.suffix.lower() not in WRITABLE_FORMATS:
         raise ImageWriteError(
@@ -43,6 +70,9 @@ def check_output(args: argparse.Namespace) -> None:
         _check_checkpoint_path(args)
     if args.metrics_json:
         _check_metrics_path(args)
+    snapshots = getattr(args, "save_snapshots", None)
+    if snapshots and Path(snapshots).exists() and not Path(snapshots).is_dir():
+        raise ImageWriteError(f"--save-snapshots {snapshots} is a file; name a folder (it is made if missing)")
 
 
 #: The files a run reads (never written) and the other files it writes, by option name.
@@ -51,8 +81,12 @@ WRITTEN_OPTIONS = ("output", "checkpoint")
 
 
 def _check_metrics_path(args: argparse.Namespace) -> None:
-    """The metrics file may not be any file the run reads or writes besides it."""
+    """The metrics file may not be any file the run reads or writes besides it, and its folder exists."""
     metrics = Path(args.metrics_json)
+    if metrics.is_dir():
+        raise ImageWriteError(f"--metrics-json {metrics} is a folder; name a file in it")
+    if not metrics.resolve().parent.is_dir():
+        raise ImageWriteError(f"--metrics-json: the folder {metrics.parent} does not exist")
     for name in (*READ_OPTIONS, *WRITTEN_OPTIONS):
         other = getattr(args, name, None)
         if other and same_file(metrics, Path(other)):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dip_gui.cli.run_inputs import check_output, load_side_inputs, preset_for, progress_printer, save_result
+from dip_gui.cli.run_inputs import check_output, check_task_options, load_side_inputs, preset_for, progress_printer, save_result
 from dip_gui.core.atomic import write_json_atomic
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.imaging import load_image
@@ -25,6 +25,7 @@ def run_tiled_command(args: argparse.Namespace) -> int:
             raise InvalidParameterError(f"--{name.replace('_', '-')} does not work with --tile")
     if not args.input or not args.task:
         raise InvalidParameterError("give the photo to restore and --task")
+    check_task_options(args)
     check_output(args)
     photo = load_image(args.input)
     mask, guide, reference = load_side_inputs(args, photo)

@@ -375,3 +375,43 @@ def test_metrics_json_never_overwrites_a_file_the_run_reads(photo, tmp_path, cap
     code = run_cli("run", *args, "-o", tmp_path / "out.png", "--iters", "2", "--metrics-json", target, "--quiet")
     assert code == 2 and "--metrics-json" in capsys.readouterr().err
     assert hashlib.sha256(target.read_bytes()).hexdigest() == before and not (tmp_path / "out.png").exists()
+
+
+@pytest.fixture
+def saved_run(photo, tmp_path) -> Path:
+    path = tmp_path / "saved.dips"
+    assert run_cli("run", photo, "-o", tmp_path / "first.png", "--task", "denoise", "--iters", "2", "--checkpoint", path,
+                   "--quiet") == 0
+    return path
+
+
+@pytest.mark.parametrize("case, words", [
+    ("quality 0", "--quality"), ("quality 500", "--quality"), ("huge seed", "--seed"),
+    ("metrics in a missing folder", "folder"), ("metrics onto a folder", "folder"),
+    ("snapshots onto a file", "--save-snapshots"), ("mask for denoise", "--mask"),
+])
+def test_a_mistake_gets_one_line_and_exit_2_before_any_iteration(photo, tmp_path, capsys, case, words):
+    out = tmp_path / "out.png"
+    (tmp_path / "a-file.txt").write_text("not a folder")
+    (tmp_path / "a-folder").mkdir()
+    extra = {
+        "quality 0": ["--quality", "0"], "quality 500": ["--quality", "500"],
+        "huge seed": ["--seed", "99999999999999999999"],
+        "metrics in a missing folder": ["--metrics-json", tmp_path / "nowhere" / "m.json"],
+        "metrics onto a folder": ["--metrics-json", tmp_path / "a-folder"],
+        "snapshots onto a file": ["--save-snapshots", tmp_path / "a-file.txt"],
+        "mask for denoise": ["--mask", photo],
+    }[case]
+    code = run_cli("run", photo, "-o", out, "--task", "denoise", "--iters", "2", "--quiet", *extra)
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option", [["--task", "sr"], ["--scale", "2"], ["--preset", "paper"], ["--lr", "0.1"],
+                                    ["--mask", "m.png"], ["PHOTO"]])
+def test_resume_refuses_options_the_saved_session_decides(saved_run, photo, tmp_path, capsys, option):
+    option = [str(photo) if o == "PHOTO" else o for o in option]
+    code = run_cli("run", *option, "--resume", saved_run, "-o", tmp_path / "out.png", "--quiet")
+    err = capsys.readouterr().err
+    assert code == 2 and "--resume" in err and len(err.strip().splitlines()) == 1
