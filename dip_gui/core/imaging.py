@@ -20,6 +20,10 @@ from dip_gui.core.errors import ImageReadError, ImageWriteError, MaskError
 
 #: Refuse images above this many pixels before decoding them (decompression bombs).
 MAX_PIXELS = 120_000_000
+# Pillow's decompression-bomb check (a warning above its limit, made an error below) starts at 89 MP:
+# set to the project's limit, it refuses only what _check_pixel_count would, so camera photos of 90-120
+# MP open and larger ones get the limit's own message.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 SIXTEEN_BIT_FORMATS = {".png", ".tif", ".tiff"}
 WRITABLE_FORMATS = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".bmp"}
 _EXIF_ORIENTATION = 0x0112
@@ -55,8 +59,8 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
                 array = _read_sixteen_bit(path) if _may_be_sixteen_bit(path, im) else None
                 if array is None:
                     array = _pillow_to_array(im)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(f"{path.name}: image is too large to open safely ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError(f"{path.name}: image has more pixels than the {MAX_PIXELS // 1_000_000} MP limit") from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path.name}: not an image file, or a format that is not supported") from None
     except (OSError, ValueError, SyntaxError) as exc:

@@ -88,16 +88,23 @@ def test_broken_files_raise_one_line_errors(tmp_path):
         load_image(tmp_path)
 
 
-def test_decompression_bomb_header_is_refused(tmp_path):
-    # A PNG whose header claims 100000 x 100000 pixels: refused before decoding.
+def _png_claiming(path, width: int, height: int) -> None:
+    """A PNG whose header claims ``width`` x ``height`` pixels, with almost no data: size checks run on
+    the header, before any pixel is decoded."""
     import struct
     import zlib
 
-    def chunk(kind, payload):
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+                     + chunk(b"IEND", b""))
+
+
+def test_decompression_bomb_header_is_refused(tmp_path):
+    # A PNG whose header claims 100000 x 100000 pixels: refused before decoding.
+    _png_claiming(tmp_path / "bomb.png", 100_000, 100_000)
     with pytest.raises(ImageReadError, match=r"too large|limit"):
         load_image(tmp_path / "bomb.png")
 
@@ -134,3 +141,19 @@ def test_random_bytes_never_crash_the_loader(tmp_path_factory, payload):
         assert "\n" not in str(exc)
     else:
         assert image.rgb.ndim == 3
+
+
+def test_photos_up_to_the_120_megapixel_limit_are_not_refused_as_bombs(tmp_path):
+    """Pillow's own bomb check starts at 89 MP; the project's limit is 120 MP, with its own message."""
+    from dip_gui.core.imaging import ImageReadError, load_image
+
+    camera = tmp_path / "camera.png"
+    _png_claiming(camera, 12000, 8500)  # 102 MP: a medium-format camera's photo
+    with pytest.raises(ImageReadError) as exc:
+        load_image(camera)  # the header is all there is: it cannot be decoded, but it is not refused for its size
+    assert "too large" not in str(exc.value) and "bomb" not in str(exc.value).lower()
+
+    huge = tmp_path / "huge.png"
+    _png_claiming(huge, 15000, 10000)  # 150 MP
+    with pytest.raises(ImageReadError, match="120 MP limit"):
+        load_image(huge)
