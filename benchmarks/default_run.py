@@ -20,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dip_gui.cli.evaluate_stopping import centre_crop
+from dip_gui.cli.evaluate_stopping import centre_crop, degrade
 from dip_gui.core.imaging import load_image, save_image
-from dip_gui.core.problem import degradations as deg
 
 
 def run_once(noisy: Path, clean: Path, task: str, folder: Path, extra: list[str]) -> dict:
@@ -53,7 +52,7 @@ def main() -> int:
         folder = Path(tmp)
         for photo in args.photos:
             clean = centre_crop(load_image(photo).rgb, args.size)
-            degraded = deg.jpeg_compress(clean, args.jpeg) if args.jpeg else deg.add_gaussian_noise(clean, args.noise, 0)
+            degraded, _ = degrade(clean, "jpeg", args.jpeg) if args.jpeg else degrade(clean, "noise", args.noise)
             save_image(folder / "clean.png", clean)
             save_image(folder / "degraded.png", degraded)
             for name, extra in (("default", []), ("--no-auto-stop", ["--no-auto-stop"])):

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dip_gui.cli.evaluate_stopping import centre_crop
+from dip_gui.cli.evaluate_stopping import centre_crop, degrade
 from dip_gui.core.imaging import load_image
 from dip_gui.core.problem import degradations as deg
 from dip_gui.core.problem.presets import get_preset
@@ -74,7 +74,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|")
     for photo in args.photos:
         clean = centre_crop(load_image(photo).rgb, args.size)
-        degraded = deg.jpeg_compress(clean, args.jpeg) if args.jpeg else deg.add_gaussian_noise(clean, args.noise, 0)
+        degraded, _ = degrade(clean, "jpeg", args.jpeg) if args.jpeg else degrade(clean, "noise", args.noise)
         row = {"photo": Path(photo).stem, **probe_run(clean, degraded, task, args.iters, args.share)}
         rows.append(row)
 
