@@ -26,6 +26,12 @@ def sample_photos() -> list[Path]:
     return [] if folder is None else sorted(folder.glob("*.png"))
 
 
+def is_bundled_sample(path: Path) -> bool:
+    """``path`` is one of the bundled samples (inside the installed package: nothing is saved there)."""
+    folder = sample_folder()
+    return folder is not None and path.resolve().parent == folder.resolve()
+
+
 def sample_photo(name: str = START_SAMPLE) -> Path | None:
     """One bundled sample by file name, or None when it is missing."""
     return next((path for path in sample_photos() if path.name == name), None)

@@ -23,6 +23,15 @@ from PySide6.QtWidgets import (
 from dip_gui.ui.widgets.qimage import array_to_qimage, mask_overlay
 
 ZOOM_STEP = 1.25
+#: [ and ] scale the brush by about this much, and by at least a pixel, so a small brush changes too.
+BRUSH_STEP = 1.25
+
+
+def brush_step(radius: float, smaller: bool) -> float:
+    """The next whole-pixel brush radius down or up from ``radius``."""
+    if smaller:
+        return float(max(1, min(round(radius) - 1, round(radius / BRUSH_STEP))))
+    return float(max(round(radius) + 1, round(radius * BRUSH_STEP)))
 MAX_UNDO = 50
 
 
@@ -301,9 +310,9 @@ class ImageCanvas(QGraphicsView):
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = True
         elif event.key() == Qt.Key.Key_BracketLeft:
-            self.set_brush_radius(self.brush_radius / 1.25)
+            self.set_brush_radius(brush_step(self.brush_radius, smaller=True))
         elif event.key() == Qt.Key.Key_BracketRight:
-            self.set_brush_radius(self.brush_radius * 1.25)
+            self.set_brush_radius(brush_step(self.brush_radius, smaller=False))
         else:
             super().keyPressEvent(event)
 

@@ -254,8 +254,8 @@ class MaskTools(QGroupBox):
         self.brush_size.setOrientation(self.brush_size.orientation().Horizontal)
         self.brush_size.setRange(1, 200)
         self.brush_size.setValue(12)
-        self.brush_size.setToolTip("Brush radius in pixels ( [ and ] change it )")
-        self.size_label = QLabel("12 px")
+        self.brush_size.setToolTip("Brush size: its diameter in pixels is shown beside it ( [ and ] change it )")
+        self.size_label = QLabel("24 px")
         self.clear_button = QPushButton("Clear")
         self.invert_button = QPushButton("Invert")
         self.load_button = QPushButton("Load…")
@@ -280,7 +280,8 @@ class MaskTools(QGroupBox):
         overlay.addWidget(self.color_button)
         overlay.addWidget(self.opacity)
         layout.addRow("Overlay", overlay)
-        self.brush_size.valueChanged.connect(lambda v: self.size_label.setText(f"{v} px"))
+        # the slider holds the radius; the label shows the diameter, as GIMP and Photoshop give sizes
+        self.brush_size.valueChanged.connect(lambda v: self.size_label.setText(f"{2 * v} px"))
 
     def pick_color(self, current: QColor) -> QColor | None:
         color = QColorDialog.getColor(current, self, "Mask overlay colour")

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings
 
 from dip_gui.core.atomic import write_json_atomic
 from dip_gui.core.problem.choices import Task
+from dip_gui.core.samples import is_bundled_sample
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
 SAVE_FILTER = "PNG (*.png);;TIFF (*.tif *.tiff);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
@@ -22,10 +23,14 @@ TASK_SUFFIX = {
     "flash": "flash",
 }
 def suggested_result_path(photo: Path | None, task: str, scale: int | None, folder: str) -> Path:
-    """``photo_denoised.png`` beside the input (``photo_sr4.png`` for SR); never the input itself."""
+    """``photo_denoised.png`` beside the input (``photo_sr4.png`` for SR); never the input itself. A
+    pasted image's result, and a bundled sample's (whose folder is inside the installed package), go to
+    ``folder`` (the last one used) or the home folder."""
     suffix = TASK_SUFFIX.get(task, task) + (str(scale) if Task(task).changes_size and scale else "")
     if photo is None:
         return Path(folder or Path.home()) / f"pasted_{suffix}.png"
+    if is_bundled_sample(photo):
+        return Path(folder or Path.home()) / f"{photo.stem}_{suffix}.png"
     return photo.with_name(f"{photo.stem}_{suffix}.png")
 
 

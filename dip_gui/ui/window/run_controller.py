@@ -333,4 +333,5 @@ def _holes_text(network_share: float, task: str | Task) -> str:
     """What fills the holes (or a restoration's missing pixels) where the preset judges the network
     against the classical fill."""
     holes = "missing pixels" if Task(task) is Task.RESTORE else "holes"
-    return f"{holes}: {network_share:.0%} network, {1 - network_share:.0%} classical fill"
+    return (f"{holes} filled {network_share:.0%} by the network, {1 - network_share:.0%} by a classical fill "
+            "(mixed by how well each predicts pixels hidden from it)")

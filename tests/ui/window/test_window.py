@@ -241,14 +241,15 @@ def test_inpaint_status_says_how_much_of_the_holes_the_network_draws(window, tmp
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     share = window.run.session.network_share()
     assert share is not None and 0.0 <= share <= 1.0
-    assert f"Holes: {share:.0%} network, {1 - share:.0%} classical fill." in window.status.text()
+    assert f"Holes filled {share:.0%} by the network, {1 - share:.0%} by a classical fill" in window.status.text()
 
 
-def test_a_restoration_status_speaks_of_missing_pixels():
+def test_the_status_says_in_plain_words_what_fills_the_holes():
     from dip_gui.ui.window.run_controller import _holes_text
 
-    assert _holes_text(0.25, "restore") == "missing pixels: 25% network, 75% classical fill"
-    assert _holes_text(1.0, "inpaint") == "holes: 100% network, 0% classical fill"
+    assert _holes_text(0.25, "restore") == ("missing pixels filled 25% by the network, 75% by a classical fill "
+                                            "(mixed by how well each predicts pixels hidden from it)")
+    assert _holes_text(1.0, "inpaint").startswith("holes filled 100% by the network, 0% by a classical fill")
 
 
 def test_inpaint_without_a_painted_hole_explains_what_to_do(window, photo_path):
@@ -521,3 +522,23 @@ def test_an_uncaught_exception_is_shown_in_a_dialog_and_the_app_lives(window, mo
     except ValueError:
         sys.excepthook(*sys.exc_info())
     assert "ValueError: a bug in a slot" in window.last_error
+
+
+def test_brush_keys_change_a_small_brush_on_every_press_and_the_size_reads_as_a_diameter(window, photo_path, qtbot):
+    """From a 1 px radius, 1.25x rounded down never moved; GIMP and Photoshop users read the diameter."""
+    window.files.open_path(photo_path)
+    window.panel.select_task("inpaint")
+    view, tools = window.input_view, window.panel.mask_tools
+    tools.brush_size.setValue(1)
+    sizes = []
+    for _ in range(4):
+        qtbot.keyClick(view, Qt.Key.Key_BracketRight)
+        sizes.append(tools.brush_size.value())
+    assert sizes == sorted(set(sizes)) and sizes[0] == 2  # every press grows it
+    qtbot.keyClick(view, Qt.Key.Key_BracketLeft)
+    assert tools.brush_size.value() == sizes[-2]
+    tools.brush_size.setValue(12)
+    assert tools.size_label.text() == "24 px" and "diameter" in tools.brush_size.toolTip()
+    for _ in range(3):
+        qtbot.keyClick(view, Qt.Key.Key_BracketRight)
+    assert tools.brush_size.value() == view.brush_radius == 24  # 12 -> 15 -> 19 -> 24: about 1.25x, whole pixels
