@@ -62,10 +62,9 @@ def check_output(args: argparse.Namespace) -> None:
         )
     if not output.resolve().parent.is_dir():
         raise ImageWriteError(f"{output.parent}: output folder does not exist")
-    for name in ("input", "mask", "guide", "reference"):
-        other = getattr(args, name, None)
-        if other and same_file(output, Path(other)):
-            raise ImageWriteError(f"{output.name}: refusing to overwrite the {name} file; choose another output name")
+    clash = _option_naming(output, args, ("input", "mask", "guide", "reference"))
+    if clash:
+        raise ImageWriteError(f"{output.name}: refusing to overwrite the {clash} file; choose another output name")
     if args.checkpoint:
         _check_checkpoint_path(args)
     if args.metrics_json:
@@ -73,6 +72,12 @@ def check_output(args: argparse.Namespace) -> None:
     snapshots = getattr(args, "save_snapshots", None)
     if snapshots and Path(snapshots).exists() and not Path(snapshots).is_dir():
         raise ImageWriteError(f"--save-snapshots {snapshots} is a file; name a folder (it is made if missing)")
+
+
+def _option_naming(path: Path, args: argparse.Namespace, names: tuple[str, ...]) -> str | None:
+    """The first of the options ``names`` that names the same file as ``path``, else None."""
+    return next((name for name in names if getattr(args, name, None) and same_file(path, Path(getattr(args, name)))),
+                None)
 
 
 #: The files a run reads (never written) and the other files it writes, by option name.
@@ -87,20 +92,18 @@ def _check_metrics_path(args: argparse.Namespace) -> None:
         raise ImageWriteError(f"--metrics-json {metrics} is a folder; name a file in it")
     if not metrics.resolve().parent.is_dir():
         raise ImageWriteError(f"--metrics-json: the folder {metrics.parent} does not exist")
-    for name in (*READ_OPTIONS, *WRITTEN_OPTIONS):
-        other = getattr(args, name, None)
-        if other and same_file(metrics, Path(other)):
-            raise ImageWriteError(f"--metrics-json must not name the {name} file; choose another name")
+    clash = _option_naming(metrics, args, (*READ_OPTIONS, *WRITTEN_OPTIONS))
+    if clash:
+        raise ImageWriteError(f"--metrics-json must not name the {clash} file; choose another name")
 
 
 def _check_checkpoint_path(args: argparse.Namespace) -> None:
     checkpoint = Path(args.checkpoint)
     if not checkpoint.resolve().parent.is_dir():
         raise ImageWriteError(f"{checkpoint.parent}: checkpoint folder does not exist")
-    for name in ("input", "mask", "guide", "reference", "output", "metrics_json"):
-        other = getattr(args, name, None)
-        if other and same_file(checkpoint, Path(other)):
-            raise ImageWriteError(f"--checkpoint must not name the {name.replace('_', ' ')} file")
+    clash = _option_naming(checkpoint, args, ("input", "mask", "guide", "reference", "output", "metrics_json"))
+    if clash:
+        raise ImageWriteError(f"--checkpoint must not name the {clash.replace('_', ' ')} file")
     if not args.checkpoint_every >= 0:
         raise InvalidParameterError(f"--checkpoint-every must be 0 or more seconds, not {args.checkpoint_every}")
 

@@ -60,7 +60,8 @@ class RunWorker(QThread):
         #: (iteration, loss, psnr or NaN) of every step, saved with the session so that a resumed
         #: run shows its whole curve. Filled from the worker thread only.
         self.history: list[tuple[float, float, float]] = []
-        #: The torch thread count, measured on the run's first iterations (``run`` makes it anew).
+        #: The torch thread count, measured on the run's first iterations (a worker runs once: a
+        #: continued run gets a new worker, and so a new trial).
         self.thread_trial = ThreadTrial(measure=session.device.type == "cpu")
 
     # Called from the GUI thread.
@@ -94,7 +95,6 @@ class RunWorker(QThread):
         self._running.set()  # wake a paused loop so it can see the request
 
     def run(self) -> None:
-        self.thread_trial = ThreadTrial(measure=self.session.device.type == "cpu")
         torch.set_num_threads(self.thread_trial.threads)
         apply_host_memory(self.session.host_memory)  # a continued run after another one: set it again
         self.loop.checkpoint = Checkpointer(self.recovery_path, self.recovery_every, self.session, self.monitor,
