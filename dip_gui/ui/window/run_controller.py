@@ -138,7 +138,7 @@ class RunController(QObject):
     def show_started(self, session: Session) -> None:
         """A run of ``session`` has started (new, or a saved session continued): plot, timeline, status.
         A continued run's curve so far is drawn again."""
-        self.doc.set_state(WindowState.RUNNING if session.prepared else WindowState.PREPARING)
+        self.doc.set_state(_going(session))
         self._network_share = None
         self.parts.plot.clear()
         self.parts.plot.set_total(session.total_iterations)
@@ -252,8 +252,7 @@ class RunController(QObject):
     def toggle_pause(self) -> None:
         if self.doc.state in (WindowState.RUNNING, WindowState.PREPARING, WindowState.PAUSED):
             self.run.toggle_pause()
-            self.doc.set_state(WindowState.PAUSED if self.run.paused else
-                               WindowState.RUNNING if self.run.session and self.run.session.iteration else WindowState.PREPARING)
+            self.doc.set_state(WindowState.PAUSED if self.run.paused else _going(self.run.require_session()))
 
     def stop(self) -> None:
         """Stop after the step in progress and keep the result (the run's end follows)."""
@@ -327,6 +326,11 @@ class RunController(QObject):
         size = (photo.size[0] * scale, photo.size[1] * scale)
         return EstimateRequest(preset, size, 1 if photo.grey else 3, self.panel.device.currentText(),
                                self.panel.current_host_memory())
+
+
+def _going(session: Session) -> WindowState:
+    """A run that is not paused: still computing its classical start, or iterating."""
+    return WindowState.RUNNING if session.prepared else WindowState.PREPARING
 
 
 def _holes_text(network_share: float, task: str | Task) -> str:
