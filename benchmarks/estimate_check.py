@@ -1,7 +1,7 @@
 """The estimate before a run against the run: time per iteration and peak memory, CPU, ``auto``.
 
-For each row (task:preset:size) the estimate is made in a fresh process (``estimate_cost``, as the
-window and ``run`` make it, with the session's memory plan), then the run is measured in another
+For each row (task:preset:size) the estimate is made in a fresh process (``estimate_run_cost``, as
+the window and ``run`` make it, with the session's memory plan), then the run is measured in another
 (``python -m dip_gui bench ... --iters 3 --warmup 1 --json``). Run nothing else meanwhile.
 
     python benchmarks/estimate_check.py denoise:paper:512 denoise:fast:1024 inpaint:fast:1024
@@ -16,13 +16,13 @@ import sys
 ESTIMATE = """
 import json, sys
 from dip_gui.cli.bench import make_session
-from dip_gui.core.estimate.cost import estimate_cost
+from dip_gui.core.session.cost_probe import estimate_run_cost
 from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
 from dip_gui.core.estimate.memory import plan_cpu_memory
 task, preset, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 session = make_session(task, preset, size, "cpu", host_memory="lean")  # lean: builds nothing it keeps
 problem = session.problem
-cost = estimate_cost(session.preset, problem.out_size, problem.channels, "cpu")
+cost = estimate_run_cost(session.preset, problem.out_size, problem.channels, "cpu")
 plan = plan_cpu_memory(session.preset, problem.out_size, problem.channels, available_memory_bytes(resolve_device("cpu")))
 print(json.dumps({"seconds": cost.seconds_per_iteration, "memory_mb": cost.memory_bytes / 2**20,
                   "plan": [plan.host_memory, "lean" if plan.lean_network else "pairs"]}))
@@ -35,6 +35,9 @@ def last_json_line(command: list[str]) -> dict:
 
 
 def main() -> int:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+        return 0
     rows = sys.argv[1:] or ["denoise:fast:512", "denoise:paper:512"]
     for row in rows:
         task, preset, size = row.split(":")

@@ -15,16 +15,15 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import torch
 
-from dip_gui.core.estimate.cost import estimate_cost
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.degradations import random_known_mask
 from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.cuda_graph import EAGER_PASSES
 from dip_gui.core.runtime.device import configure_device
+from dip_gui.core.session.cost_probe import estimate_run_cost, synthetic_photo
 from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Execution, Session
 from dip_gui.core.stopping.monitor import RunMonitor
@@ -36,14 +35,6 @@ TABLE_SIZES = (128, 256, 512, 1024)
 #: Rows whose estimated iteration takes longer than this are skipped in the table (noted as such).
 TABLE_MAX_SECONDS = 20.0
 SR_SCALE = 4
-
-
-def synthetic_photo(size: int, seed: int = 0) -> np.ndarray:
-    """A smooth test photo (speed does not depend on content)."""
-    rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    image = np.stack([xs, ys, 0.5 + 0.3 * np.sin(6 * xs * ys)], axis=2) + rng.normal(0, 0.05, (size, size, 3))
-    return np.clip(image, 0, 1).astype(np.float32)
 
 
 def make_session(task: str, preset_name: str, size: int, device: str, precision: str = "auto",
@@ -224,8 +215,8 @@ def _table(args: argparse.Namespace) -> int:
     for task, preset_name in TABLE_TASKS:
         base = None
         for size in TABLE_SIZES:
-            estimate = estimate_cost(scaled_for(get_preset(task, preset_name), SR_SCALE if Task(task).changes_size else None),
-                                     (size, size), device=args.device)
+            preset = scaled_for(get_preset(task, preset_name), SR_SCALE if Task(task).changes_size else None)
+            estimate = estimate_run_cost(preset, (size, size), device=args.device)
             if estimate.seconds_per_iteration > TABLE_MAX_SECONDS:
                 print(f"{task:8s} {preset_name:8s} {size:5d}  skipped: estimated {estimate.seconds_per_iteration:.0f} s/iter")
                 continue

@@ -24,12 +24,13 @@ from dip_gui.cli.run_inputs import (
 )
 from dip_gui.core.atomic import remove_stale_temporaries, write_json_atomic
 from dip_gui.core.errors import DipError, InvalidParameterError
-from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning, estimate_cost
+from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning
 from dip_gui.core.imaging import LoadedImage, load_image, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.device import available_memory_bytes
 from dip_gui.core.session.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
+from dip_gui.core.session.cost_probe import estimate_run_cost
 from dip_gui.core.session.run_loop import EndReason, RunEnd, RunLoop
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.core.stopping.monitor import RunMonitor
@@ -87,8 +88,8 @@ def _announce_cost(session: Session, log: Log, budget: float | None, host_memory
     """Time and memory of the run before it starts; a warning when it is long or may not fit.
     ``host_memory``: the user's setting, which the estimate plans from as the session did."""
     try:
-        cost = estimate_cost(session.preset, session.problem.out_size, session.problem.channels, session.device.type,
-                             host_memory)
+        cost = estimate_run_cost(session.preset, session.problem.out_size, session.problem.channels,
+                                 session.device.type, host_memory)
     except (DipError, RuntimeError):
         return
     remaining = session.total_iterations - session.iteration
@@ -137,7 +138,7 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
         reference=reference,
         keep_known=not args.raw_output,
     )
-    return Session(problem, preset_for(args), seed=args.seed, device=args.device,
+    return Session(problem, preset_for(args, photo), seed=args.seed, device=args.device,
                    precision=args.precision, host_memory=args.host_memory)
 
 

@@ -21,7 +21,8 @@ import numpy as np
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.presets import Preset, default_preset_name, get_preset, scaled_for
+from dip_gui.core.problem.jpeg_quality import estimate_jpeg_quality
+from dip_gui.core.problem.presets import Preset, default_preset_name, fitted_for, get_preset
 from dip_gui.core.runtime.device import resolve_device
 
 PROGRESS_EVERY_S = 1.0
@@ -120,13 +121,14 @@ def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple[np.n
     return mask, guide, reference
 
 
-def preset_for(args: argparse.Namespace) -> Preset:
-    """The run's preset: named or the device's default, scaled for SR, with command-line overrides.
-    A ``--max-seconds`` budget does not change it: no task's ``balanced`` gets further than its
-    ``fast`` in the same time (docs/presets.md)."""
+def preset_for(args: argparse.Namespace, photo: LoadedImage) -> Preset:
+    """The run's preset: named or the device's default, fitted to the photo (an SR scale, a JPEG's
+    quality read from its pixels), with command-line overrides. A ``--max-seconds`` budget does not
+    change it: no task's ``balanced`` gets further than its ``fast`` in the same time (docs/presets.md)."""
     device = resolve_device(args.device).type
-    preset = scaled_for(get_preset(args.task, args.preset or default_preset_name(args.task, device)), args.scale)
-    preset = preset.with_overrides(iterations=args.iters, lr=args.lr)
+    preset = get_preset(args.task, args.preset or default_preset_name(args.task, device))
+    quality = estimate_jpeg_quality(photo.rgb) if preset.strong_compression is not None else None
+    preset = fitted_for(preset, args.scale, quality).with_overrides(iterations=args.iters, lr=args.lr)
     preset.validate()
     if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
         raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")

@@ -29,7 +29,7 @@ def run_tiled_command(args: argparse.Namespace) -> int:
     check_output(args)
     photo = load_image(args.input)
     mask, guide, reference = load_side_inputs(args, photo)
-    preset = preset_for(args)
+    preset = preset_for(args, photo)
     tiles = plan_tiles(photo.size[0], photo.size[1], args.tile, args.tile_overlap)
     log = progress_printer(args.quiet)
     log(f"{args.task} with preset {preset.name} in {len(tiles)} tiles of up to {args.tile} px "

@@ -186,8 +186,8 @@ def test_auto_stop_saves_the_suggested_iteration_and_its_psnr(photo, tmp_path, m
     from dip_gui.core.stopping import detectors
 
     # A tiny run cannot overfit for real: make the detector fire after a short patience.
-    def quick(cls, n, start=0):
-        return cls(window=3, patience=4, start=start)
+    def quick(cls, n, start=0, suggests=True):
+        return cls(window=3, patience=4, start=start, suggests=suggests)
 
     monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
     out, metrics, snaps = tmp_path / "o.png", tmp_path / "m.json", tmp_path / "snaps"
@@ -210,8 +210,8 @@ def quick_detector(monkeypatch) -> None:
     """A tiny run cannot overfit for real: make the detector fire after a short patience."""
     from dip_gui.core.stopping import detectors
 
-    def quick(cls, n, start=0):
-        return cls(window=3, patience=4, start=start)
+    def quick(cls, n, start=0, suggests=True):
+        return cls(window=3, patience=4, start=start, suggests=suggests)
 
     monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
 
@@ -339,19 +339,21 @@ def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp
 
 
 def test_a_budget_keeps_the_default_preset_of_every_task(photo, tmp_path):
-    """A long --max-seconds budget used to switch SR to `balanced`, which got further than `fast`
-    when `fast` was its classical start. Since `fast` SR draws the detail itself it gets further in
-    less time (docs/presets.md), as `fast` does for every task: the budget only bounds the run."""
+    """A long --max-seconds budget keeps `fast`: it gets further than `balanced` in any CPU budget
+    (docs/presets.md); the budget only bounds the run."""
     from dip_gui.cli.run_inputs import preset_for
+    from dip_gui.core.imaging import load_image
+
+    loaded = load_image(photo)
 
     parser = build_parser()
     for task, scale in (("sr", ["--scale", "2"]), ("denoise", [])):
         args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", task, *scale,
                                   "--device", "cpu", "--max-seconds", "1e6"])
-        assert preset_for(args).name == "fast"
+        assert preset_for(args, loaded).name == "fast"
     args = parser.parse_args(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "sr", "--scale", "2",
                               "--device", "cpu", "--max-seconds", "1e6", "--preset", "balanced"])
-    assert preset_for(args).name == "balanced"  # a named preset is kept
+    assert preset_for(args, loaded).name == "balanced"  # a named preset is kept
 
 
 @pytest.mark.parametrize("victim", ["mask", "reference", "resume"])
@@ -415,3 +417,21 @@ def test_resume_refuses_options_the_saved_session_decides(saved_run, photo, tmp_
     code = run_cli("run", *option, "--resume", saved_run, "-o", tmp_path / "out.png", "--quiet")
     err = capsys.readouterr().err
     assert code == 2 and "--resume" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_strongly_compressed_jpeg_gets_the_shorter_schedule(tmp_path):
+    """Quality read from the pixels: below 20 the JPEG preset runs 150 iterations at lr 0.02, above
+    it 300 at 0.01; --iters still wins."""
+    from dip_gui.cli.run_inputs import preset_for
+    from dip_gui.core.imaging import LoadedImage
+    from dip_gui.core.problem.degradations import jpeg_compress
+    from tests.core.problem.test_jpeg_quality import sample
+
+    parser = build_parser()
+    image = sample()
+    args = parser.parse_args(["run", "x.png", "-o", str(tmp_path / "x.png"), "--task", "jpeg", "--device", "cpu"])
+    strong, light = (preset_for(args, LoadedImage(jpeg_compress(image, quality))) for quality in (10, 40))
+    assert (strong.iterations, strong.lr) == (150, 0.02)
+    assert (light.iterations, light.lr) == (300, 0.01)
+    args = parser.parse_args(["run", "x.png", "-o", str(tmp_path / "x.png"), "--task", "jpeg", "--iters", "77"])
+    assert preset_for(args, LoadedImage(jpeg_compress(image, 10))).iterations == 77

@@ -86,3 +86,14 @@ def quick_settings():
 def run_to_end():
     """``run_to_end(window, qtbot, iterations)``: a quick run, waited for until the window handled its end."""
     return run_window_to_end
+
+
+@pytest.fixture
+def instant_estimate(monkeypatch):
+    """The window's estimates answer at once without running probe sessions, for tests that count
+    or break the session's own steps and starts (the estimate's probes would be counted too)."""
+    from dip_gui.core.estimate.cost import CostEstimate
+    from dip_gui.ui.window import estimator
+
+    monkeypatch.setattr(estimator, "estimate_run_cost",
+                        lambda preset, size, *args, **kwargs: CostEstimate(0.01, 2**20, tuple(size)))

@@ -8,6 +8,7 @@ Cheap (tens of ms) and honest.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
@@ -75,45 +76,66 @@ def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: s
     return schedule_free, tuple(out_size), channels, device, host_memory
 
 
+#: Times one iteration of the run on a canvas of this size (a real session's step, core/session/cost_probe.py).
+StepTimer = Callable[[Canvas, bool], float]
+
+
 def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, device: str = "auto",
-                  host_memory: str = "auto") -> CostEstimate:
+                  host_memory: str = "auto", step_seconds: StepTimer | None = None,
+                  probe_sides: tuple[int, int] = PROBE_SIDES) -> CostEstimate:
     """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``.
 
-    Time: forward and backward on two small canvases (64 and 128 px), a fixed part and a part that
-    grows with the pixels fitted through them, plus the page faults of a CPU run that gives freed
-    memory back. One 64 px probe scaled by the pixel ratio, as before session 3, read a small
-    network's fixed per-operation cost as per-pixel cost: 3-4x too slow for the ``fast`` presets
-    (2.33 s/iter predicted, 0.62 measured at 512 px).
+    Time: an iteration on two small canvases (64 and 128 px), a fixed part and a part that grows
+    with the pixels fitted through them, plus the page faults of a CPU run that gives freed memory
+    back. ``step_seconds`` times a whole iteration (``step_seconds(canvas, lean_network)``); without it
+    the network's forward and backward pass alone is timed, which leaves out the optimiser, the
+    output average, the input's jitter and the task's operator. One 64 px probe scaled by the pixel
+    ratio would read a small network's fixed per-operation cost as per-pixel cost: 3-4x too slow for
+    the ``fast`` presets (2.33 s/iter predicted, 0.62 measured at 512 px).
     """
     dev = resolve_device(device)
-    spec = preset.net
     # what the session will do on the CPU: which network (its memory and time), and whether it keeps
     # freed memory, which grows the peak (core/estimate/memory.py)
     plan = None
     if dev.type == "cpu":
         plan = plan_for_setting(host_memory, preset, out_size, channels, available_memory_bytes(dev))
-    net, depth = _network(preset, channels, dev, plan is not None and plan.lean_network)
+    lean = plan is not None and plan.lean_network
+    net, depth = _network(preset, channels, dev, lean)
     memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
+    if step_seconds is None:
+        def step_seconds(canvas: Canvas, _lean: bool) -> float:
+            return _probe_seconds(net, _probe_input(depth, canvas, dev), dev)
+    seconds = _fitted_seconds(preset, out_size, dev, lambda canvas: step_seconds(canvas, lean), probe_sides)
+    if plan is not None and plan.count is not None and plan.host_memory == "lean":  # small probes never fault; a large run does
+        seconds += PAGE_FAULT_SECONDS_PER_BYTE * plan.count.saved
+    full = Canvas.around(out_size, preset.net.multiple, preset.net.min_cells)
+    return CostEstimate(float(seconds), memory, (full.height, full.width))
+
+
+def _fitted_seconds(preset: Preset, out_size: tuple[int, int], device: torch.device,
+                    timed: Callable[[Canvas], float], probe_sides: tuple[int, int]) -> float:
+    """Seconds per iteration at ``out_size`` from two timed probes: a fixed part and a per-pixel part."""
+    spec = preset.net
     small, large, full = (Canvas.around(size, spec.multiple, spec.min_cells)
-                          for size in (*_probe_sizes(dev, out_size), out_size))
-    t_small = _probe_seconds(net, _probe_input(depth, small, dev), dev)
+                          for size in (*_probe_sizes(device, out_size, probe_sides), out_size))
     px_small, px_large, px_full = (c.height * c.width for c in (small, large, full))
+    if px_full <= px_large:  # as small as a probe: its own canvas is timed
+        return timed(full)
+    t_small = timed(small)
     if px_large > px_small:
-        t_large = _probe_seconds(net, _probe_input(depth, large, dev), dev)
+        t_large = timed(large)
         per_pixel = max((t_large - t_small) / (px_large - px_small), 0.25 * t_large / px_large)
     else:  # a network whose smallest canvas is larger than the second probe's: scale the one
         per_pixel, px_large = t_small / px_small, px_small
     fixed = max(t_small - per_pixel * px_small, 0.0)
-    seconds = fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
-    if plan is not None and plan.count is not None and plan.host_memory == "lean":  # small probes never fault; a large run does
-        seconds += PAGE_FAULT_SECONDS_PER_BYTE * plan.count.saved
-    return CostEstimate(float(seconds), memory, (full.height, full.width))
+    return fixed + per_pixel * px_large * max(px_full / px_large, 1.0) ** 1.05
 
 
-def _probe_sizes(device: torch.device, out_size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+def _probe_sizes(device: torch.device, out_size: tuple[int, int],
+                 sides: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
     """The two probes' canvases: on CUDA no larger than the photo (its own size is then timed)."""
     if device.type != "cuda":
-        return (PROBE_SIDES[0],) * 2, (PROBE_SIDES[1],) * 2
+        return (sides[0],) * 2, (sides[1],) * 2
     large = (min(CUDA_PROBE_SIDES[1], out_size[0]), min(CUDA_PROBE_SIDES[1], out_size[1]))
     small = (min(CUDA_PROBE_SIDES[0], max(large[0] // 2, 1)), min(CUDA_PROBE_SIDES[0], max(large[1] // 2, 1)))
     return small, large
@@ -195,4 +217,4 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["LONG_RUN_S", "CostEstimate", "cost_warning", "estimate_cost", "format_duration"]
+__all__ = ["LONG_RUN_S", "CostEstimate", "StepTimer", "cost_warning", "estimate_cost", "format_duration"]

@@ -27,11 +27,18 @@ BASES = tuple(Start)
 FILLS = tuple(start for start in Start if start.fills_holes)
 
 
+#: A JPEG saved below this quality (read from its pixels: core/problem/jpeg_quality.py) gets its
+#: preset's ``strong_compression`` settings.
+STRONG_COMPRESSION = 20
+
+
 @dataclass(frozen=True)
-class ScaleOverride:
-    """Settings a super-resolution preset changes at one scale (None: the preset's own)."""
+class Override:
+    """Settings a preset changes for one kind of photo: an SR scale, strong JPEG compression (None:
+    the preset's own)."""
 
     iterations: int | None = None
+    lr: float | None = None
     reg_noise_std: float | None = None
     base_sigma: float | None = None
 
@@ -76,8 +83,14 @@ class Preset:
     #: Super-resolution: the result is the output average back-projected onto the small photo
     #: (core/classical/back_projection.py), so the network's detail is added to what the photo says.
     back_project: bool = False
+    #: The output variance may end the run (``core/stopping/detectors.py``). False where its minimum
+    #: misleads and the schedule's end is the stop: JPEG, whose variance settles before the best at
+    #: quality 30 and long after it at quality 10 (docs/stopping.md).
+    variance_stop: bool = True
     #: Super-resolution: settings that differ at a scale (``scaled_for`` applies them).
-    per_scale: dict[int, ScaleOverride] = field(default_factory=dict, compare=False)
+    per_scale: dict[int, Override] = field(default_factory=dict, compare=False)
+    #: JPEG: settings for a photo saved below quality ``STRONG_COMPRESSION`` (``fitted_for`` applies them).
+    strong_compression: Override | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         """Names as written in files and on the command line become the typed choices."""
@@ -127,6 +140,7 @@ class Preset:
         """Plain values only (choices as their names): saved sessions and JSON hold this."""
         data = asdict(self)
         data.pop("per_scale", None)
+        data.pop("strong_compression", None)
         return {key: str(value) if isinstance(value, Enum) else value for key, value in data.items()}
 
 
@@ -175,7 +189,7 @@ BALANCED_NET = _skip((64,) * 5)
 # jitter (its SR notebook).
 PAPER_DENOISE: dict[str, Any] = dict(input_depth=32, reg_noise_std=1 / 30, lr=0.01, iterations=3000, ema=0.99)
 PAPER_SR: dict[str, Any] = dict(input_depth=32, reg_noise_std=0.03, lr=0.01, iterations=2000, ema=None,
-                per_scale={8: ScaleOverride(iterations=4000, reg_noise_std=0.05)})
+                per_scale={8: Override(iterations=4000, reg_noise_std=0.05)})
 
 # fmt: off
 PRESETS: tuple[Preset, ...] = (
@@ -189,8 +203,13 @@ PRESETS: tuple[Preset, ...] = (
            BALANCED_NET, **PAPER_DENOISE),
     Preset(Task.DENOISE, "paper", "The paper's F16 settings: skip 128x5, 3000 iterations", PAPER_NET, **PAPER_DENOISE),
     # -- JPEG artefacts (target = the JPEG itself) -----------------------------------------------
+    # The schedule's end is the stop: the gain peaks near iteration 300 at quality 30-40 and at 30-160
+    # at quality 5-10, where the network goes on to fit the blocks; 1200 iterations at lr 0.03 fell
+    # 0.3-0.5 dB from the peak and the output variance stopped too early or never. So 300 at lr 0.01,
+    # and 150 at lr 0.02 below quality 20, read from the pixels (docs/stopping.md, "JPEG").
     Preset(Task.JPEG, "fast", "Small network refining a light blur of the JPEG on a CPU",
-           FAST_NET, base=Start.BLUR, base_sigma=0.8, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
+           FAST_NET, base=Start.BLUR, base_sigma=0.8, reg_noise_std=0.05, lr=0.01, iterations=300,
+           variance_stop=False, strong_compression=Override(iterations=150, lr=0.02), **FAST),
     Preset(Task.JPEG, "paper", "The paper's snail settings: 2400 iterations",
            _skip((8, 16, 32, 64, 128), skip=(0, 0, 0, 4, 4)), input_depth=3, reg_noise_std=1 / 30,
            lr=0.01, iterations=2400, ema=0.99),
@@ -207,7 +226,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset(Task.SR, "fast", "Small network drawing detail over a blurred upscale, kept true to the photo",
            FAST_NET, base=Start.UPSAMPLE, base_sigma=6.0, back_project=True, reg_noise_std=0.03, lr=0.01,
            iterations=1500, **FAST_FROM_NOISE,
-           per_scale={2: ScaleOverride(base_sigma=3.0), 8: ScaleOverride(base_sigma=12.0)}),
+           per_scale={2: Override(base_sigma=3.0), 8: Override(base_sigma=12.0)}),
     # Per iteration it follows the paper network (zebra 256 px crop, x4: 23.31 against 23.32 dB at
     # 2000 iterations, within 0.3 dB of that from iteration 1425) at 0.47x its CPU time at 256 px.
     Preset(Task.SR, "balanced", "The paper's SR recipe on a 64-channel network: 5x cheaper on a CPU at 512 px",
@@ -293,3 +312,13 @@ def scaled_for(preset: Preset, scale: int | None) -> Preset:
         return preset
     override = preset.per_scale.get(scale)
     return preset if override is None else replace(preset, **override.changes())
+
+
+def fitted_for(preset: Preset, scale: int | None = None, jpeg_quality: int | None = None) -> Preset:
+    """The preset for this photo: per-scale settings for SR, and for a JPEG saved below quality
+    ``STRONG_COMPRESSION`` the shorter schedule its artefacts call for (None: quality unknown)."""
+    preset = scaled_for(preset, scale)
+    strong = preset.strong_compression
+    if strong is None or jpeg_quality is None or jpeg_quality >= STRONG_COMPRESSION:
+        return preset
+    return replace(preset, **strong.changes())

@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from dip_gui.core.estimate.cost import CostEstimate, cost_key, estimate_cost
+from dip_gui.core.estimate.cost import CostEstimate, cost_key
 from dip_gui.core.problem.presets import Preset
+from dip_gui.core.session.cost_probe import estimate_run_cost
 
 
 class EstimateRequest(NamedTuple):
@@ -101,4 +102,4 @@ class BackgroundEstimator(QObject):
 
 
 def _estimate(request: EstimateRequest) -> CostEstimate:
-    return estimate_cost(request.preset, request.size, request.channels, request.device, request.host_memory)
+    return estimate_run_cost(request.preset, request.size, request.channels, request.device, request.host_memory)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from dip_gui.core.errors import DipError
 from dip_gui.core.imaging import LoadedImage, load_image, load_mask, save_image
+from dip_gui.core.problem.jpeg_quality import estimate_jpeg_quality
 from dip_gui.ui.widgets.degrade_dialog import TestImageDialog, make_test_image
 from dip_gui.ui.widgets.qimage import qimage_to_array
 from dip_gui.ui.window import files
@@ -67,13 +68,16 @@ class FileController(QObject):
         """Make ``photo`` the document's (a run going is stopped first); views and plot start afresh."""
         self.runs.stop_and_wait()
         self.doc.set_photo(photo)
+        quality = estimate_jpeg_quality(photo.rgb)
+        self.panel.set_jpeg_quality(quality)
         self.parts.input_view.set_image(photo.rgb)
         self.parts.input_view.mask_model = None
         self.parts.result_view.set_image(None)
         self.parts.plot.clear()
         name = photo.path.name if photo.path is not None else "the pasted image"
         height, width = photo.size
-        self.parts.status.setText(f"Opened {name} ({width}x{height}). Choose a task and press Start (Ctrl+Return).")
+        saved_as = f" It was saved as a JPEG at quality about {quality}." if quality is not None else ""
+        self.parts.status.setText(f"Opened {name} ({width}x{height}).{saved_as} Choose a task and press Start (Ctrl+Return).")
 
     def choose_guide(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Flash photo", files.last_folder(self.settings),

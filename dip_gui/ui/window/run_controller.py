@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.estimate.cost import LONG_RUN_S, CostEstimate, cost_warning, format_duration
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.presets import Preset, get_preset, scaled_for
+from dip_gui.core.problem.presets import Preset, fitted_for, get_preset
 from dip_gui.core.problem.tasks import Problem, make_problem
 from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
 from dip_gui.core.session.checkpoint import photo_facts
@@ -36,6 +36,8 @@ START_NAMES = {"nlm": "non-local means and Wiener filtering", "blur": "a light b
 
 #: Presets a long run may switch to, slowest first (a preset is offered only those after it).
 QUICKER_PRESETS = ("balanced", "fast")
+#: The long-run question's offer of the same settings for fewer iterations: this prefix and the count.
+SHORTER = "iterations:"
 
 
 @contextmanager
@@ -271,8 +273,14 @@ class RunController(QObject):
             return True  # no estimate: the run itself will say what is wrong
         if warning is None:
             return True
-        choice = self.ask_about_cost(warning, self._quicker_presets(preset))
-        if choice not in ("run", "cancel"):
+        offers = self._quicker_presets(preset)
+        fitting = int(LONG_RUN_S / cost.seconds_per_iteration)  # iterations that fit the long-run mark
+        if 1 <= fitting < preset.iterations:
+            offers.append((f"{SHORTER}{fitting}", "~" + cost.duration(fitting)))
+        choice = self.ask_about_cost(warning, offers)
+        if choice.startswith(SHORTER):
+            self.panel.iterations.setValue(int(choice.removeprefix(SHORTER)))
+        elif choice not in ("run", "cancel"):
             self.panel.preset.setCurrentIndex(self.panel.preset.findData(choice))
         return choice != "cancel"
 
@@ -284,7 +292,8 @@ class RunController(QObject):
             names = names[names.index(preset.name) + 1:]
         offers = []
         for name in names:
-            quicker = scaled_for(get_preset(self.panel.current_task(), name), self.panel.current_scale())
+            quicker = fitted_for(get_preset(self.panel.current_task(), name), self.panel.current_scale(),
+                                 self.panel.jpeg_quality)
             try:
                 duration = "~" + self.estimator.result_for(self._estimate_request(quicker)).duration(quicker.iterations)
             except (DipError, RuntimeError):
@@ -293,11 +302,12 @@ class RunController(QObject):
         return offers
 
     def ask_about_cost(self, warning: str, offers: list[tuple[str, str]]) -> str:
-        """The user's answer: 'run', 'cancel' or the name of the offered preset chosen."""
+        """The user's answer: 'run', 'cancel', the name of the offered preset chosen, or ``SHORTER``
+        and the iterations of the shorter run offered."""
         box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self.parts.parent)
         run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
         buttons: dict[object, str] = {
-            box.addButton(f"Use the {name} preset ({duration})", QMessageBox.ButtonRole.ActionRole): name
+            box.addButton(_offer_label(name, duration), QMessageBox.ButtonRole.ActionRole): name
             for name, duration in offers}
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
@@ -326,6 +336,12 @@ class RunController(QObject):
         size = (photo.size[0] * scale, photo.size[1] * scale)
         return EstimateRequest(preset, size, 1 if photo.grey else 3, self.panel.device.currentText(),
                                self.panel.current_host_memory())
+
+
+def _offer_label(name: str, duration: str) -> str:
+    if name.startswith(SHORTER):
+        return f"Run {int(name.removeprefix(SHORTER)):,} iterations ({duration})"
+    return f"Use the {name} preset ({duration})"
 
 
 def _going(session: Session) -> WindowState:

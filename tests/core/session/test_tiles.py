@@ -71,8 +71,8 @@ def test_tiled_super_resolution_is_k_times_larger(tiny_preset, smooth_image):
 def test_each_tile_stops_at_its_own_suggestion_unless_asked_to_run_on(tiny_preset, smooth_image, monkeypatch):
     from dip_gui.core.stopping import detectors
 
-    def quick(cls, n, start=0):
-        return cls(window=3, patience=4, start=start)
+    def quick(cls, n, start=0, suggests=True):
+        return cls(window=3, patience=4, start=start, suggests=suggests)
 
     monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
     noisy = add_gaussian_noise(smooth_image(32, 56), 25, seed=2)

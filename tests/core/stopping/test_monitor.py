@@ -41,7 +41,7 @@ def test_the_learning_rate_warm_up_is_not_watched():
     assert unwatched.suggestion is not None and 220 <= unwatched.suggestion.iteration <= 270
 
 
-def test_the_detector_skips_the_warm_up_of_presets_that_draw_from_noise(smooth_image):
+def test_the_detector_skips_the_warm_up_of_presets_that_start_from_a_blur_or_noise(smooth_image):
     from dip_gui.core.problem.presets import get_preset
     from dip_gui.core.problem.tasks import make_problem
     from dip_gui.core.session.session import Session
@@ -49,6 +49,7 @@ def test_the_detector_skips_the_warm_up_of_presets_that_draw_from_noise(smooth_i
 
     image = smooth_image(32, 32)
     cases = (("sr", "fast", {"scale": 2}, 30),  # draws from noise over a blurred upscale: its warm-up skipped
+             ("jpeg", "fast", {}, 30),  # refines a blur of the JPEG, which the network improves on after the warm-up
              ("denoise", "fast", {}, 0),  # starts at its estimate, which may be the best: watched at once
              ("denoise", "paper", {}, 0))  # no warm-up
     for task, name, kwargs, start in cases:
@@ -133,7 +134,8 @@ class _SettlingSession:
 
     device = torch.device("cpu")
     total_iterations = 400
-    preset = SimpleNamespace(warmup=0, input_kind="noise")  # no learning-rate warm-up: watched from the first iteration
+    # no learning-rate warm-up: watched from the first iteration
+    preset = SimpleNamespace(warmup=0, input_kind="noise", base=None, variance_stop=True)
 
     def validation_values(self) -> int:
         return 0  # holds no pixels back: the variance detector
@@ -201,3 +203,23 @@ def test_a_saved_monitor_includes_the_iterations_still_queued():
     assert monitor.store.snapshots == []  # queued, not yet read back
     state = monitor.state_dict()
     assert state["store"]["iterations"] == [1, 2, 3]
+
+
+def test_a_preset_that_ends_at_its_schedule_gets_no_variance_suggestion(smooth_image):
+    """JPEG's output variance settles both before and after its best (docs/stopping.md): its
+    detector still draws the curve but suggests nothing, and a resumed run keeps that."""
+    from dip_gui.core.problem.presets import get_preset
+    from dip_gui.core.problem.tasks import make_problem
+    from dip_gui.core.session.session import Session
+    from dip_gui.core.stopping.detectors import VarianceStopDetector, detector_for, detector_from_state
+
+    jpeg = get_preset("jpeg", "fast")
+    assert not jpeg.variance_stop and get_preset("denoise", "fast").variance_stop
+    detector = detector_for(Session(make_problem("jpeg", smooth_image(32, 32)), jpeg, device="cpu"), 300)
+    assert isinstance(detector, VarianceStopDetector) and not detector.suggests
+    detector = detector_from_state(detector.state_dict())
+    rng = np.random.default_rng(0)
+    for iteration in range(1, 301):  # still outputs: the variance is lowest early and never falls again
+        spread = 0.001 if iteration < 60 else 0.05
+        assert detector.update(iteration, torch.from_numpy(rng.normal(0.5, spread, (1, 3, 8, 8)).astype("float32"))) is None
+    assert detector.suggestion is None and len(detector.history) > 200

@@ -9,7 +9,7 @@ from dip_gui.core.estimate.cost import CostEstimate
 
 
 class FakeEstimates:
-    """Stands in for core.estimate.estimate_cost: records each call's preset and thread, answers
+    """Stands in for core.session.cost_probe.estimate_run_cost: records each call's preset and thread, answers
     ``seconds_per_iteration`` = 1 for fast, 7 for paper, and can be held until released."""
 
     def __init__(self):
@@ -31,7 +31,7 @@ class FakeEstimates:
 @pytest.fixture
 def fake(monkeypatch):
     fake = FakeEstimates()
-    monkeypatch.setattr(estimator_module, "estimate_cost", fake)
+    monkeypatch.setattr(estimator_module, "estimate_run_cost", fake)
     return fake
 
 
@@ -104,7 +104,7 @@ def test_a_failing_estimate_says_so_in_the_panel(window, photo_path, qtbot, monk
     def broken(preset, size, channels, device, host_memory="auto"):
         raise ValueError("probe exploded")
 
-    monkeypatch.setattr(estimator_module, "estimate_cost", broken)
+    monkeypatch.setattr(estimator_module, "estimate_run_cost", broken)
     window.files.open_path(photo_path)
     window.runs.update_estimate()
     qtbot.waitUntil(lambda: window.panel.estimate.text() == "Estimate unavailable: probe exploded", timeout=10000)

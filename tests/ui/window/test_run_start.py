@@ -11,8 +11,9 @@ from dip_gui.ui.window.run_controller import START_NAMES
 
 
 @pytest.fixture
-def held_start(monkeypatch):
-    """The warm start waits for ``release`` and records the thread that made it."""
+def held_start(monkeypatch, instant_estimate):
+    """The warm start waits for ``release`` and records the thread that made it (the estimate's probe
+    sessions, which make one too, are left out)."""
     real = session_module.warm_start
     state = {"threads": [], "release": threading.Event(), "error": None}
 

@@ -206,6 +206,24 @@ def test_a_very_long_run_asks_first_and_offers_the_quicker_presets(window, photo
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
 
 
+def test_a_long_run_offers_as_many_iterations_as_fit_the_long_run_mark(window, photo_path, qtbot, monkeypatch):
+    """With nothing quicker to switch to (``fast``) the question still offers a shorter run: the
+    iterations that fit the mark, with their time; choosing it runs that many."""
+    import dip_gui.ui.window.run_controller as run_controller
+
+    window.files.open_path(photo_path)
+    window.panel.preset.setCurrentIndex(window.panel.preset.findData("fast"))
+    cost = window.runs.estimator.result_for(window.runs._estimate_request(window.panel.current_preset()))
+    monkeypatch.setattr(run_controller, "LONG_RUN_S", 7.5 * cost.seconds_per_iteration)
+    asked = []
+    monkeypatch.setattr(window.runs, "ask_about_cost", lambda text, offers: asked.append(offers) or offers[-1][0])
+    window.runs.start()
+    assert asked == [[("iterations:7", "~" + cost.duration(7))]]
+    assert window.run.session.total_iterations == 7
+    assert run_controller._offer_label(*asked[0][0]).startswith("Run 7 iterations (~")
+    qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
+
+
 def test_cost_warning_names_time_and_memory():
     from dip_gui.core.estimate.cost import CostEstimate, cost_warning
 

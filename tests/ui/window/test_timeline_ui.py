@@ -10,8 +10,8 @@ from dip_gui.core.stopping import detectors, monitor
 @pytest.fixture
 def eager_detector(monkeypatch):
     """Tiny runs do not overfit: let the detector fire after a short patience."""
-    def quick(cls, n, start=0):
-        return cls(window=3, patience=5, start=start)
+    def quick(cls, n, start=0, suggests=True):
+        return cls(window=3, patience=5, start=start, suggests=suggests)
 
     monkeypatch.setattr(detectors.VarianceStopDetector, "for_run", classmethod(quick))
 

@@ -18,6 +18,26 @@ def test_open_by_path_sets_title_and_shows_photo(window, photo_path):
     assert "Opened photo.png (48x40)" in window.status.text()  # not the "Open a photo" hint any more
 
 
+def test_a_strongly_compressed_jpeg_gets_the_shorter_jpeg_schedule(window, tmp_path):
+    """The quality is read from the pixels on opening: the JPEG task shows 150 iterations for quality
+    10 and 300 for quality 40, and the status says what the photo was saved at."""
+    from PIL import Image
+
+    from dip_gui.core.problem.choices import Task
+    from tests.core.problem.test_jpeg_quality import sample
+
+    pixels = (sample() * 255 + 0.5).astype(np.uint8)
+    window.panel.task.setCurrentIndex(window.panel.task.findData(Task.JPEG))
+    for quality, iterations in ((10, 150), (40, 300)):
+        path = tmp_path / f"q{quality}.jpg"
+        Image.fromarray(pixels).save(path, quality=quality)
+        assert window.files.open_path(path)
+        assert window.panel.iterations.value() == iterations
+        assert window.panel.current_preset().iterations == iterations
+        said = window.status.text().split("JPEG at quality about ")[1].split(".")[0]
+        assert abs(int(said) - quality) <= 1  # qualities one apart may share their low-frequency steps
+
+
 def test_open_bad_file_shows_error_and_keeps_app_usable(window, tmp_path, photo_path):
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
@@ -347,7 +367,8 @@ def test_every_task_has_presets_and_an_estimate(window, photo_path, task, qtbot)
     assert window.panel.preset.count() >= 3  # fast, paper, custom
 
 
-def test_worker_error_shows_a_dialog_and_keeps_the_app(window, photo_path, qtbot, monkeypatch, quick_settings):
+def test_worker_error_shows_a_dialog_and_keeps_the_app(window, photo_path, qtbot, monkeypatch, quick_settings,
+                                                       instant_estimate):
     window.files.open_path(photo_path)
     quick_settings(window, 50)
     from dip_gui.core.session import session as session_module
