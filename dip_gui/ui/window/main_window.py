@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from dip_gui.core.imaging import LoadedImage
 from dip_gui.core.problem.presets import TASKS
 from dip_gui.core.samples import sample_photo
+from dip_gui.ui.gui_thread_gc import GuiThreadGarbageCollector
 from dip_gui.ui.widgets.image_view import ImageCanvas, sync_views
 from dip_gui.ui.widgets.plot_panel import PlotPanel
 from dip_gui.ui.widgets.task_panel import TaskPanel
@@ -47,6 +48,8 @@ from dip_gui.ui.window.view_controller import ViewController
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, open_sample: bool = True) -> None:
         super().__init__()
+        # cycles are collected on this thread only: a Qt object freed in the worker deadlocks (gui_thread_gc.py)
+        self._garbage_collector = GuiThreadGarbageCollector(self)
         self.settings = settings or QSettings("DIPStudio", "DIPStudio")
         self.document = Document(self)
         self.run = CurrentRun(self)
