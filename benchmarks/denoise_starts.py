@@ -4,7 +4,7 @@
 
 The paper's four denoising photos (cropped to multiples of 32, as the paper does), Gaussian noise of
 each sigma (one generator, seed 1, in photo order), the noise level estimated from the photo as a
-run does. Prints one line per photo and sigma (docs/presets.md, session 13).
+run does. Prints one line per photo and sigma (docs/presets.md).
 """
 
 from __future__ import annotations

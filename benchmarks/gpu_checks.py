@@ -16,9 +16,10 @@ reports, and stops starting rows when the budget is spent. Parts:
   * ``rows``: tasks x presets x sizes, each with seconds per iteration, peak allocated and reserved
     GPU memory after the warm-up, and what the estimate (core/estimate/cost.py, core/estimate/memory.py)
     said before the start.
-``--tiny`` runs every part at toy sizes on any device (the CPU check before a lease). Results of
-session 16 (H200): benchmarks/results/gpu_checks_session16_h200_run{1,2}.json (run 1 predates the
-session's graphs: its ``experiment`` rows measured them, its ``rows`` are launched from Python).
+``--tiny`` runs every part at toy sizes on any device (the CPU check before a lease). Results on an
+H200: benchmarks/results/gpu_checks_rows_h200_2026-11-27.json (the pass replayed from CUDA graphs) and
+gpu_checks_graph_experiment_h200_2026-11-27.json (its ``experiment`` rows measure the graphs against passes
+launched from Python).
 """
 
 from __future__ import annotations

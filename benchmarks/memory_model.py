@@ -5,10 +5,10 @@ Each row (task:preset:size) is run four times, each in a fresh process (``python
 process's peak resident memory), and counted as the estimate counts it (``count_memory``). It prints
 every run's measured peak, the model's figure and their ratio, and with ``--fit`` the least-squares
 coefficients (relative error) of ``peak = a x saved + session images + NNPACK workspace + b`` per
-setting. Session 15's fit: ``--rows fit``; its held-out check: ``--rows held-out``. Run nothing else
+setting. The fit: ``--rows fit``; its held-out check: ``--rows held-out``. Run nothing else
 meanwhile: the peaks are the machine's, and two processes would share its cores.
 
-    python benchmarks/memory_model.py --rows fit --fit --out benchmarks/results/memory_model_session15_cpu.json
+    python benchmarks/memory_model.py --rows fit --fit --out benchmarks/results/memory_model_fit_cpu_avx512_2026-11-27.json
 """
 
 from __future__ import annotations

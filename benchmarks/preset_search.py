@@ -64,7 +64,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "w32_lr01": ("w32", {}),
     "small_lr01": ("small", {}),  # the paper's recipe on the fast network
     "small_lr01_ema": ("small", {"ema": 0.99}),  # ... with the output averaged (inpainting: no averaging)
-    # inpainting's `fast` until session 9: the small network refining the Telea fill (a residual)
+    # an inpainting candidate: the small network refining the Telea fill (a residual)
     "fill_refine": ("small", {"input_kind": "base", "base": "fill", "base_sigma": 0.8, "residual": True,
                               "reg_noise_std": 0.03, "ema": 0.97, "lr_floor": 0.2, "warmup": 30, "iterations": 1500}),
     # ... and the average starting at the classical fill (what the first previews show)
@@ -75,7 +75,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     # ... and the holes filled by the average and the fill mixed by a holdout (core/stopping/holdout.py)
     "small_holdout": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True}),
     "small_holdout_lr01": ("small", {"ema": 0.99, "base": "fill", "base_sigma": 0.8, "holdout": True, "lr": 0.01}),
-    # restoration (session 11): the fill made for scattered missing pixels (warm_start.non_local_means_fill)
+    # restoration: the fill made for scattered missing pixels (warm_start.non_local_means_fill)
     "fast_nlmfill": ("", {"base": "nlm_fill"}),  # blurred by fast's 0.8 px, or the residual never moves
     "fast_nlmfill_b05": ("", {"base": "nlm_fill", "base_sigma": 0.5}),
     "fast_nlmfill_noisein": ("", {"base": "nlm_fill", "input_kind": "noise", "input_depth": 32}),
@@ -95,7 +95,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     # the task's fast preset's classical estimate (non-local means, upscale, fill) as the network's input
     "small_basein": ("small", {**BASE_INPUT, "ema": 0.99}),
     "w64_basein": ("w64", {**BASE_INPUT, "ema": 0.99}),
-    # SR `fast` (session 17): the blur of the upscale under the residual (the shipped one is 1.5x the
+    # SR `fast`: the blur of the upscale under the residual (the shipped one is 1.5x the
     # scale), and the shipped preset without its back-projection onto the small photo
     "fast_blur2": ("", {"base_sigma": 2.0}),
     "fast_blur3": ("", {"base_sigma": 3.0}),
@@ -104,7 +104,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "fast_blur9": ("", {"base_sigma": 9.0}),
     "fast_blur12": ("", {"base_sigma": 12.0}),
     "fast_unprojected": ("", {"back_project": False}),
-    # inpainting `fast` under a short budget (session 18): an average that forgets faster, a faster start
+    # inpainting `fast` under a short budget: an average that forgets faster, a faster start
     "fast_ema97": ("", {"ema": 0.97}),
     "fast_lr02": ("", {"lr": 0.02}),
     "fast_lr03w": ("", {"lr": 0.03, "warmup": 30, "lr_floor": 0.2}),

@@ -24,7 +24,7 @@ DOCUMENT = """# Quality under wall-clock budgets
 |---|---|
 | F16 | 30.00 |
 
-Session 5: the notes on what changed, which a re-run must keep.
+Notes: the notes on what changed, which a re-run must keep.
 
 ## Super-resolution
 
@@ -37,7 +37,7 @@ Session 5: the notes on what changed, which a re-run must keep.
 def test_only_the_measured_tables_change_and_the_notes_stay(quality):
     rows = ["| photo | PSNR |", "|---|---|", "| F16 | 32.21 |", "| barbara | 29.64 |"]
     updated = quality.update_tables(DOCUMENT, [("Denoising", rows)])
-    assert "| F16 | 32.21 |\n| barbara | 29.64 |\n\nSession 5: the notes" in updated
+    assert "| F16 | 32.21 |\n| barbara | 29.64 |\n\nNotes: the notes" in updated
     assert "30.00" not in updated and "| zebra | 25.00 |" in updated  # the other section as it was
     assert quality.update_tables(updated, [("Denoising", rows)]) == updated  # a second run changes nothing
 

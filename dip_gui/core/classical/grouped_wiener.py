@@ -9,11 +9,10 @@ transform-domain collaborative filtering", IEEE TIP 2007; the parameters are sma
 speed (a 25 px search instead of 39, 16 blocks a group instead of 32, a reference block every 4 px
 instead of 3).
 
-Measured after non-local means and ``wiener.py``'s pass as the pilot, sigma 25 (session 13, dB):
+Measured after non-local means and ``wiener.py``'s pass as the pilot, sigma 25 (dB):
 F16 31.59 -> 32.26, barbara 31.93 -> 32.72, zebra 29.17 -> 29.60. About linear in the pixel count,
 so larger photos than ``MAX_PIXELS`` skip it. The denoiser's whole start at 512 px on the 2-core
-CPU: 3.8 s until session 16, 2.4 s since (15.3 -> 8.6 s at 1024 px; the same output to the bit on
-F16 and barbara): OpenCV's integral image in the block search, the groups' worst slot kept up to
+CPU: 2.4 s (8.6 s at 1024 px): OpenCV's integral image in the block search, the groups' worst slot kept up to
 date instead of searched for every offset, the colour planes filtered in threads.
 """
 

@@ -71,7 +71,7 @@ def adapted_blur_sigma(image: np.ndarray, base_sigma: float) -> float:
 #: separately smooths colour noise much harder than RGB channels would (CBM3D's choice).
 OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt(np.array([[3], [2], [1.5]]))
 #: Non-local means' patch and search window, and its filter strength per unit of noise sigma.
-#: Measured on the paper's four denoising photos at sigma 25 (docs/presets.md, session 8): 5 px
+#: Measured on the paper's four denoising photos at sigma 25 (docs/presets.md, "Non-local means"): 5 px
 #: patches beat OpenCV's default 7 px on all four (+0.1 to +0.4 dB); a 35 px search loses 0.3-0.5 dB;
 #: strength 0.9-1.1 moves no photo by more than 0.3 dB.
 NLM_PATCH, NLM_SEARCH, NLM_STRENGTH = 5, 21, 1.0
@@ -90,7 +90,7 @@ def denoised_start(image: np.ndarray, noise_sigma: float) -> np.ndarray:
     non-local means, then a Wiener pass in 8x8 DCT blocks with it as the pilot (``wiener.py``), then
     on photos up to ``grouped_wiener.MAX_PIXELS`` a Wiener pass over groups of similar blocks with
     that as the pilot (``grouped_wiener.py``). Each pass adds 0.4-1.2 dB on the paper's photos at
-    sigma 25 (docs/presets.md, session 13)."""
+    sigma 25 (docs/presets.md)."""
     noisy = _opponent_planes(image)
     pilot = [_nlm_channel(plane, noise_sigma) for plane in noisy]  # non_local_means without the way back to RGB
     sigma = noise_sigma / 255

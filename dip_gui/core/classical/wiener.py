@@ -9,7 +9,7 @@ all; where it says noise, it is dropped. So the pilot's own smoothing errors (no
 out fine texture) are not copied into the result.
 
 Measured after non-local means (``non_local_means``) on the paper's photos, sigma 25, true sigma
-given, PSNR in dB (session 13): F16 30.40 -> 31.59, barbara 30.95 -> 31.83, zebra 28.03 -> 29.17,
+given, PSNR in dB: F16 30.40 -> 31.59, barbara 30.95 -> 31.83, zebra 28.03 -> 29.17,
 library 26.54 -> 27.55, ~0.5 s at 512 px. Stride 1 adds 0.05-0.1 dB for 5x the time; 16x16 blocks
 suit barbara's stripes (+0.3 dB) and lose elsewhere; a second pass with the first as pilot adds
 0.0-0.1 dB.

@@ -32,21 +32,17 @@ LONG_RUN_S = 30 * 60
 #: Canvas sides of the two timing probes on the CPU.
 PROBE_SIDES = (64, 128)
 #: On CUDA, larger: below ~256 px a GPU iteration costs its fixed part alone, so the difference of
-#: two small probes is noise. Measured on an H200 (session 16, ``Session.step()`` with the pass
+#: two small probes is noise. Measured on an H200 (``Session.step()`` with the pass
 #: replayed from a CUDA graph): `fast` 3.05 / 5.27 / 13.8 ms at 256 / 512 / 1024 px, paper 5.6 /
 #: 13.9 / 53.4 / 125 ms at 256 / 512 / 1024 / 1536 px; the fit below through the 256 and 512 px
 #: figures gives 1024 px 1.03x (fast) and 0.94x (paper) of the measured time, 1536 px 0.91x. The
 #: 64 + 128 px probes launched from Python, as before, estimated 5-14x the measured time.
 CUDA_PROBE_SIDES = (256, 512)
-#: Every network gets both probes and a fixed + per-pixel fit. Until session 15 the wide networks
-#: (over 64 channels, slower than 50 ms at 64 px) had the 64 px probe alone, scaled by the pixels,
-#: to spare the window ~0.5 s: the paper networks' estimates came out 1.13-1.75x the measured time
-#: (median 1.49; 72 runs of session 15's memory fit, 256-1024 px, both settings), with the fit
-#: 0.80-1.20 (median 1.00); over all networks 0.80-1.52 (median 1.04). Session 4 had tried and
-#: reverted the second probe when its 512 px figure came out under: that was the page faults below.
+#: Every network gets both probes and a fixed + per-pixel fit: one 64 px probe scaled by the pixels
+#: read the paper networks 1.13-1.75x the measured time (median 1.49 over 72 runs, 256-1024 px).
 #: A CPU run that gives freed memory back faults in and zeroes every activation again each
-#: iteration; the probes (small blocks, served from the heap) do not. Measured (session 15, 36 pairs
-#: of runs from 256 to 1024 px, `benchmarks/results/memory_model_fit_session15_cpu.json`'s rows,
+#: iteration; the probes (small blocks, served from the heap) do not. Measured (36 pairs
+#: of runs from 256 to 1024 px, `benchmarks/results/memory_model_fit_cpu_avx512_2026-11-27.json`'s rows,
 #: ``bench --host-memory lean|fast``): 0.3-1.3 s more per GB the network saves, median 0.65.
 PAGE_FAULT_SECONDS_PER_BYTE = 0.65 / 2**30
 

@@ -35,21 +35,21 @@ COUNT_SIDE = 128
 MB = 2**20
 #: CPU peak = a x saved bytes + the session's images + NNPACK's workspace + b, for freed memory given
 #: back ("lean") or kept ("fast"). Least squares on the relative error over 88 runs (22
-#: task/preset/size rows from 256 to 1024 px, both networks, both settings; session 15, 2-core
+#: task/preset/size rows from 256 to 1024 px, both networks, both settings; 2-core
 #: AVX-512 Xeon, ``python benchmarks/memory_model.py --fit``), rounded: every run within -15% / +19%
 #: of its measured peak ("lean", root mean square 8%) and -14% / +10% ("fast", 6%); 44 runs held out
 #: -10% / +17% (7%). The count times 1.5 used before was -40% / +82%. The fixed part is the run's own
 #: start-up (thread pools, oneDNN's kernels): ~100 MB of it before the first iteration.
 CPU_PEAK_MODEL = {"lean": (1.0, 215 * MB), "fast": (1.6, 155 * MB)}
 #: GPU peak = a x saved bytes + the session's images + weights, gradients and Adam's moments + b.
-#: Measured on an H200 (session 16, TF32, the pass replayed from a CUDA graph; reserved memory after
-#: the warm-up, 16 runs from 256 to 1536 px: benchmarks/results/gpu_checks_session16_h200_run2.json,
+#: Measured on an H200 (TF32, the pass replayed from a CUDA graph; reserved memory after
+#: the warm-up, 16 runs from 256 to 1536 px: benchmarks/results/gpu_checks_rows_h200_2026-11-27.json,
 #: ``python benchmarks/gpu_checks.py --parts rows``): runs whose network saves 2 GB or more within
 #: -17% / +23% (paper 1536 px: 22.8 GB estimated, 21.3 GB held), all runs -49% / +77%. The fixed part is cuDNN's
 #: and cuBLAS's workspaces: 0.4-2.7 GB beside small runs, as large as autotuning found useful with
 #: 139 GB free, which a smaller card need not give. The count times 1.5 used before was 0.13-0.37x
 #: for the `fast` networks (175 MB estimated, 1.35 GB held at 256 px) and 1.2-1.33x for the paper's
-#: at 1024 px and more. bf16 holds ~0.77x the saved bytes of TF32 (session 16): estimated as TF32.
+#: at 1024 px and more. bf16 holds ~0.77x the saved bytes of TF32: estimated as TF32.
 GPU_PEAK_MODEL = (1.15, 1024 * MB)
 #: Photo-sized images a session holds besides the network's input (observed photo, its tensor, the
 #: output average, the warm start; inpainting adds the fill, the fill without the held-out pixels
@@ -104,9 +104,9 @@ def plan_cpu_memory(preset: Preset, out_size: tuple[int, int], channels: int, av
 
     The middle step is worth most: keeping freed memory spares every iteration its page faults, and
     the lean network's 2-7% extra time is small beside that: `fast` denoising at 1024 px 2.31 -> 1.50
-    s/iteration for +0.7 GB (session 14). Where the bounds in core/runtime/host_memory.py stop it, the
+    s/iteration for +0.7 GB (2-core AVX-512 Xeon). Where the bounds in core/runtime/host_memory.py stop it, the
     speed is there for the asking (``--host-memory fast``): the paper denoiser at 512 px 3.80 -> 2.38
-    s/iteration for +1.4 GB (session 15)."""
+    s/iteration for +1.4 GB."""
     dev = torch.device("cpu")
     for lean in (False, True):
         count = count_memory(preset, out_size, channels, dev, lean)

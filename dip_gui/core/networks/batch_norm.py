@@ -5,15 +5,15 @@ rounding) with a faster training forward for one contiguous float32 CPU image, a
 for anything else. PyTorch's kernel spends most of its time on a Welford variance; here the variance
 is E[x^2] - mean^2 from two vectorised reductions (``_variance`` guards against cancellation), and
 the output one multiply-add ``x * alpha + beta`` as PyTorch computes it (128 channels at 256 px:
-9.9 -> 5-6 ms on the 2-core AVX-512 Xeon, session 13). Its backward is PyTorch's.
+9.9 -> 5-6 ms on the 2-core AVX-512 Xeon). Its backward is PyTorch's.
 
 Two fused forms keep only their output for the backward, where the plain layers keep the batch
 norm's input as well: ``FastBatchNormLeakyReLU`` (batch norm then LeakyReLU, as every block of the
 paper's networks has) and ``FastBatchNormReflectionPad`` (the batch norm after a skip connection's
 concatenation, writing the padded input of the convolution that follows). They cost a little time
 (the backward undoes the output's activation and affine step), so a network has them only where
-memory is the limit (``SkipNet(lean=True)``: CPU runs too large to keep freed memory). Measured,
-session 14, whole iterations at 512 px, paper networks, pairs of layers -> fused (``python -m
+memory is the limit (``SkipNet(lean=True)``: CPU runs too large to keep freed memory). Measured
+(2-core AVX-512 Xeon), whole iterations at 512 px, paper networks, pairs of layers -> fused (``python -m
 dip_gui bench --task T --preset paper --size 512 --iters 3``, alternated twice): peak memory
 inpainting 2963 -> 2201 MB, denoising 2059 -> 1616 MB; time +2 to +7%. The LeakyReLU fusion alone
 gave 2950 -> 2485 and 2057 -> 1783 MB.

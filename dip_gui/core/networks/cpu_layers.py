@@ -2,7 +2,7 @@
 
 Each is a subclass of the PyTorch module it replaces (same parameters, buffers and results within
 float rounding) and falls back to it for anything but one contiguous float32 CPU image. Measured on
-the 2-core AVX-512 Xeon (session 13, freed memory kept, median of 9, ms):
+the 2-core AVX-512 Xeon (freed memory kept, median of 9, ms):
 
 =========================================  ========  =====
 operation                                  PyTorch   here

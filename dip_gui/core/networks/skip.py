@@ -105,7 +105,7 @@ class PointwiseConv2d(nn.Conv2d):
 def _matrix_product_wins_with_kept_memory(out_channels: int) -> bool:
     """With freed memory kept, oneDNN's 1x1 kernel beats the matrix product only on AVX2 CPUs and wide
     outputs. Measured (forward + backward, ms, at 256 px): AVX2 128->128 70.7 vs 80.5 (oneDNN wins);
-    AVX-512 (session 13) 128->128 39.8 vs 30.6, 128->3 12.7 vs 3.5 (the product wins)."""
+    AVX-512 128->128 39.8 vs 30.6, 128->3 12.7 vs 3.5 (the product wins)."""
     return out_channels < 16 or onednn_has_avx512()
 
 

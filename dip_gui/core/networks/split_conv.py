@@ -47,7 +47,7 @@ Gradients = tuple[torch.Tensor | None, ...]
 #: NNPACK's Winograd kernels pay from this output side (pixels) and channel count (table above).
 NNPACK_MIN_SIDE = 32
 #: On AVX-512 CPUs oneDNN's direct kernels are ~2x faster and NNPACK pays only on large pictures.
-#: Measured there (session 13, 128->128 channels, forward / input gradient, ms, NNPACK vs oneDNN):
+#: Measured there (2-core AVX-512 Xeon, 128->128 channels, forward / input gradient, ms, NNPACK vs oneDNN):
 #: 256 px (132 in) 57.7 / 52.9 vs 61.8 / 70.3; 128 px 14.4 / 13.9 vs 13.3 / 12.7 (132 in: 15.0 /
 #: 14.1 vs 14.6 / 16.8); 64 px 4.1 / 4.0 vs 3.4 / 3.3; 32 px 1.7 / 1.8 vs 0.8 / 0.9.
 NNPACK_MIN_SIDE_AVX512 = 128

@@ -194,9 +194,9 @@ PAPER_SR: dict[str, Any] = dict(input_depth=32, reg_noise_std=0.03, lr=0.01, ite
 # fmt: off
 PRESETS: tuple[Preset, ...] = (
     # -- denoise --------------------------------------------------------------------------------
-    # Non-local means as the start (session 8): on the paper's four photos at sigma 25 it alone is
-    # +1.7 to +3.7 dB over the light blur this preset used to start from, and above everything the
-    # blur-started network reached (docs/presets.md, "Non-local means").
+    # Non-local means as the start: on the paper's four photos at sigma 25 it alone is +1.7 to +3.7
+    # dB over a light blur, and above everything a blur-started network reaches (docs/presets.md,
+    # "Non-local means").
     Preset(Task.DENOISE, "fast", "Small network refining non-local means: a good result within a minute on a CPU",
            FAST_NET, base=Start.NLM, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
     Preset(Task.DENOISE, "balanced", "The paper's recipe on a 64-channel network: 5x cheaper on a CPU, for runs of an hour",
@@ -214,7 +214,7 @@ PRESETS: tuple[Preset, ...] = (
            _skip((8, 16, 32, 64, 128), skip=(0, 0, 0, 4, 4)), input_depth=3, reg_noise_std=1 / 30,
            lr=0.01, iterations=2400, ema=0.99),
     # -- super-resolution (the paper runs x8 longer with more jitter) ------------------------------
-    # Session 17: a residual over the back-projected upscale blurred by 1.5x the scale (px), drawn
+    # A residual over the back-projected upscale blurred by 1.5x the scale (px), drawn
     # from noise, and the result back-projected onto the small photo (core/classical/back_projection.py). Over
     # the sharp upscale the data term left the residual nothing to fit (zebra 256 px crop, x4: 22.445
     # dB at the start and after 1000 iterations); over the blurred one the network draws the detail
@@ -233,11 +233,11 @@ PRESETS: tuple[Preset, ...] = (
            BALANCED_NET, **PAPER_SR),
     Preset(Task.SR, "paper", "The paper's SR settings: skip 128x5, Lanczos-2 downsampler", PAPER_NET, **PAPER_SR),
     # -- inpainting -----------------------------------------------------------------------------
-    # The paper's recipe on the fast network (session 9): refining the classical fill, as `fast`
-    # did before, gained 0.8 dB on thin holes; drawing the picture from noise gains 5 dB and per
+    # The paper's recipe on the fast network: refining the classical fill gains 0.8 dB on thin
+    # holes; drawing the picture from noise gains 5 dB and per
     # iteration keeps up with the paper's network (kate's text mask, 128 px crop: 37.8-38.1 dB at
     # 3000 against the paper's 37.86; docs/presets.md, "Inpainting"). Known pixels shaped like the
-    # holes are hidden from the fit to judge the network against the classical fill (session 10):
+    # holes are hidden from the fit to judge the network against the classical fill:
     # the holes show the fill until the network predicts them better (no dark ghosts of the holes
     # in the first previews), and where it never does (library: +0.55 dB at 3000 iterations) the
     # fill stays in the mix.
@@ -254,7 +254,7 @@ PRESETS: tuple[Preset, ...] = (
            _skip((16, 32, 64, 128, 128, 128), skip=0, upsample="nearest", filter_down=5, need1x1_up=False),
            input_depth=1, reg_noise_std=0.0, lr=0.01, iterations=3001, ema=None),
     # -- restoration of randomly missing pixels --------------------------------------------------
-    # Session 11: the start is non-local means rounds made for scattered missing pixels (2.3-3.7 dB
+    # The start is non-local means rounds made for scattered missing pixels (2.3-3.7 dB
     # over Telea's fill on the paper's photos), blurred by 0.8 px so the residual has something to
     # fit; the network draws from noise instead of reading the start, and a holdout of random known
     # pixels judges it against the sharp fill (the first results are that fill). Barbara 128 px

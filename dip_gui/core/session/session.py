@@ -110,7 +110,7 @@ class Session:
         self.prepared = False
         self.observed = problem.observed_tensor().to(dev)
         # A copy: moving a module moves it in place, and the CPU warm start (back-projection) uses
-        # the problem's own operator (SR on CUDA failed so until session 16).
+        # the problem's own operator, which must stay on the CPU.
         self.operator = copy.deepcopy(problem.operator).to(dev)
         mask = problem.mask_tensor()
         self.mask = None if mask is None else mask.to(dev)

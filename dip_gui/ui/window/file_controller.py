@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ class FileController(QObject):
         super().__init__(parts.parent)
         self.doc, self.parts, self.run, self.runs, self.timeline = document, parts, run, runs, timeline
         self.panel, self.settings, self.sidecar_action = parts.panel, parts.settings, sidecar_action
+        #: Asks whether an unsaved result may go (the window's question, with Save); set by the window.
+        self.confirm_discard: Callable[[], bool] = lambda: True
 
     # -- opening --------------------------------------------------------------------------------
 
@@ -45,7 +48,13 @@ class FileController(QObject):
         if path:
             self.open_path(Path(path))
 
+    def may_discard_result(self) -> bool:
+        """Whether the shown result may go: saved, or the user says so (Save among the answers)."""
+        return not self.doc.unsaved_result or self.confirm_discard()
+
     def open_path(self, path: Path) -> bool:
+        if not self.may_discard_result():
+            return False
         try:
             photo = load_image(path)
         except DipError as exc:
@@ -57,6 +66,8 @@ class FileController(QObject):
         return True
 
     def paste_image(self) -> None:
+        if not self.may_discard_result():
+            return
         image = QGuiApplication.clipboard().image()
         if image.isNull():
             self.parts.show_error("the clipboard holds no image")
@@ -100,6 +111,8 @@ class FileController(QObject):
             self.make_test_image_from(dialog.choice())
 
     def make_test_image_from(self, choice: tuple[str, float, int]) -> None:
+        if not self.may_discard_result():
+            return
         kind, amount, seed = choice
         source = self.doc.require_photo()
         clean = source.rgb if self.doc.reference is None else self.doc.reference
@@ -122,11 +135,12 @@ class FileController(QObject):
 
     # -- saving ---------------------------------------------------------------------------------
 
-    def save_result_dialog(self) -> None:
+    def save_result_dialog(self) -> bool:
+        """Ask where and save there; whether the result was saved."""
         image = self.timeline.displayed_result()
         if image is None:
             self.parts.show_error("there is no result to save yet")
-            return
+            return False
         suggestion = files.suggested_result_path(
             self.doc.photo.path if self.doc.photo else None,
             self.panel.current_task(),
@@ -135,13 +149,13 @@ class FileController(QObject):
         )
         path, _ = QFileDialog.getSaveFileName(self.parts.parent, "Save result", str(suggestion), files.SAVE_FILTER)
         if not path:
-            return
+            return False
         quality = 95
         if Path(path).suffix.lower() in (".jpg", ".jpeg", ".webp"):
             quality, ok = QInputDialog.getInt(self.parts.parent, "Quality", "JPEG/WebP quality (1-100):", 95, 1, 100)
             if not ok:
-                return
-        self.save_result(Path(path), quality)
+                return False
+        return self.save_result(Path(path), quality)
 
     def save_result(self, path: Path, quality: int = 95) -> bool:
         image = self.timeline.displayed_result()

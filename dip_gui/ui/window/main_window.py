@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from dip_gui.core.imaging import LoadedImage
 from dip_gui.core.problem.presets import TASKS
 from dip_gui.core.samples import sample_photo
-from dip_gui.ui.gui_thread_gc import GuiThreadGarbageCollector
+from dip_gui.ui.gui_thread_gc import install_gui_thread_gc
 from dip_gui.ui.widgets.image_view import ImageCanvas, sync_views
 from dip_gui.ui.widgets.plot_panel import PlotPanel
 from dip_gui.ui.widgets.task_panel import TaskPanel
@@ -48,8 +48,7 @@ from dip_gui.ui.window.view_controller import ViewController
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, open_sample: bool = True) -> None:
         super().__init__()
-        # cycles are collected on this thread only: a Qt object freed in the worker deadlocks (gui_thread_gc.py)
-        self._garbage_collector = GuiThreadGarbageCollector(self)
+        install_gui_thread_gc()  # cycles collected between events only: elsewhere Qt deadlocks (gui_thread_gc.py)
         self.settings = settings or QSettings("DIPStudio", "DIPStudio")
         self.document = Document(self)
         self.run = CurrentRun(self)
@@ -60,6 +59,7 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self.document, self.parts, self.run, self.timeline_control)
         self.files = FileController(self.document, self.parts, self.run, self.runs, self.timeline_control,
                                     self.sidecar_action)
+        self.files.confirm_discard = lambda: self.confirm_discard()  # late-bound: the window's question as it is then
         self.sessions = SessionController(self.document, self.parts, self.run, self.runs, self.files)
         self.view = ViewController(self.document, self.parts, self.side_action)
         self._connect()
@@ -298,13 +298,16 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def confirm_discard(self) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "DIP Studio",
-            "The result is not saved. Close anyway?",
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Discard
+        """The result is not saved: Save (going on only once it is saved), Discard, or Cancel."""
+        box = QMessageBox(QMessageBox.Icon.Question, "DIP Studio", "The result is not saved.", parent=self)
+        box.setInformativeText("Save it before going on?")
+        buttons = QMessageBox.StandardButton
+        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+        box.setDefaultButton(buttons.Save)
+        answer = box.exec()
+        if answer == buttons.Save:
+            return self.files.save_result_dialog()
+        return answer == buttons.Discard
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.document.unsaved_result and not self.confirm_discard():

@@ -324,10 +324,19 @@ class RunController(QObject):
 
     @Slot(object, object)
     def show_estimate(self, request: EstimateRequest, result: object) -> None:
+        size = self._result_size_text(request)
         if isinstance(result, CostEstimate):
-            self.panel.estimate.setText("Estimate: " + result.describe(request.preset.iterations))
+            self.panel.estimate.setText(size + "Estimate: " + result.describe(request.preset.iterations))
         else:
-            self.panel.estimate.setText(f"Estimate unavailable: {result}")
+            self.panel.estimate.setText(f"{size}Estimate unavailable: {result}")
+
+    def _result_size_text(self, request: EstimateRequest) -> str:
+        """Super-resolution says the size it makes: "Result 256x256 (from 64x64). "."""
+        photo = self.doc.photo
+        if photo is None or not self.panel.current_task().changes_size:
+            return ""
+        (height, width), (out_height, out_width) = photo.size, request.size
+        return f"Result {out_width}x{out_height} (from {width}x{height}). "
 
     def _estimate_request(self, preset: Preset) -> EstimateRequest:
         """A run of ``preset`` on the open photo with the panel's scale, device and memory setting."""

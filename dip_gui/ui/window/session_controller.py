@@ -80,6 +80,8 @@ class SessionController(QObject):
 
     def open_session(self, path: Path) -> bool:
         """Load a saved session into the window and carry on running it."""
+        if not self.opener.may_discard_result():
+            return False
         self.runs.stop_and_wait()
         try:
             session, state = load_session(path, self.panel.device.currentText())

@@ -208,7 +208,7 @@ def test_graphs_are_for_cuda_only():
 
 def test_moving_the_sessions_operator_leaves_the_problems_where_the_warm_start_uses_it():
     """On CUDA the session moved the SR operator, which was the problem's own, and the back-projected
-    start (made on the CPU from that operator) failed: SR on a GPU did not start (session 16)."""
+    start (made on the CPU from that operator) failed: SR on a GPU did not start."""
     image, preset = smooth_image(16, 16), tiny("sr", iterations=5)
     untouched = Session(make_problem("sr", image, scale=2), preset, device="cpu")
     session = Session(make_problem("sr", image, scale=2), preset, device="cpu")

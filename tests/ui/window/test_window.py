@@ -563,3 +563,16 @@ def test_brush_keys_change_a_small_brush_on_every_press_and_the_size_reads_as_a_
     for _ in range(3):
         qtbot.keyClick(view, Qt.Key.Key_BracketRight)
     assert tools.brush_size.value() == view.brush_radius == 24  # 12 -> 15 -> 19 -> 24: about 1.25x, whole pixels
+
+
+def test_super_resolution_says_the_size_it_makes(window, photo_path, qtbot):
+    """#28 item 13: the panel says the result's size before the run (48x40 at x4: 192x160)."""
+    from dip_gui.core.problem.choices import Task
+
+    window.files.open_path(photo_path)
+    window.panel.task.setCurrentIndex(window.panel.task.findData(Task.SR))
+    window.panel.scale.setCurrentIndex(window.panel.scale.findData(4))
+    qtbot.waitUntil(lambda: window.panel.estimate.text().startswith("Result 192x160 (from 48x40). Estimate"),
+                    timeout=30000)
+    window.panel.task.setCurrentIndex(window.panel.task.findData(Task.DENOISE))
+    qtbot.waitUntil(lambda: window.panel.estimate.text().startswith("Estimate"), timeout=30000)
