@@ -41,13 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cuda_graphs
 import gpu
 
-from dip_gui.cli.bench import SR_SCALE, make_session, preview_cost, synthetic_photo
+from dip_gui.cli.bench import SR_SCALE, make_session, preview_cost
 from dip_gui.core.estimate.cost import estimate_cost
 from dip_gui.core.estimate.memory import count_memory
 from dip_gui.core.imaging import save_image
 from dip_gui.core.problem.degradations import random_known_mask
 from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.cost_probe import synthetic_photo
 from dip_gui.core.session.session import Session
 
 MB = 2**20

@@ -178,8 +178,9 @@ def make_test_problem(job: dict):
 
 def cpu_cost(configs: list[str], size: int, iters: int) -> dict:
     """CPU seconds per iteration of each config's network (one at a time, this process)."""
-    from dip_gui.cli.bench import _time_steps, synthetic_photo
+    from dip_gui.cli.bench import _time_steps
     from dip_gui.core.problem.tasks import make_problem
+    from dip_gui.core.session.cost_probe import synthetic_photo
     from dip_gui.core.session.session import Session
 
     costs = {}

@@ -51,8 +51,8 @@ def measure(args: argparse.Namespace) -> dict:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from dip_gui.cli.bench import synthetic_photo
     from dip_gui.core.imaging import save_image
+    from dip_gui.core.session.cost_probe import synthetic_photo
     from dip_gui.ui import worker
     from dip_gui.ui.window.main_window import MainWindow
 

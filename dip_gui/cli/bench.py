@@ -18,12 +18,10 @@ import time
 import torch
 
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.degradations import random_known_mask
 from dip_gui.core.problem.presets import get_preset, scaled_for
-from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.cuda_graph import EAGER_PASSES
 from dip_gui.core.runtime.device import configure_device
-from dip_gui.core.session.cost_probe import estimate_run_cost, synthetic_photo
+from dip_gui.core.session.cost_probe import PROBE_SCALE, estimate_run_cost, synthetic_problem
 from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Execution, Session
 from dip_gui.core.stopping.monitor import RunMonitor
@@ -34,7 +32,7 @@ TABLE_TASKS = (("denoise", "fast"), ("denoise", "balanced"), ("denoise", "paper"
 TABLE_SIZES = (128, 256, 512, 1024)
 #: Rows whose estimated iteration takes longer than this are skipped in the table (noted as such).
 TABLE_MAX_SECONDS = 20.0
-SR_SCALE = 4
+SR_SCALE = PROBE_SCALE  # the synthetic problem's factor
 
 
 def make_session(task: str, preset_name: str, size: int, device: str, precision: str = "auto",
@@ -43,17 +41,9 @@ def make_session(task: str, preset_name: str, size: int, device: str, precision:
     """A session whose OUTPUT is size x size (SR gets a size/4 input)."""
     kind = Task.parse(task, "task")
     preset = scaled_for(get_preset(task, preset_name), SR_SCALE if kind.changes_size else None)
-    photo = synthetic_photo(size)
-    kwargs: dict = {}
-    if kind.changes_size:
-        photo, kwargs["scale"] = photo[: size // SR_SCALE, : size // SR_SCALE], SR_SCALE
-    elif kind.takes_mask:
-        kwargs["mask"] = random_known_mask((size, size), 0.5)
-    elif kind.needs_guide:
-        kwargs["guide"] = photo
     execution = Execution(plain_network=plain_network, lean_network=None if network == "auto" else network == "lean",
                           cuda_graphs=cuda_graphs)
-    return Session(make_problem(task, photo, **kwargs), preset, seed=0, device=device, precision=precision,
+    return Session(synthetic_problem(kind, size, size), preset, seed=0, device=device, precision=precision,
                    host_memory=host_memory, execution=execution)
 
 

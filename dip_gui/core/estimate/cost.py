@@ -81,7 +81,7 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
                   probe_sides: tuple[int, int] = PROBE_SIDES) -> CostEstimate:
     """Estimate one iteration's time and peak memory for ``preset`` at ``out_size``.
 
-    Time: an iteration on two small canvases (64 and 128 px), a fixed part and a part that grows
+    Time: an iteration on two small canvases (``probe_sides``), a fixed part and a part that grows
     with the pixels fitted through them, plus the page faults of a CPU run that gives freed memory
     back. ``step_seconds`` times a whole iteration (``step_seconds(canvas, lean_network)``); without it
     the network's forward and backward pass alone is timed, which leaves out the optimiser, the
@@ -96,9 +96,11 @@ def estimate_cost(preset: Preset, out_size: tuple[int, int], channels: int = 3, 
     if dev.type == "cpu":
         plan = plan_for_setting(host_memory, preset, out_size, channels, available_memory_bytes(dev))
     lean = plan is not None and plan.lean_network
-    net, depth = _network(preset, channels, dev, lean)
+    net, depth = _network(preset, channels, dev, lean) if (plan is None or step_seconds is None) else (None, 0)
     memory = plan.estimated_bytes if plan is not None else count_memory(preset, out_size, channels, dev, net=net).peak(dev.type)
     if step_seconds is None:
+        assert net is not None  # built above for the network's own probe
+
         def step_seconds(canvas: Canvas, _lean: bool) -> float:
             return _probe_seconds(net, _probe_input(depth, canvas, dev), dev)
     seconds = _fitted_seconds(preset, out_size, dev, lambda canvas: step_seconds(canvas, lean), probe_sides)

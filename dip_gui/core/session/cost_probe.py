@@ -12,9 +12,10 @@ import numpy as np
 
 from dip_gui.core.estimate.cost import CostEstimate, StepTimer, estimate_cost
 from dip_gui.core.networks.padded_canvas import Canvas
+from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.degradations import random_known_mask
 from dip_gui.core.problem.presets import Preset
-from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.problem.tasks import Problem, make_problem
 from dip_gui.core.runtime.device import resolve_device
 from dip_gui.core.session.session import Execution, Session
 
@@ -37,20 +38,25 @@ def synthetic_photo(height: int, width: int | None = None, seed: int = 0) -> np.
     return np.clip(image, 0, 1).astype(np.float32)
 
 
-def probe_session(preset: Preset, canvas: Canvas, channels: int, device: str, lean_network: bool | None) -> Session:
-    """A session of ``preset``'s task whose result fills ``canvas``, on a synthetic photo."""
-    task = preset.task
-    photo = synthetic_photo(canvas.height, canvas.width)
-    kwargs: dict[str, Any] = {"grey": channels == 1}
+def synthetic_problem(task: Task, height: int, width: int, grey: bool = False) -> Problem:
+    """A problem of ``task`` whose result is ``height`` x ``width``, on a synthetic photo: SR gets a
+    photo ``PROBE_SCALE`` times smaller, masks half the pixels, flash the photo as its guide."""
+    photo = synthetic_photo(height, width)
+    kwargs: dict[str, Any] = {"grey": grey}
     if task.changes_size:
-        photo = photo[:: PROBE_SCALE, :: PROBE_SCALE]
+        photo = photo[: height // PROBE_SCALE, : width // PROBE_SCALE]
         kwargs["scale"] = PROBE_SCALE
     elif task.takes_mask:
         kwargs["mask"] = random_known_mask(photo.shape[:2], 0.5)
     elif task.needs_guide:
         kwargs["guide"] = photo
-    return Session(make_problem(task, photo, **kwargs), preset, device=device, host_memory="fast",
-                   execution=Execution(lean_network=lean_network))
+    return make_problem(task, photo, **kwargs)
+
+
+def probe_session(preset: Preset, canvas: Canvas, channels: int, device: str, lean_network: bool | None) -> Session:
+    """A session of ``preset``'s task whose result fills ``canvas``, on a synthetic photo."""
+    problem = synthetic_problem(preset.task, canvas.height, canvas.width, grey=channels == 1)
+    return Session(problem, preset, device=device, host_memory="fast", execution=Execution(lean_network=lean_network))
 
 
 def session_step_timer(preset: Preset, channels: int, device: str) -> StepTimer:
@@ -79,4 +85,4 @@ def estimate_run_cost(preset: Preset, out_size: tuple[int, int], channels: int =
                          probe_sides=SESSION_PROBE_SIDES)
 
 
-__all__ = ["estimate_run_cost", "probe_session", "session_step_timer", "synthetic_photo"]
+__all__ = ["estimate_run_cost", "probe_session", "session_step_timer", "synthetic_photo", "synthetic_problem"]

@@ -333,7 +333,7 @@ class RunController(QObject):
     def _result_size_text(self, request: EstimateRequest) -> str:
         """Super-resolution says the size it makes: "Result 256x256 (from 64x64). "."""
         photo = self.doc.photo
-        if photo is None or not self.panel.current_task().changes_size:
+        if photo is None or not request.preset.task.changes_size:
             return ""
         (height, width), (out_height, out_width) = photo.size, request.size
         return f"Result {out_width}x{out_height} (from {width}x{height}). "

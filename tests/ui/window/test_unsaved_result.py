@@ -1,10 +1,23 @@
 """An unsaved result is never lost without a question that offers Save (issue #28 item 10)."""
 
+from contextlib import contextmanager
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dip_gui.core.imaging import load_image, save_image
 from tests.makers import smooth_image
+
+
+@contextmanager
+def asking_for_real(window, monkeypatch):
+    """The window's own question instead of the fixture's "always discard", given back before
+    pytest-qt closes the window (its close would ask too, with nobody to answer), pass or fail."""
+    monkeypatch.delattr(window, "confirm_discard")
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(window, "confirm_discard", lambda: True)
 
 
 def answer_with(qtbot, button: QMessageBox.StandardButton, seen: list) -> None:
@@ -23,38 +36,35 @@ def answer_with(qtbot, button: QMessageBox.StandardButton, seen: list) -> None:
 
 def test_opening_another_photo_over_an_unsaved_result_asks_with_save(window, photo_path, tmp_path, qtbot,
                                                                      monkeypatch, run_to_end):
-    monkeypatch.delattr(window, "confirm_discard")  # the fixture's "always discard": ask for real
     other = tmp_path / "other.png"
     save_image(other, smooth_image(32, 32, seed=3))
     window.files.open_path(photo_path)
     run_to_end(window, qtbot, 3)
     assert window.unsaved_result
     seen: list = []
+    with asking_for_real(window, monkeypatch):
+        answer_with(qtbot, QMessageBox.StandardButton.Cancel, seen)
+        assert not window.files.open_path(other)  # cancelled: the photo and its result stay
+        assert seen == ["The result is not saved."] and window.photo.size == (40, 48) and window.unsaved_result
 
-    answer_with(qtbot, QMessageBox.StandardButton.Cancel, seen)
-    assert not window.files.open_path(other)  # cancelled: the photo and its result stay
-    assert seen == ["The result is not saved."] and window.photo.size == (40, 48) and window.unsaved_result
+        saved = tmp_path / "kept.png"
+        monkeypatch.setattr("dip_gui.ui.window.file_controller.QFileDialog.getSaveFileName",
+                            lambda *args, **kwargs: (str(saved), ""))
+        answer_with(qtbot, QMessageBox.StandardButton.Save, seen)
+        assert window.files.open_path(other)  # saved first, then opened
+        assert load_image(saved).size == (40, 48) and window.photo.size == (32, 32)
 
-    saved = tmp_path / "kept.png"
-    monkeypatch.setattr("dip_gui.ui.window.file_controller.QFileDialog.getSaveFileName",
-                        lambda *args, **kwargs: (str(saved), ""))
-    answer_with(qtbot, QMessageBox.StandardButton.Save, seen)
-    assert window.files.open_path(other)  # saved first, then opened
-    assert load_image(saved).size == (40, 48) and window.photo.size == (32, 32)
-
-    run_to_end(window, qtbot, 3)
-    answer_with(qtbot, QMessageBox.StandardButton.Discard, seen)
-    assert window.files.open_path(photo_path) and window.photo.size == (40, 48)
-    assert len(seen) == 3
-    monkeypatch.setattr(window, "confirm_discard", lambda: True)  # the window's close at teardown
+        run_to_end(window, qtbot, 3)
+        answer_with(qtbot, QMessageBox.StandardButton.Discard, seen)
+        assert window.files.open_path(photo_path) and window.photo.size == (40, 48)
+        assert len(seen) == 3
 
 
 def test_save_cancelled_in_its_dialog_keeps_the_result(window, photo_path, tmp_path, qtbot, monkeypatch, run_to_end):
-    monkeypatch.delattr(window, "confirm_discard")
     window.files.open_path(photo_path)
     run_to_end(window, qtbot, 3)
     monkeypatch.setattr("dip_gui.ui.window.file_controller.QFileDialog.getSaveFileName", lambda *a, **k: ("", ""))
-    answer_with(qtbot, QMessageBox.StandardButton.Save, [])
-    assert not window.files.open_path(tmp_path / "missing.png")  # Save, then cancelled: nothing opened
-    assert window.unsaved_result
-    monkeypatch.setattr(window, "confirm_discard", lambda: True)  # the window's close at teardown
+    with asking_for_real(window, monkeypatch):
+        answer_with(qtbot, QMessageBox.StandardButton.Save, [])
+        assert not window.files.open_path(tmp_path / "missing.png")  # Save, then cancelled: nothing opened
+        assert window.unsaved_result

@@ -437,30 +437,10 @@ def test_paste_loads_a_clipboard_image(window, qtbot):
     _ = QPoint
 
 
-def test_opening_another_photo_mid_run_stops_it_and_keeps_the_new_photo(
-    window, photo_path, qtbot, tmp_path, quick_settings, smooth_image,
-):
+def open_another_photo_mid_run(window, photo_path, qtbot, tmp_path, quick_settings, smooth_image) -> None:
+    """Start a long run on ``photo_path``, open a 30x30 photo once it iterates, and let any queued
+    signal of the old run arrive."""
     from dip_gui.core.imaging import save_image
-
-    window.files.open_path(photo_path)
-    quick_settings(window, 100000)
-    window.runs.start()
-    qtbot.waitUntil(lambda: window.run.session.iteration >= 2, timeout=30000)
-    other = tmp_path / "other.png"
-    save_image(other, smooth_image(30, 30))
-    window.files.open_path(other)
-    qtbot.wait(300)  # let any queued signal of the old run arrive
-    assert not window.run.running and window.photo.size == (30, 30)
-    assert window.result_view._pixmap.pixmap().isNull()  # the old result did not come back
-
-
-def test_a_photo_opened_mid_run_leaves_the_window_ready_to_start_again(
-    window, photo_path, qtbot, tmp_path, quick_settings, smooth_image,
-):
-    """The run's end after a shutdown is dropped, so the window's actions follow its one state, which
-    opening a photo sets: never stuck with the panel greyed and only Pause and Stop enabled."""
-    from dip_gui.core.imaging import save_image
-    from dip_gui.ui.window.document import WindowState
 
     window.files.open_path(photo_path)
     quick_settings(window, 100000)
@@ -470,6 +450,24 @@ def test_a_photo_opened_mid_run_leaves_the_window_ready_to_start_again(
     save_image(other, smooth_image(30, 30))
     window.files.open_path(other)
     qtbot.wait(300)
+
+
+def test_opening_another_photo_mid_run_stops_it_and_keeps_the_new_photo(
+    window, photo_path, qtbot, tmp_path, quick_settings, smooth_image,
+):
+    open_another_photo_mid_run(window, photo_path, qtbot, tmp_path, quick_settings, smooth_image)
+    assert not window.run.running and window.photo.size == (30, 30)
+    assert window.result_view._pixmap.pixmap().isNull()  # the old result did not come back
+
+
+def test_a_photo_opened_mid_run_leaves_the_window_ready_to_start_again(
+    window, photo_path, qtbot, tmp_path, quick_settings, smooth_image,
+):
+    """The run's end after a shutdown is dropped, so the window's actions follow its one state, which
+    opening a photo sets: never stuck with the panel greyed and only Pause and Stop enabled."""
+    from dip_gui.ui.window.document import WindowState
+
+    open_another_photo_mid_run(window, photo_path, qtbot, tmp_path, quick_settings, smooth_image)
     assert window.document.state is WindowState.PHOTO
     assert window.start_action.isEnabled() and window.panel.isEnabled()
     assert not window.pause_action.isEnabled() and not window.stop_action.isEnabled()
