@@ -17,6 +17,7 @@ from dip_gui.cli.run_inputs import (
     check_output,
     check_resume_options,
     check_task_options,
+    load_photo,
     load_side_inputs,
     preset_for,
     progress_printer,
@@ -48,7 +49,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise InvalidParameterError("give the photo to restore and --task (or --resume a saved session)")
         check_task_options(args)
         check_output(args)
-        photo = load_image(args.input)
+        photo = load_photo(args)
         session, state = _make_session(args, photo), None
     log = progress_printer(args.quiet, lambda: session.iteration <= 1)
     verb = f"resuming at iteration {session.iteration}: " if args.resume else ""

@@ -21,7 +21,7 @@ import numpy as np
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.jpeg_quality import estimate_jpeg_quality
+from dip_gui.core.problem.photo_traits import PhotoTraits
 from dip_gui.core.problem.presets import Preset, default_preset_name, fitted_for, get_preset
 from dip_gui.core.runtime.device import resolve_device
 
@@ -40,6 +40,15 @@ def check_resume_options(args: argparse.Namespace) -> None:
     if given:
         names = ", ".join("the photo" if name == "input" else f"--{name}" for name in given)
         raise InvalidParameterError(f"--resume takes the photo, task and settings from the saved session; leave out {names}")
+
+
+def load_photo(args: argparse.Namespace) -> LoadedImage:
+    """The photo to restore; a file of several frames or pages (an animation, a multi-page TIFF) says
+    on stderr that only its first is restored."""
+    photo = load_image(args.input)
+    if photo.frames_note():
+        print(f"note: {photo.frames_note()}", file=sys.stderr)
+    return photo
 
 
 def check_task_options(args: argparse.Namespace) -> None:
@@ -123,12 +132,13 @@ def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple[np.n
 
 def preset_for(args: argparse.Namespace, photo: LoadedImage) -> Preset:
     """The run's preset: named or the device's default, fitted to the photo (an SR scale, a JPEG's
-    quality read from its pixels), with command-line overrides. A ``--max-seconds`` budget does not
+    quality and the noise level read from its pixels), with command-line overrides. A ``--max-seconds`` budget does not
     change it: no task's ``balanced`` gets further than its ``fast`` in the same time (docs/presets.md)."""
     device = resolve_device(args.device).type
     preset = get_preset(args.task, args.preset or default_preset_name(args.task, device))
-    quality = estimate_jpeg_quality(photo.rgb) if preset.strong_compression is not None else None
-    preset = fitted_for(preset, args.scale, quality).with_overrides(iterations=args.iters, lr=args.lr)
+    reads_photo = preset.strong_compression is not None or preset.by_noise
+    traits = PhotoTraits.read(photo.rgb) if reads_photo else None
+    preset = fitted_for(preset, args.scale, traits).with_overrides(iterations=args.iters, lr=args.lr)
     preset.validate()
     if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
         raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")
@@ -166,11 +176,13 @@ def progress_printer(quiet: bool, always: Callable[[], bool] = lambda: False) ->
 
 
 def save_result(args: argparse.Namespace, photo: LoadedImage, image: np.ndarray) -> Path:
-    """Write the result like the input (bit depth, grey, alpha resized to the output), never over an input."""
+    """Write the result like the input (bit depth, grey, alpha resized to the output, colour profile and
+    EXIF), never over an input."""
     alpha = photo.alpha
     if alpha is not None and alpha.shape != image.shape[:2]:
         alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
     protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
     return save_image(
-        args.output, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality, protected=protected
+        args.output, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality, protected=protected,
+        metadata=photo.metadata,
     )

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from dip_gui.cli.run_inputs import check_output, check_task_options, load_side_inputs, preset_for, progress_printer, save_result
+from dip_gui.cli.run_inputs import (
+    check_output,
+    check_task_options,
+    load_photo,
+    load_side_inputs,
+    preset_for,
+    progress_printer,
+    save_result,
+)
 from dip_gui.core.atomic import write_json_atomic
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.imaging import load_image
@@ -27,7 +35,7 @@ def run_tiled_command(args: argparse.Namespace) -> int:
         raise InvalidParameterError("give the photo to restore and --task")
     check_task_options(args)
     check_output(args)
-    photo = load_image(args.input)
+    photo = load_photo(args)
     mask, guide, reference = load_side_inputs(args, photo)
     preset = preset_for(args, photo)
     tiles = plan_tiles(photo.size[0], photo.size[1], args.tile, args.tile_overlap)

@@ -2,12 +2,19 @@
 
 Pillow reads every format; OpenCV reads and writes 16-bit colour PNG/TIFF, which Pillow would
 silently truncate to 8 bits. EXIF orientation is applied on the array so both readers share it.
+
+A result keeps its photo's ICC colour profile and EXIF block (camera, date, copyright): without the
+profile a wide-gamut photo (Display P3, Adobe RGB) looks washed out in every colour-managed viewer.
+PNG, JPEG, WebP and 8-bit TIFF carry both; a 16-bit PNG gets them as iCCP and eXIf chunks; BMP and
+16-bit TIFF (OpenCV's writer) carry neither.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,20 +31,59 @@ MAX_PIXELS = 120_000_000
 # set to the project's limit, it refuses only what _check_pixel_count would, so camera photos of 90-120
 # MP open and larger ones get the limit's own message.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def _open_phone_photos() -> None:
+    """Teach Pillow HEIC/HEIF (phone photos) through pillow-heif, a declared dependency; an install
+    without it reads those files as "a format that is not supported"."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # pragma: no cover - an install that skipped it
+        return
+    register_heif_opener()
+
+
+_open_phone_photos()
 SIXTEEN_BIT_FORMATS = {".png", ".tif", ".tiff"}
 WRITABLE_FORMATS = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".bmp"}
 _EXIF_ORIENTATION = 0x0112
 
 
+@dataclass(frozen=True)
+class PhotoMetadata:
+    """What a result keeps of its photo's file: the ICC profile and the EXIF block, its orientation
+    reset to upright (the pixels are turned on loading)."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+
+    def profile_for(self, grey: bool) -> bytes | None:
+        """The profile if it describes the output's colours (an RGB profile on a grey file, or a CMYK
+        one on the RGB pixels decoded from it, would misdescribe them)."""
+        if self.icc_profile is None or len(self.icc_profile) < 20:
+            return None
+        space = self.icc_profile[16:20]
+        return self.icc_profile if space == (b"GRAY" if grey else b"RGB ") else None
+
+
 @dataclass
 class LoadedImage:
-    """A decoded photo. ``rgb`` is HxWx3 float32 in [0, 1]; ``alpha`` HxW or None."""
+    """A decoded photo. ``rgb`` is HxWx3 float32 in [0, 1]; ``alpha`` HxW or None; ``frames`` the
+    file's frames or pages (only the first is read)."""
 
     rgb: np.ndarray
     alpha: np.ndarray | None = None
     bit_depth: int = 8
     grey: bool = False
     path: Path | None = None
+    metadata: PhotoMetadata | None = None
+    frames: int = 1
+
+    def frames_note(self) -> str:
+        """A sentence for the user where the file holds more than one frame, else empty."""
+        if self.frames <= 1:
+            return ""
+        return f"{self.path.name if self.path else 'The image'} has {self.frames} frames or pages; only the first is restored."
 
     @property
     def size(self) -> tuple[int, int]:
@@ -56,6 +102,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
                 _check_pixel_count(path, im.size)
                 im.seek(0)  # GIF / multi-page TIFF: the first frame
                 orientation = _orientation(im)
+                metadata, frames = _read_metadata(im), int(getattr(im, "n_frames", 1))
                 array = _read_sixteen_bit(path) if _may_be_sixteen_bit(path, im) else None
                 if array is None:
                     array = _pillow_to_array(im)
@@ -65,7 +112,9 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         raise ImageReadError(f"{path.name}: not an image file, or a format that is not supported") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{path.name}: cannot decode image ({_first_line(exc)})") from None
-    return _to_loaded(_apply_orientation(array, orientation), path)
+    loaded = _to_loaded(_apply_orientation(array, orientation), path)
+    loaded.metadata, loaded.frames = metadata, frames
+    return loaded
 
 
 def load_mask(path: str | os.PathLike[str], size: tuple[int, int], white_is_hole: bool = True) -> np.ndarray:
@@ -91,11 +140,13 @@ def save_image(
     grey: bool = False,
     quality: int = 95,
     protected: tuple[str | os.PathLike[str], ...] = (),
+    metadata: PhotoMetadata | None = None,
 ) -> Path:
     """Write HxWx3 (or HxW) float data in [0, 1] atomically; never over a ``protected`` file.
 
     16-bit output is kept for PNG/TIFF; other formats get 8 bits. Alpha is re-attached where the
-    format supports it. NaNs never reach the file (they become 0).
+    format supports it. NaNs never reach the file (they become 0). ``metadata`` (the photo's ICC
+    profile and EXIF) goes into every format that holds it.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -112,8 +163,10 @@ def save_image(
         with atomic_target(path, suffix=ext) as tmp_name:
             if sixteen:
                 _write_sixteen_bit(tmp_name, data)
+                if ext == ".png" and metadata is not None:
+                    _add_png_chunks(tmp_name, metadata, grey=data.ndim == 2)
             else:
-                _write_eight_bit(tmp_name, data, ext, quality)
+                _write_eight_bit(tmp_name, data, ext, quality, metadata)
     except OSError as exc:
         raise ImageWriteError(f"{path.name}: cannot write ({_first_line(exc)})") from None
     return path
@@ -144,6 +197,21 @@ def _check_pixel_count(path: Path, size: tuple[int, int]) -> None:
         raise ImageReadError(
             f"{path.name}: image claims {width}x{height} pixels, more than the {MAX_PIXELS // 1_000_000} MP limit"
         )
+
+
+def _read_metadata(im: Image.Image) -> PhotoMetadata | None:
+    """The file's ICC profile and EXIF (orientation reset to upright), or None where it has neither."""
+    profile = im.info.get("icc_profile") or None
+    try:
+        exif = im.getexif()
+        if exif and _EXIF_ORIENTATION in exif:
+            exif[_EXIF_ORIENTATION] = 1
+        exif_bytes = exif.tobytes() if exif else None
+    except Exception:  # a broken EXIF block is dropped, never a reason to refuse the photo
+        exif_bytes = None
+    if profile is None and exif_bytes is None:
+        return None
+    return PhotoMetadata(profile if isinstance(profile, bytes) else None, exif_bytes)
 
 
 def _orientation(im: Image.Image) -> int:
@@ -242,13 +310,19 @@ def _prepare_channels(rgb: np.ndarray, alpha: np.ndarray | None, grey: bool, ext
     return data
 
 
-def _write_eight_bit(path: str, data: np.ndarray, ext: str, quality: int) -> None:
+def _write_eight_bit(path: str, data: np.ndarray, ext: str, quality: int, metadata: PhotoMetadata | None) -> None:
     im = Image.fromarray(to_uint8(data))
-    options = {}
+    options: dict[str, object] = {}
     if ext in {".jpg", ".jpeg"}:
         options = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2}
     elif ext == ".webp":
         options = {"quality": int(quality)}
+    if metadata is not None and ext != ".bmp":
+        profile = metadata.profile_for(grey=data.ndim == 2)
+        if profile is not None:
+            options["icc_profile"] = profile
+        if metadata.exif is not None:
+            options["exif"] = metadata.exif
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}.get(ext, ext[1:].upper())
     im.save(path, format=fmt, **options)
 
@@ -260,3 +334,23 @@ def _write_sixteen_bit(path: str, data: np.ndarray) -> None:
         sixteen = np.ascontiguousarray(sixteen[:, :, order])
     if not cv2.imwrite(path, sixteen):
         raise OSError("OpenCV could not encode the 16-bit image")
+
+
+def _add_png_chunks(path: str, metadata: PhotoMetadata, grey: bool) -> None:
+    """Put the profile (iCCP) and EXIF (eXIf) into a PNG that OpenCV wrote, right after its header."""
+    chunks = b""
+    profile = metadata.profile_for(grey)
+    if profile is not None:
+        chunks += _png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(profile))
+    if metadata.exif is not None:
+        exif = metadata.exif[6:] if metadata.exif.startswith(b"Exif\0\0") else metadata.exif
+        chunks += _png_chunk(b"eXIf", exif)
+    if not chunks:
+        return
+    data = Path(path).read_bytes()
+    header_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4  # signature, IHDR's length+type, data, CRC
+    Path(path).write_bytes(data[:header_end] + chunks + data[header_end:])
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))

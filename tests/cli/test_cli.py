@@ -435,3 +435,46 @@ def test_a_strongly_compressed_jpeg_gets_the_shorter_schedule(tmp_path):
     assert (light.iterations, light.lr) == (300, 0.01)
     args = parser.parse_args(["run", "x.png", "-o", str(tmp_path / "x.png"), "--task", "jpeg", "--iters", "77"])
     assert preset_for(args, LoadedImage(jpeg_compress(image, 10))).iterations == 77
+
+
+def test_a_noisy_photo_gets_the_schedule_its_noise_calls_for(tmp_path):
+    """Noise read from the pixels: sigma 30 runs 30 iterations, sigma 12 runs 60, a clean photo the
+    preset's 1200; --iters still wins."""
+    from dip_gui.cli.run_inputs import preset_for
+    from dip_gui.core.imaging import LoadedImage
+    from dip_gui.core.problem.degradations import add_gaussian_noise
+    from tests.core.problem.test_jpeg_quality import sample
+
+    parser = build_parser()
+    image = sample()
+    args = parser.parse_args(["run", "x.png", "-o", str(tmp_path / "x.png"), "--task", "denoise", "--device", "cpu"])
+    lengths = [preset_for(args, LoadedImage(add_gaussian_noise(image, sigma, seed=3))).iterations
+               for sigma in (30, 12, 0)]
+    assert lengths == [30, 60, 1200]
+    args = parser.parse_args(["run", "x.png", "-o", str(tmp_path / "x.png"), "--task", "denoise", "--iters", "77"])
+    assert preset_for(args, LoadedImage(add_gaussian_noise(image, 30))).iterations == 77
+
+
+def test_run_keeps_the_photos_profile_and_exif_and_names_a_multi_frame_file(tmp_path, capsys):
+    """A phone photo's colour profile and camera EXIF reach the result; an animation is restored from
+    its first frame, and the run says so."""
+    from PIL import Image
+
+    from tests.core.test_photo_metadata import COPYRIGHT, wide_gamut_profile
+
+    exif = Image.Exif()
+    exif[COPYRIGHT] = "(c) A. Photographer"
+    pixels = np.random.default_rng(1).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    photo = tmp_path / "phone.jpg"
+    Image.fromarray(pixels).save(photo, icc_profile=wide_gamut_profile(), exif=exif.tobytes())
+    out = tmp_path / "out.png"
+    assert run_cli("run", photo, "--task", "denoise", "--iters", "1", "-o", out, "--quiet") == 0
+    with Image.open(out) as written:
+        assert written.info.get("icc_profile") == wide_gamut_profile()
+        assert written.getexif()[COPYRIGHT] == "(c) A. Photographer"
+    capsys.readouterr()
+    animation = tmp_path / "anim.gif"
+    frames = [Image.fromarray(pixels), Image.fromarray(255 - pixels)]
+    frames[0].save(animation, save_all=True, append_images=frames[1:])
+    assert run_cli("run", animation, "--task", "denoise", "--iters", "1", "-o", tmp_path / "a.png", "--quiet") == 0
+    assert "anim.gif has 2 frames or pages; only the first is restored" in capsys.readouterr().err

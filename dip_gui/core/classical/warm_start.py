@@ -16,6 +16,7 @@ import torch
 from dip_gui.core.classical.back_projection import START_ROUNDS, refine
 from dip_gui.core.classical.grouped_wiener import MAX_PIXELS, grouped_wiener
 from dip_gui.core.classical.wiener import wiener_channel
+from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 from dip_gui.core.problem.presets import BASES, FILLS
 from dip_gui.core.problem.tasks import Problem, to_numpy, to_tensor
 
@@ -45,19 +46,6 @@ def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
 ADAPT_ABOVE_SIGMA = 30.0
 ADAPT_SLOPE = 0.02  # px of blur per unit of sigma
 MAX_BLUR = 2.5
-
-
-def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Gaussian noise level of a photo on the 0-255 scale: the median absolute value of the finest
-    diagonal Haar band over 0.6745 (Donoho's estimator), from the mean of the colour channels."""
-    grey = image.mean(axis=2) if image.ndim == 3 else image
-    height, width = (grey.shape[0] // 2) * 2, (grey.shape[1] // 2) * 2
-    if height == 0 or width == 0:
-        return 0.0
-    grey = grey[:height, :width].astype(np.float64)
-    diagonal = (grey[0::2, 0::2] - grey[0::2, 1::2] - grey[1::2, 0::2] + grey[1::2, 1::2]) / 2
-    channels = image.shape[2] if image.ndim == 3 else 1
-    return float(np.median(np.abs(diagonal)) / 0.6745 * 255 * np.sqrt(channels))  # the mean divided it
 
 
 def adapted_blur_sigma(image: np.ndarray, base_sigma: float) -> float:

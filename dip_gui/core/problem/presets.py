@@ -16,6 +16,7 @@ from typing import Any
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.networks import InputKind, SkipSpec
 from dip_gui.core.problem.choices import Start, Task
+from dip_gui.core.problem.photo_traits import PhotoTraits
 
 #: Adam moves each weight by about lr per step: beyond 1 nothing is learnt (and float32 overflows).
 MAX_LR = 1.0
@@ -32,10 +33,14 @@ FILLS = tuple(start for start in Start if start.fills_holes)
 STRONG_COMPRESSION = 20
 
 
+#: Noise levels (sigma on the 0-255 scale, as read from a photo) at which denoising's schedule shortens.
+NOISY, GRAINY = 20.0, 10.0
+
+
 @dataclass(frozen=True)
 class Override:
-    """Settings a preset changes for one kind of photo: an SR scale, strong JPEG compression (None:
-    the preset's own)."""
+    """Settings a preset changes for one kind of photo: an SR scale, strong JPEG compression, heavy
+    noise (None: the preset's own)."""
 
     iterations: int | None = None
     lr: float | None = None
@@ -91,6 +96,9 @@ class Preset:
     per_scale: dict[int, Override] = field(default_factory=dict, compare=False)
     #: JPEG: settings for a photo saved below quality ``STRONG_COMPRESSION`` (``fitted_for`` applies them).
     strong_compression: Override | None = field(default=None, compare=False)
+    #: Denoising: (sigma, settings) for photos at least that noisy (sigma on the 0-255 scale, read from
+    #: their pixels), the highest sigma first; ``fitted_for`` applies the first one the photo reaches.
+    by_noise: tuple[tuple[float, Override], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         """Names as written in files and on the command line become the typed choices."""
@@ -141,6 +149,7 @@ class Preset:
         data = asdict(self)
         data.pop("per_scale", None)
         data.pop("strong_compression", None)
+        data.pop("by_noise", None)
         return {key: str(value) if isinstance(value, Enum) else value for key, value in data.items()}
 
 
@@ -197,8 +206,13 @@ PRESETS: tuple[Preset, ...] = (
     # Non-local means as the start: on the paper's four photos at sigma 25 it alone is +1.7 to +3.7
     # dB over a light blur, and above everything a blur-started network reaches (docs/presets.md,
     # "Non-local means").
+    # How long the network gains over its start depends on the noise: near iteration 200 at sigma 5,
+    # 40-90 at sigma 15, 15-45 from sigma 25 on, where it then fits the noise (0.2-0.3 dB lost by
+    # iteration 80) before the output variance settles. So the noise read from the photo picks the
+    # schedule (docs/stopping.md, "Denoising: the noise sets the schedule").
     Preset(Task.DENOISE, "fast", "Small network refining non-local means: a good result within a minute on a CPU",
-           FAST_NET, base=Start.NLM, reg_noise_std=0.05, lr=0.03, iterations=1200, **FAST),
+           FAST_NET, base=Start.NLM, reg_noise_std=0.05, lr=0.03, iterations=1200,
+           by_noise=((NOISY, Override(iterations=30)), (GRAINY, Override(iterations=60))), **FAST),
     Preset(Task.DENOISE, "balanced", "The paper's recipe on a 64-channel network: 5x cheaper on a CPU, for runs of an hour",
            BALANCED_NET, **PAPER_DENOISE),
     Preset(Task.DENOISE, "paper", "The paper's F16 settings: skip 128x5, 3000 iterations", PAPER_NET, **PAPER_DENOISE),
@@ -314,11 +328,18 @@ def scaled_for(preset: Preset, scale: int | None) -> Preset:
     return preset if override is None else replace(preset, **override.changes())
 
 
-def fitted_for(preset: Preset, scale: int | None = None, jpeg_quality: int | None = None) -> Preset:
-    """The preset for this photo: per-scale settings for SR, and for a JPEG saved below quality
-    ``STRONG_COMPRESSION`` the shorter schedule its artefacts call for (None: quality unknown)."""
+def fitted_for(preset: Preset, scale: int | None = None, traits: PhotoTraits | None = None) -> Preset:
+    """The preset for this photo: per-scale settings for SR; for a JPEG saved below quality
+    ``STRONG_COMPRESSION`` the shorter schedule its artefacts call for; for a noisy photo the
+    schedule its noise level calls for (``traits`` None: nothing known of the photo)."""
     preset = scaled_for(preset, scale)
-    strong = preset.strong_compression
-    if strong is None or jpeg_quality is None or jpeg_quality >= STRONG_COMPRESSION:
+    if traits is None:
         return preset
-    return replace(preset, **strong.changes())
+    strong = preset.strong_compression
+    if strong is not None and traits.jpeg_quality is not None and traits.jpeg_quality < STRONG_COMPRESSION:
+        preset = replace(preset, **strong.changes())
+    if traits.noise_sigma is not None:
+        reached = [override for sigma, override in preset.by_noise if traits.noise_sigma >= sigma]
+        if reached:
+            preset = replace(preset, **reached[0].changes())
+    return preset

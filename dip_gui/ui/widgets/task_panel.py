@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from dip_gui.core.errors import DipError
 from dip_gui.core.networks import SkipSpec
 from dip_gui.core.problem.choices import Task
+from dip_gui.core.problem.photo_traits import PhotoTraits
 from dip_gui.core.problem.presets import TASKS, Preset, fitted_for, get_preset, presets_for
 from dip_gui.core.problem.tasks import TASK_LABELS
 from dip_gui.core.runtime.device import available_devices, resolve_device
@@ -62,7 +63,7 @@ class TaskPanel(QWidget):
         self._loading = False
         self._custom_from: str | None = None  # the preset "custom" edits were made to
         #: The open photo's JPEG quality, read from its pixels (None: not a JPEG, or unknown).
-        self.jpeg_quality: int | None = None
+        self.traits: PhotoTraits | None = None  # of the open photo
         self.task = QComboBox()
         for task in TASKS:
             self.task.addItem(TASK_LABELS[task], task)
@@ -155,13 +156,13 @@ class TaskPanel(QWidget):
         name = self.preset.currentData()
         if name == CUSTOM:
             name = self._custom_from
-        return fitted_for(get_preset(self.current_task(), name), self.current_scale(), self.jpeg_quality)
+        return fitted_for(get_preset(self.current_task(), name), self.current_scale(), self.traits)
 
-    def set_jpeg_quality(self, quality: int | None) -> None:
-        """The open photo's JPEG quality (None: unknown): a strongly compressed one gets a shorter
-        schedule (``presets.fitted_for``), shown at once unless the settings are custom."""
-        if quality != self.jpeg_quality:
-            self.jpeg_quality = quality
+    def set_photo_traits(self, traits: PhotoTraits | None) -> None:
+        """What the open photo's pixels say (None: no photo): a strongly compressed or noisy one gets
+        the schedule it calls for (``presets.fitted_for``), shown at once unless the settings are custom."""
+        if traits != self.traits:
+            self.traits = traits
             self._preset_changed()
 
     def current_preset(self) -> Preset:

@@ -8,6 +8,7 @@ value instead of flags spread over the controllers.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -44,6 +45,8 @@ class Document(QObject):
         self.guide: np.ndarray | None = None
         #: A result exists that has not been saved (closing or opening another photo asks first).
         self.unsaved_result = False
+        #: How a test image was made (its clean file, degradation, amount and seed), for the sidecar.
+        self.test_image: dict[str, Any] | None = None
         self._state = WindowState.NO_PHOTO
 
     @property
@@ -64,5 +67,5 @@ class Document(QObject):
     def set_photo(self, photo: LoadedImage) -> None:
         """A new photo: no reference, guide or result yet."""
         self.photo, self.reference, self.guide = photo, None, None
-        self.unsaved_result = False
+        self.unsaved_result, self.test_image = False, None
         self.set_state(WindowState.PHOTO)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from dip_gui.core.errors import DipError
 from dip_gui.core.imaging import LoadedImage, load_image, load_mask, save_image
-from dip_gui.core.problem.jpeg_quality import estimate_jpeg_quality
+from dip_gui.core.problem.photo_traits import PhotoTraits
 from dip_gui.ui.widgets.degrade_dialog import TestImageDialog, make_test_image
 from dip_gui.ui.widgets.qimage import qimage_to_array
 from dip_gui.ui.window import files
@@ -79,16 +79,16 @@ class FileController(QObject):
         """Make ``photo`` the document's (a run going is stopped first); views and plot start afresh."""
         self.runs.stop_and_wait()
         self.doc.set_photo(photo)
-        quality = estimate_jpeg_quality(photo.rgb)
-        self.panel.set_jpeg_quality(quality)
+        traits = PhotoTraits.read(photo.rgb)
+        self.panel.set_photo_traits(traits)
         self.parts.input_view.set_image(photo.rgb)
         self.parts.input_view.mask_model = None
         self.parts.result_view.set_image(None)
         self.parts.plot.clear()
         name = photo.path.name if photo.path is not None else "the pasted image"
         height, width = photo.size
-        saved_as = f" It was saved as a JPEG at quality about {quality}." if quality is not None else ""
-        self.parts.status.setText(f"Opened {name} ({width}x{height}).{saved_as} Choose a task and press Start (Ctrl+Return).")
+        notes = "".join(f" {note}" for note in (traits.jpeg_note(), photo.frames_note()) if note)
+        self.parts.status.setText(f"Opened {name} ({width}x{height}).{notes} Choose a task and press Start (Ctrl+Return).")
 
     def choose_guide(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Flash photo", files.last_folder(self.settings),
@@ -122,6 +122,8 @@ class FileController(QObject):
             self.parts.show_error(str(exc))
             return
         self.set_photo(LoadedImage(test.degraded, path=source.path, grey=source.grey))
+        self.doc.test_image = {"clean_photo": str(source.path or "pasted"), "degradation": kind, "amount": amount,
+                               "seed": seed}
         scale = test.scale or 1
         self.doc.reference = clean[: test.degraded.shape[0] * scale, : test.degraded.shape[1] * scale]
         self.panel.select_task(test.task)
@@ -173,9 +175,10 @@ class FileController(QObject):
                 grey=photo.grey,
                 quality=quality,
                 protected=(photo.path,) if photo.path else (),
+                metadata=photo.metadata,
             )
             if self.sidecar_action.isChecked():
-                files.write_sidecar(path, self._sidecar())
+                files.write_sidecar(path, self._sidecar(path))
         except DipError as exc:
             self.parts.show_error(str(exc))
             return False
@@ -184,11 +187,23 @@ class FileController(QObject):
         self.parts.status.setText(f"Saved {path}")
         return True
 
-    def _sidecar(self) -> dict[str, Any]:
+    def _sidecar(self, result_path: Path) -> dict[str, Any]:
+        """What reproduces the saved result: the input (or how the test image was made), the mask
+        (saved beside the result), the settings, and the iteration of the image saved."""
         session = self.run.require_session()
+        photo = self.doc.require_photo()
         data = self.panel.settings()
+        if self.doc.test_image is not None:
+            data["test_image"] = self.doc.test_image
+        else:
+            data["input"] = str(photo.path or "pasted")
+        mask = self.parts.input_view.mask_model
+        if self.panel.current_task().takes_mask and mask is not None:
+            mask_path = files.mask_path_for(result_path)
+            save_image(mask_path, mask.holes.astype(np.float32), protected=(photo.path, result_path) if photo.path
+                       else (result_path,))
+            data["mask"] = {"file": mask_path.name, "white": "fill"}
         data.update(
-            input=str(self.doc.require_photo().path or "pasted"),
             iteration=self.timeline.displayed_iteration(),
             seconds=round(session.seconds, 2),
             device=session.device.type,

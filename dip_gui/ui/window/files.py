@@ -11,7 +11,7 @@ from dip_gui.core.atomic import write_json_atomic
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.samples import is_bundled_sample
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.heic *.heif *.avif *.bmp *.gif);;All files (*)"
 SAVE_FILTER = "PNG (*.png);;TIFF (*.tif *.tiff);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
 MAX_RECENT = 10
 TASK_SUFFIX = {
@@ -32,6 +32,12 @@ def suggested_result_path(photo: Path | None, task: str, scale: int | None, fold
     if is_bundled_sample(photo):
         return Path(folder or Path.home()) / f"{photo.stem}_{suffix}.png"
     return photo.with_name(f"{photo.stem}_{suffix}.png")
+
+
+def mask_path_for(result_path: Path) -> Path:
+    """Where the sidecar's mask goes: ``photo_inpainted_mask.png`` beside ``photo_inpainted.png`` (the
+    name a batch's ``--mask-dir`` matches)."""
+    return result_path.with_name(f"{result_path.stem}_mask.png")
 
 
 def write_sidecar(result_path: Path, settings: dict) -> Path:

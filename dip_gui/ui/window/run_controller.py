@@ -293,7 +293,7 @@ class RunController(QObject):
         offers = []
         for name in names:
             quicker = fitted_for(get_preset(self.panel.current_task(), name), self.panel.current_scale(),
-                                 self.panel.jpeg_quality)
+                                 self.panel.traits)
             try:
                 duration = "~" + self.estimator.result_for(self._estimate_request(quicker)).duration(quicker.iterations)
             except (DipError, RuntimeError):

@@ -38,6 +38,23 @@ def test_a_strongly_compressed_jpeg_gets_the_shorter_jpeg_schedule(window, tmp_p
         assert abs(int(said) - quality) <= 1  # qualities one apart may share their low-frequency steps
 
 
+def test_a_noisy_photo_gets_the_shorter_denoising_schedule(window, tmp_path):
+    """The noise is read from the pixels on opening: a photo at sigma 30 shows 30 iterations for
+    denoising, the clean one the preset's 1200."""
+    from dip_gui.core.imaging import save_image
+    from dip_gui.core.problem.choices import Task
+    from dip_gui.core.problem.degradations import add_gaussian_noise
+    from tests.core.problem.test_jpeg_quality import sample
+
+    window.panel.task.setCurrentIndex(window.panel.task.findData(Task.DENOISE))
+    for sigma, iterations in ((30, 30), (0, 1200)):
+        path = tmp_path / f"sigma{sigma}.png"
+        save_image(path, add_gaussian_noise(sample(), sigma, seed=4))
+        assert window.files.open_path(path)
+        assert window.panel.iterations.value() == iterations
+        assert window.panel.current_preset().iterations == iterations
+
+
 def test_open_bad_file_shows_error_and_keeps_app_usable(window, tmp_path, photo_path):
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
@@ -574,3 +591,33 @@ def test_super_resolution_says_the_size_it_makes(window, photo_path, qtbot):
                     timeout=30000)
     window.panel.task.setCurrentIndex(window.panel.task.findData(Task.DENOISE))
     qtbot.waitUntil(lambda: window.panel.estimate.text().startswith("Estimate"), timeout=30000)
+
+
+def test_the_sidecar_of_a_test_image_says_how_it_was_made_and_keeps_the_mask(window, photo_path, qtbot, tmp_path,
+                                                                           run_to_end):
+    """From the sidecar alone the result can be made again: the clean photo, the degradation and its
+    seed (not the clean file as if it were the input), and the mask saved beside the result."""
+    import json
+
+    window.sidecar_action.setChecked(True)
+    window.files.open_path(photo_path)
+    window.files.make_test_image_from(("noise", 25.0, 7))
+    run_to_end(window, qtbot, 2)
+    out = tmp_path / "noisy_denoised.png"
+    assert window.files.save_result(out)
+    sidecar = json.loads((tmp_path / "noisy_denoised.png.json").read_text())
+    assert sidecar["test_image"] == {"clean_photo": str(photo_path), "degradation": "noise", "amount": 25.0, "seed": 7}
+    assert "input" not in sidecar and "mask" not in sidecar
+
+    window.files.open_path(photo_path)  # a real photo again: its path is the input
+    window.panel.select_task("inpaint")
+    window.input_view.paint_stroke([(10, 10), (20, 20)])
+    painted = window.input_view.mask_model.holes.copy()
+    run_to_end(window, qtbot, 2)
+    out = tmp_path / "photo_inpainted.png"
+    assert window.files.save_result(out)
+    sidecar = json.loads((tmp_path / "photo_inpainted.png.json").read_text())
+    assert sidecar["input"] == str(photo_path) and "test_image" not in sidecar
+    assert sidecar["mask"] == {"file": "photo_inpainted_mask.png", "white": "fill"}
+    saved_mask = load_image(tmp_path / "photo_inpainted_mask.png").rgb[:, :, 0] > 0.5
+    np.testing.assert_array_equal(saved_mask, painted)

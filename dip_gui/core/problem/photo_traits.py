@@ -1,0 +1,44 @@
+"""What a photo's pixels say about how it was degraded: the quality it was last saved at as a JPEG
+and the level of its noise. Read once when a photo opens; presets fit their schedules to them
+(``presets.fitted_for``): how long the network gains over its classical start depends on both
+(docs/stopping.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dip_gui.core.problem.jpeg_quality import estimate_jpeg_quality
+
+
+def estimate_noise_sigma(image: np.ndarray) -> float:
+    """Gaussian noise level of a photo on the 0-255 scale: the median absolute value of the finest
+    diagonal Haar band over 0.6745 (Donoho's estimator), from the mean of the colour channels. Noise
+    clipped at black and white reads lower: sigma 50 reads 39-47 on 256 px crops of six photos."""
+    grey = image.mean(axis=2) if image.ndim == 3 else image
+    height, width = (grey.shape[0] // 2) * 2, (grey.shape[1] // 2) * 2
+    if height == 0 or width == 0:
+        return 0.0
+    grey = grey[:height, :width].astype(np.float64)
+    diagonal = (grey[0::2, 0::2] - grey[0::2, 1::2] - grey[1::2, 0::2] + grey[1::2, 1::2]) / 2
+    channels = image.shape[2] if image.ndim == 3 else 1
+    return float(np.median(np.abs(diagonal)) / 0.6745 * 255 * np.sqrt(channels))  # the mean divided it
+
+
+@dataclass(frozen=True)
+class PhotoTraits:
+    """``jpeg_quality``: IJG quality 1-100, None where the pixels show no JPEG grid. ``noise_sigma``:
+    the noise on the 0-255 scale (None: not read)."""
+
+    jpeg_quality: int | None = None
+    noise_sigma: float | None = None
+
+    @classmethod
+    def read(cls, image: np.ndarray) -> PhotoTraits:
+        """Both traits of an HxWxC photo in [0, 1]."""
+        return cls(estimate_jpeg_quality(image), estimate_noise_sigma(image))
+
+    def jpeg_note(self) -> str:
+        """A sentence for the user where the photo was saved as a JPEG, else empty."""
+        return "" if self.jpeg_quality is None else f"It was saved as a JPEG at quality about {self.jpeg_quality}."

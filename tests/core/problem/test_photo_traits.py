@@ -1,0 +1,38 @@
+from dataclasses import replace
+
+import pytest
+
+from dip_gui.core.problem.degradations import add_gaussian_noise, jpeg_compress
+from dip_gui.core.problem.photo_traits import PhotoTraits
+from dip_gui.core.problem.presets import GRAINY, NOISY, STRONG_COMPRESSION, fitted_for, get_preset
+from tests.core.problem.test_jpeg_quality import sample
+
+
+def test_the_traits_read_a_photos_noise_and_its_jpeg_quality():
+    clean = sample()
+    quiet, noisy = PhotoTraits.read(clean), PhotoTraits.read(add_gaussian_noise(clean, 30, seed=1))
+    assert quiet.noise_sigma < 8 and quiet.jpeg_quality is None and quiet.jpeg_note() == ""
+    assert 24 < noisy.noise_sigma < 34
+    compressed = PhotoTraits.read(jpeg_compress(clean, 10))
+    assert compressed.jpeg_quality in (9, 10, 11) and "quality about" in compressed.jpeg_note()
+
+
+@pytest.mark.parametrize(("sigma", "iterations"), [(None, 1200), (3.0, 1200), (GRAINY, 60), (15.0, 60),
+                                                   (NOISY, 30), (45.0, 30)])
+def test_denoising_runs_shorter_the_noisier_the_photo(sigma, iterations):
+    """The network gains over its start for fewer iterations the heavier the noise (docs/stopping.md)."""
+    preset = get_preset("denoise", "fast")
+    assert fitted_for(preset, None, PhotoTraits(noise_sigma=sigma)).iterations == iterations
+    assert fitted_for(preset).iterations == preset.iterations  # nothing read of the photo
+
+
+def test_noise_changes_no_other_tasks_schedule_and_compression_none_of_denoisings():
+    heavy = PhotoTraits(noise_sigma=45.0)
+    for task in ("jpeg", "sr", "restore", "inpaint"):
+        preset = get_preset(task, "fast")
+        assert fitted_for(preset, None, heavy) == preset
+    denoise = get_preset("denoise", "fast")
+    assert fitted_for(denoise, None, PhotoTraits(jpeg_quality=STRONG_COMPRESSION - 5)) == denoise
+    jpeg = get_preset("jpeg", "fast")
+    both = fitted_for(jpeg, None, replace(heavy, jpeg_quality=10))
+    assert (both.iterations, both.lr) == (150, 0.02)
