@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from dip_gui.cli.signals import tell, termination_as_interrupt
 from dip_gui.core.errors import DipError, ImageWriteError, InvalidParameterError
 from dip_gui.core.problem.presets import TASKS
 from dip_gui.core.runtime.device import DEVICE_CHOICES, PRECISION_CHOICES
@@ -132,32 +133,38 @@ def main(argv: list[str] | None = None) -> int:
             from dip_gui.ui.app import run_app
 
             return run_app(getattr(args, "photo", None))
-        if command == "run" and args.tile:
-            from dip_gui.cli.run_tiled import run_tiled_command
-
-            return run_tiled_command(args)
-        if command == "run":
-            from dip_gui.cli.run import run_command
-
-            return run_command(args)
-        if command == "degrade":
-            return degrade_command(args)
-        if command == "evaluate-stopping":
-            from dip_gui.cli.evaluate_stopping import evaluate_command
-
-            return evaluate_command(args)
-        if command == "presets":
-            return presets_command(args)
-        if command == "bench":
-            from dip_gui.cli.bench import bench_command
-
-            return bench_command(args)
+        with termination_as_interrupt():
+            return _command(args, command)
     except DipError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        tell(f"error: {exc}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        tell("interrupted")
         return EXIT_INTERRUPTED
+
+
+def _command(args: argparse.Namespace, command: str) -> int:
+    """Run one command-line command (not the window)."""
+    if command == "run" and args.tile:
+        from dip_gui.cli.run_tiled import run_tiled_command
+
+        return run_tiled_command(args)
+    if command == "run":
+        from dip_gui.cli.run import run_command
+
+        return run_command(args)
+    if command == "degrade":
+        return degrade_command(args)
+    if command == "evaluate-stopping":
+        from dip_gui.cli.evaluate_stopping import evaluate_command
+
+        return evaluate_command(args)
+    if command == "presets":
+        return presets_command(args)
+    if command == "bench":
+        from dip_gui.cli.bench import bench_command
+
+        return bench_command(args)
     return 0
 
 

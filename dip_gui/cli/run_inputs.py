@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from dip_gui.cli.signals import tell
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.problem.choices import Task
@@ -47,7 +47,7 @@ def load_photo(args: argparse.Namespace) -> LoadedImage:
     on stderr that only its first is restored."""
     photo = load_image(args.input)
     if photo.frames_note():
-        print(f"note: {photo.frames_note()}", file=sys.stderr)
+        tell(f"note: {photo.frames_note()}")
     return photo
 
 
@@ -170,7 +170,7 @@ def progress_printer(quiet: bool, always: Callable[[], bool] = lambda: False) ->
             return
         if force or now - last[0] >= PROGRESS_EVERY_S or always():
             last[0] = now
-            print(message, file=sys.stderr, flush=True)
+            tell(message)
 
     return log
 

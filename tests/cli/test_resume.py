@@ -99,3 +99,43 @@ def test_a_failing_checkpoint_warns_and_the_run_still_saves_its_result(photo, tm
                  "--checkpoint", str(tmp_path / "run.dips"), "--checkpoint-every", "0", "--quiet"]) == 0
     assert "could not write the checkpoint" in capsys.readouterr().err
     assert (tmp_path / "out.png").exists() and not (tmp_path / "run.dips").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM and SIGHUP")
+@pytest.mark.parametrize("termination", ["SIGTERM", "SIGHUP"])
+def test_a_terminated_run_keeps_its_result_and_checkpoint_as_ctrl_c_does(photo, tmp_path, termination):
+    """A closed terminal, `timeout` or a service manager stops the run the way Ctrl+C does."""
+    checkpoint, output = tmp_path / "run.dips", tmp_path / "out.png"
+    command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(output), "--task", "denoise",
+               "--iters", "100000", "--checkpoint", str(checkpoint), "--checkpoint-every", "0", "--quiet"]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(getattr(signal, termination))
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "interrupted at iteration" in err and "saved" in err
+    assert load_image(output).size == (20, 28)
+    assert 0 < torch.load(checkpoint, weights_only=True)["session"]["iteration"] < 100000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="pipes")
+def test_a_closed_stderr_pipe_does_not_end_the_run(photo, tmp_path):
+    """`run ... 2>&1 | head -1`: the reader goes away after one line; the run still saves its result."""
+    output = tmp_path / "out.png"
+    command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(output), "--task", "denoise",
+               "--iters", "30"]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert process.stderr is not None
+    process.stderr.readline()
+    process.stderr.close()  # the reader has gone: the next line the run writes meets a broken pipe
+    assert process.wait(timeout=120) == 0
+    assert load_image(output).size == (20, 28)
