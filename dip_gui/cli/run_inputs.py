@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from dip_gui.cli.signals import tell
+from dip_gui.core.atomic import check_writable
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.problem.choices import Task
@@ -72,6 +73,7 @@ def check_output(args: argparse.Namespace) -> None:
         )
     if not output.resolve().parent.is_dir():
         raise ImageWriteError(f"{output.parent}: output folder does not exist")
+    _check_writable(output, "the output")
     clash = _option_naming(output, args, ("input", "mask", "guide", "reference"))
     if clash:
         raise ImageWriteError(f"{output.name}: refusing to overwrite the {clash} file; choose another output name")
@@ -80,8 +82,27 @@ def check_output(args: argparse.Namespace) -> None:
     if args.metrics_json:
         _check_metrics_path(args)
     snapshots = getattr(args, "save_snapshots", None)
-    if snapshots and Path(snapshots).exists() and not Path(snapshots).is_dir():
-        raise ImageWriteError(f"--save-snapshots {snapshots} is a file; name a folder (it is made if missing)")
+    if snapshots:
+        _check_snapshot_folder(Path(snapshots))
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """The run's writes are tried before its first iteration (core/atomic.check_writable)."""
+    try:
+        check_writable(path, suffix=path.suffix or ".tmp")
+    except OSError as exc:
+        raise ImageWriteError(f"{what} {path} cannot be written: {exc.strerror or exc}") from None
+
+
+def _check_snapshot_folder(folder: Path) -> None:
+    """The snapshots' folder: made now if missing, and written to before the run."""
+    if folder.exists() and not folder.is_dir():
+        raise ImageWriteError(f"--save-snapshots {folder} is a file; name a folder (it is made if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(f"--save-snapshots {folder} cannot be made: {exc.strerror or exc}") from None
+    _check_writable(folder / "snapshot_000000.png", "--save-snapshots: a file in")
 
 
 def _option_naming(path: Path, args: argparse.Namespace, names: tuple[str, ...]) -> str | None:
@@ -98,10 +119,9 @@ WRITTEN_OPTIONS = ("output", "checkpoint")
 def _check_metrics_path(args: argparse.Namespace) -> None:
     """The metrics file may not be any file the run reads or writes besides it, and its folder exists."""
     metrics = Path(args.metrics_json)
-    if metrics.is_dir():
-        raise ImageWriteError(f"--metrics-json {metrics} is a folder; name a file in it")
     if not metrics.resolve().parent.is_dir():
         raise ImageWriteError(f"--metrics-json: the folder {metrics.parent} does not exist")
+    _check_writable(metrics, "--metrics-json")  # also refuses a folder of that name
     clash = _option_naming(metrics, args, (*READ_OPTIONS, *WRITTEN_OPTIONS))
     if clash:
         raise ImageWriteError(f"--metrics-json must not name the {clash} file; choose another name")
@@ -111,6 +131,7 @@ def _check_checkpoint_path(args: argparse.Namespace) -> None:
     checkpoint = Path(args.checkpoint)
     if not checkpoint.resolve().parent.is_dir():
         raise ImageWriteError(f"{checkpoint.parent}: checkpoint folder does not exist")
+    _check_writable(checkpoint, "--checkpoint")
     clash = _option_naming(checkpoint, args, ("input", "mask", "guide", "reference", "output", "metrics_json"))
     if clash:
         raise ImageWriteError(f"--checkpoint must not name the {clash.replace('_', ' ')} file")

@@ -3,12 +3,18 @@ failed write. Every writer of the project goes through ``atomic_target``."""
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+
+#: Bytes of the file's name kept in its temporary's name: ``.NAME.xxxxxxxx.ext`` must stay within
+#: the 255 bytes most file systems allow, also for a name close to that limit itself.
+TEMPORARY_NAME_BYTES = 200
 
 # Read once at import (os.umask can only be read by setting it, which is not thread-safe later).
 _UMASK = os.umask(0)
@@ -21,7 +27,7 @@ def atomic_target(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterato
     disk and renamed over ``path`` with the permissions a plain ``open`` would give (the user's
     umask, not mkstemp's private 0600). On an error the temporary file is removed."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.resolve().parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=suffix, dir=path.resolve().parent)
     os.close(fd)
     try:
         yield tmp
@@ -34,12 +40,32 @@ def atomic_target(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterato
             os.unlink(tmp)
 
 
+def check_writable(path: str | os.PathLike[str], suffix: str = ".tmp") -> None:
+    """Raise OSError where ``atomic_target`` could not write ``path``: a folder has its name, its
+    folder is missing or read-only, or the temporary name passes the file system's limit. Asked
+    before a run, so that hours of work never end in a write that was bound to fail."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder has that name", str(path))
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=suffix, dir=path.resolve().parent)
+    os.close(fd)
+    os.unlink(tmp)
+
+
 def remove_stale_temporaries(path: str | os.PathLike[str]) -> None:
     """Delete leftovers of writes to ``path`` that a killed process never finished."""
     path = Path(path)
-    for leftover in path.resolve().parent.glob(f".{path.name}.*"):
+    for leftover in path.resolve().parent.glob(f"{glob.escape(_temporary_prefix(path))}*"):
         with suppress(OSError):
             leftover.unlink()
+
+
+def _temporary_prefix(path: Path) -> str:
+    """``.NAME.`` with NAME cut to ``TEMPORARY_NAME_BYTES`` (whole characters)."""
+    name = path.name
+    while len(name.encode("utf-8", "surrogateescape")) > TEMPORARY_NAME_BYTES:
+        name = name[:-1]
+    return f".{name}."
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: object) -> None:

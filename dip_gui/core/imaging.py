@@ -181,11 +181,16 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def _check_readable_file(path: Path) -> None:
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+        empty = is_file and path.stat().st_size == 0
+    except OSError as exc:  # a name the file system refuses (too long), a folder that cannot be read
+        raise ImageReadError(f"{path}: cannot be read ({exc.strerror or _first_line(exc)})") from None
+    if not exists:
         raise ImageReadError(f"{path}: no such file")
-    if not path.is_file():
+    if not is_file:
         raise ImageReadError(f"{path}: not a file")
-    if path.stat().st_size == 0:
+    if empty:
         raise ImageReadError(f"{path.name}: file is empty")
 
 
@@ -293,9 +298,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def same_file(a: Path, b: Path) -> bool:
-    """True when both paths name one file (existing: by inode; otherwise by resolved path)."""
-    if a.exists() and b.exists():
-        return os.path.samefile(a, b)
+    """True when both paths name one file (existing: by inode; otherwise by resolved path). A name
+    the file system refuses (too long) names no existing file."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
     return a.resolve() == b.resolve()
 
 

@@ -438,7 +438,7 @@ def test_a_strongly_compressed_jpeg_gets_the_shorter_schedule(tmp_path):
 
 
 def test_a_noisy_photo_gets_the_schedule_its_noise_calls_for(tmp_path):
-    """Noise read from the pixels: sigma 30 runs 30 iterations, sigma 12 runs 60, a clean photo the
+    """Noise read from the pixels: sigma 30 runs 20 iterations, sigma 12 runs 40, a clean photo the
     preset's 1200; --iters still wins."""
     from dip_gui.cli.run_inputs import preset_for
     from dip_gui.core.imaging import LoadedImage
@@ -450,7 +450,7 @@ def test_a_noisy_photo_gets_the_schedule_its_noise_calls_for(tmp_path):
     args = parser.parse_args(["run", "x.png", "-o", str(tmp_path / "x.png"), "--task", "denoise", "--device", "cpu"])
     lengths = [preset_for(args, LoadedImage(add_gaussian_noise(image, sigma, seed=3))).iterations
                for sigma in (30, 12, 0)]
-    assert lengths == [30, 60, 1200]
+    assert lengths == [20, 40, 1200]
     args = parser.parse_args(["run", "x.png", "-o", str(tmp_path / "x.png"), "--task", "denoise", "--iters", "77"])
     assert preset_for(args, LoadedImage(add_gaussian_noise(image, 30))).iterations == 77
 
@@ -478,3 +478,40 @@ def test_run_keeps_the_photos_profile_and_exif_and_names_a_multi_frame_file(tmp_
     frames[0].save(animation, save_all=True, append_images=frames[1:])
     assert run_cli("run", animation, "--task", "denoise", "--iters", "1", "-o", tmp_path / "a.png", "--quiet") == 0
     assert "anim.gif has 2 frames or pages; only the first is restored" in capsys.readouterr().err
+
+
+def test_every_file_the_run_writes_is_tried_before_the_first_iteration(photo, tmp_path, capsys, monkeypatch):
+    """A name the file system refuses, a folder where the output goes, a file where the snapshots'
+    folder goes: one line and exit 2 before any work, for every path the run writes."""
+    import dip_gui.core.session.session as session_module
+
+    def no_session(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(session_module.Session, "prepare", no_session)
+    too_long = tmp_path / ("a" * 300 + ".png")
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file").write_text("")
+    cases = {
+        ("-o", too_long): "File name too long",
+        ("-o", tmp_path / "folder.png"): "a folder has that name",
+        ("--metrics-json", tmp_path / ("m" * 300 + ".json")): "File name too long",
+        ("--checkpoint", tmp_path / ("c" * 300 + ".dips")): "File name too long",
+        ("--save-snapshots", tmp_path / "file" / "snaps"): "cannot be made",
+    }
+    for (option, path), reason in cases.items():
+        extra = [] if option == "-o" else ["-o", tmp_path / "out.png"]
+        code = run_cli("run", photo, "--task", "denoise", "--iters", "2", option, path, *extra, "--quiet")
+        err = capsys.readouterr().err
+        assert code == 2 and reason in err and len(err.strip().splitlines()) == 1, (option, err)
+    capsys.readouterr()
+    code = run_cli("run", tmp_path / ("p" * 300 + ".png"), "--task", "denoise", "-o", tmp_path / "x.png")
+    assert code == 2 and "cannot be read (File name too long)" in capsys.readouterr().err
+
+
+def test_a_name_near_the_file_system_limit_is_written(photo, tmp_path):
+    """The temporary file beside it keeps a shorter name: a 250-byte name is as good as any."""
+    long_name = tmp_path / ("b" * 246 + ".png")
+    assert run_cli("run", photo, "--task", "denoise", "--iters", "1", "-o", long_name, "--quiet") == 0
+    assert load_image(long_name).size == (24, 20)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -17,8 +17,8 @@ def test_the_traits_read_a_photos_noise_and_its_jpeg_quality():
     assert compressed.jpeg_quality in (9, 10, 11) and "quality about" in compressed.jpeg_note()
 
 
-@pytest.mark.parametrize(("sigma", "iterations"), [(None, 1200), (3.0, 1200), (GRAINY, 60), (15.0, 60),
-                                                   (NOISY, 30), (45.0, 30)])
+@pytest.mark.parametrize(("sigma", "iterations"), [(None, 1200), (3.0, 1200), (GRAINY, 40), (15.0, 40),
+                                                   (NOISY, 20), (45.0, 20)])
 def test_denoising_runs_shorter_the_noisier_the_photo(sigma, iterations):
     """The network gains over its start for fewer iterations the heavier the noise (docs/stopping.md)."""
     preset = get_preset("denoise", "fast")
