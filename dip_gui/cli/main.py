@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from dip_gui import __version__
 from dip_gui.cli.signals import tell, termination_as_interrupt
 from dip_gui.core.errors import DipError, ImageWriteError, InvalidParameterError
 from dip_gui.core.problem.presets import TASKS
@@ -33,6 +34,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="python -m dip_gui", description="DIP Studio: Deep Image Prior photo restoration.")
+    parser.add_argument("--version", action="version", version=f"DIP Studio {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=OneLineErrorParser)
 
     gui = commands.add_parser("gui", help="open the window (the default)")

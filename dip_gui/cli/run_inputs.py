@@ -19,7 +19,7 @@ import numpy as np
 
 from dip_gui.cli.signals import tell
 from dip_gui.core.atomic import check_writable
-from dip_gui.core.errors import ImageWriteError, InvalidParameterError
+from dip_gui.core.errors import ImageWriteError, InvalidParameterError, MaskError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.photo_traits import PhotoTraits
@@ -144,6 +144,9 @@ def load_side_inputs(args: argparse.Namespace, photo: LoadedImage) -> tuple[np.n
     mask = guide = reference = None
     if args.mask:
         mask = load_mask(args.mask, photo.size, white_is_hole=not args.mask_white_known)
+        if args.mask_white_known and mask.min() >= 1.0:  # the core's "paint the holes white" would mislead
+            raise MaskError(f"{Path(args.mask).name} is all white: with --mask-white-known white marks the known "
+                            "pixels and the holes are black")
     if args.guide:
         guide = load_image(args.guide).rgb
     if args.reference:

@@ -515,3 +515,16 @@ def test_a_name_near_the_file_system_limit_is_written(photo, tmp_path):
     assert run_cli("run", photo, "--task", "denoise", "--iters", "1", "-o", long_name, "--quiet") == 0
     assert load_image(long_name).size == (24, 20)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_version_and_the_mask_convention_in_the_message(photo, tmp_path, capsys):
+    from dip_gui import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("--version")
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"DIP Studio {__version__}"
+    white = tmp_path / "white.png"
+    save_image(white, np.ones((24, 20), np.float32))
+    code = run_cli("run", photo, "--task", "inpaint", "--mask", white, "--mask-white-known", "-o", tmp_path / "o.png")
+    err = capsys.readouterr().err
+    assert code == 2 and "holes are black" in err and "paint the holes white" not in err

@@ -139,3 +139,36 @@ def test_a_closed_stderr_pipe_does_not_end_the_run(photo, tmp_path):
     process.stderr.close()  # the reader has gone: the next line the run writes meets a broken pipe
     assert process.wait(timeout=120) == 0
     assert load_image(output).size == (20, 28)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_a_run_resumed_after_ctrl_c_ends_bit_for_bit_where_an_uninterrupted_one_does(photo, tmp_path):
+    """The interrupt waits for the step in progress: the checkpoint holds a whole number of steps."""
+    total = 120
+    base = [sys.executable, "-m", "dip_gui", "run", str(photo), "--task", "denoise", "--iters", str(total),
+            "--no-auto-stop", "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([*base, "-o", str(tmp_path / "whole.png")], cwd=root, env=env, check=True)
+
+    checkpoint = tmp_path / "run.dips"
+    process = subprocess.Popen([*base, "-o", str(tmp_path / "cut.png"), "--checkpoint", str(checkpoint),
+                                "--checkpoint-every", "0"], cwd=root, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, "the run finished before it could be interrupted"
+    saved_at = torch.load(checkpoint, weights_only=True)["session"]["iteration"]
+    assert 0 < saved_at < total
+    assert main(["run", "--resume", str(checkpoint), "-o", str(tmp_path / "resumed.png"), "--no-auto-stop",
+                 "--quiet"]) == 0
+    whole, resumed = (load_image(tmp_path / name).rgb for name in ("whole.png", "resumed.png"))
+    assert (whole == resumed).all()

@@ -11,7 +11,9 @@ session file from elsewhere cannot run code.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,8 +55,25 @@ def save_session(path: str | os.PathLike[str], session: Session, monitor: RunMon
     }
     remove_stale_temporaries(path)  # a run killed while saving leaves one behind
     with atomic_target(path) as tmp:
-        torch.save(state, tmp)
+        _torch_save(state, tmp)
     return path
+
+
+#: Below this much free space a failed write is put down to a full disk.
+NEARLY_FULL_BYTES = 64 * 2**20
+
+
+def _torch_save(state: dict[str, Any], tmp: str) -> None:
+    """``torch.save``, its failed writes said in words: torch's zip writer reports a full disk as
+    "[enforce fail at inline_container.cc:...] ... file write failed"."""
+    try:
+        torch.save(state, tmp)
+    except RuntimeError as exc:
+        if "write failed" not in str(exc) and "enforce fail" not in str(exc):
+            raise
+        if shutil.disk_usage(Path(tmp).parent).free < NEARLY_FULL_BYTES:
+            raise OSError(errno.ENOSPC, "no space left on the device") from None
+        raise OSError(errno.EIO, "the file could not be written") from None
 
 
 def read_session_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -141,5 +160,7 @@ class Checkpointer:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             save_session(self.path, self.session, self.monitor, source)
         except Exception as exc:  # whatever the cause (disk full, a device error), the run goes on
+            if isinstance(exc, OSError) and exc.strerror:
+                return exc.strerror
             return str(exc) or type(exc).__name__
         return None

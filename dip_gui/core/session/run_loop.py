@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dip_gui.core.errors import DivergenceError
+from dip_gui.core.runtime.interrupts import whole_step
 from dip_gui.core.session.checkpoint import Checkpointer
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.core.stopping.detectors import StopSuggestion
@@ -114,7 +115,8 @@ class RunLoop:
             session.prepare()  # before the first step's clock: the classical start is not an iteration
             reason = self._reason_to_end()
             while reason is None:
-                step = self._step()
+                with whole_step():  # an interrupt waits for the step: a resumed run continues it exactly
+                    step = self._step()
                 yield step
                 reason = EndReason.AUTO_STOPPED if (step.suggestion and self.auto_stop) else self._reason_to_end()
         except KeyboardInterrupt:

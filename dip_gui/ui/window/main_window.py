@@ -35,6 +35,7 @@ from dip_gui.ui.widgets.plot_panel import PlotPanel
 from dip_gui.ui.widgets.task_panel import TaskPanel
 from dip_gui.ui.widgets.timeline_strip import TimelineBar
 from dip_gui.ui.window import files
+from dip_gui.ui.window.about import show_about
 from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
 from dip_gui.ui.window.file_controller import FileController
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         self.toggle_action = a("Toggle input / result", "T")
         self.split_action = a("Split compare", "S", checkable=True,
                               tip="Input left of a divider you drag, result right of it (S)")
+        self.about_action = a("&About DIP Studio", tip="The version and the devices it runs on")
 
     def _connect(self) -> None:
         files_, runs, sessions, view = self.files, self.runs, self.sessions, self.view
@@ -185,7 +187,7 @@ class MainWindow(QMainWindow):
             (self.continue_action, runs.continue_run),
             (self.fit_action, self.input_view.fit), (self.actual_action, self.input_view.actual_size),
             (self.side_action, view.layout_changed), (self.toggle_action, view.toggle_compare),
-            (self.split_action, view.split_compare),
+            (self.split_action, view.split_compare), (self.about_action, partial(show_about, self)),
         ]
         for action, slot in slots:
             action.triggered.connect(slot)
@@ -214,6 +216,7 @@ class MainWindow(QMainWindow):
         view.addActions([self.fit_action, self.actual_action, self.side_action, self.toggle_action, self.split_action])
         run = bar.addMenu("&Run")
         run.addActions([self.start_action, self.pause_action, self.stop_action, self.continue_action])
+        bar.addMenu("&Help").addAction(self.about_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
         toolbar.addActions([self.open_action, self.save_action, self.start_action, self.pause_action, self.stop_action,

@@ -160,3 +160,24 @@ def test_a_checkpoint_is_written_when_due_and_a_failed_write_does_not_end_the_ru
     steps = list((loop := RunLoop(session, until=5, checkpoint=unwritable)).steps())
     assert len(steps) == 2 and all(s.checkpoint_problem for s in steps)
     assert loop.end.reason is EndReason.DONE and loop.end.checkpoint_problem
+
+
+def test_a_checkpoint_on_a_full_disk_says_so_in_words(session, tmp_path, monkeypatch):
+    """torch's zip writer reports a full disk as an "enforce fail"; the user reads "no space left"."""
+    import shutil
+    from collections import namedtuple
+
+    import dip_gui.core.session.checkpoint as checkpoint_module
+
+    def full_disk(state, target):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
+                           "data/3: file write failed")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(checkpoint_module.torch, "save", full_disk)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 4096, 4096))
+    checkpoint = Checkpointer(tmp_path / "run.dips", 0.0, session, None, {})
+    steps = list((loop := RunLoop(session, until=2, checkpoint=checkpoint)).steps())
+    assert steps[0].checkpoint_problem == "no space left on the device"
+    assert loop.end.reason is EndReason.DONE and "enforce" not in loop.end.checkpoint_problem
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary left behind

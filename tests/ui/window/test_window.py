@@ -621,3 +621,12 @@ def test_the_sidecar_of_a_test_image_says_how_it_was_made_and_keeps_the_mask(win
     assert sidecar["mask"] == {"file": "photo_inpainted_mask.png", "white": "fill"}
     saved_mask = load_image(tmp_path / "photo_inpainted_mask.png").rgb[:, :, 0] > 0.5
     np.testing.assert_array_equal(saved_mask, painted)
+
+
+def test_help_about_names_the_version_and_the_devices(window):
+    from dip_gui import __version__
+    from dip_gui.ui.window.about import about_text
+
+    assert window.about_action in window.menuBar().actions()[-1].menu().actions()
+    text = about_text()
+    assert f"DIP Studio {__version__}" in text and "cpu" in text and "PyTorch" in text
