@@ -39,6 +39,12 @@ class PhotoTraits:
         """Both traits of an HxWxC photo in [0, 1]."""
         return cls(estimate_jpeg_quality(image), estimate_noise_sigma(image))
 
+    def noise_note(self, from_sigma: float) -> str:
+        """A sentence for the user where the noise reads at ``from_sigma`` or more, else empty."""
+        if self.noise_sigma is None or self.noise_sigma < from_sigma:
+            return ""
+        return f"Its noise reads as sigma about {self.noise_sigma:.0f} (0-255)."
+
     def jpeg_note(self) -> str:
         """A sentence for the user where the photo was saved as a JPEG, else empty."""
         return "" if self.jpeg_quality is None else f"It was saved as a JPEG at quality about {self.jpeg_quality}."

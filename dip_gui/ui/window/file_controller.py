@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from dip_gui.core.errors import DipError
 from dip_gui.core.imaging import LoadedImage, load_image, load_mask, save_image
 from dip_gui.core.problem.photo_traits import PhotoTraits
+from dip_gui.core.problem.presets import GRAINY
 from dip_gui.ui.widgets.degrade_dialog import TestImageDialog, make_test_image
 from dip_gui.ui.widgets.qimage import qimage_to_array
 from dip_gui.ui.window import files
@@ -87,7 +88,8 @@ class FileController(QObject):
         self.parts.plot.clear()
         name = photo.path.name if photo.path is not None else "the pasted image"
         height, width = photo.size
-        notes = "".join(f" {note}" for note in (traits.jpeg_note(), photo.frames_note()) if note)
+        noise = traits.noise_note(from_sigma=GRAINY)  # where it shortens denoising's schedule
+        notes = "".join(f" {note}" for note in (traits.jpeg_note(), noise, photo.frames_note()) if note)
         self.parts.status.setText(f"Opened {name} ({width}x{height}).{notes} Choose a task and press Start (Ctrl+Return).")
 
     def choose_guide(self) -> None:

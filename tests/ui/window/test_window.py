@@ -53,6 +53,7 @@ def test_a_noisy_photo_gets_the_shorter_denoising_schedule(window, tmp_path):
         assert window.files.open_path(path)
         assert window.panel.iterations.value() == iterations
         assert window.panel.current_preset().iterations == iterations
+        assert ("noise reads as sigma about" in window.status.text()) == (sigma > 0)
 
 
 def test_open_bad_file_shows_error_and_keeps_app_usable(window, tmp_path, photo_path):
