@@ -15,6 +15,17 @@ from dip_gui.cli.main import main
 from dip_gui.core.imaging import load_image, save_image
 
 TOTAL = 300
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def started_until_checkpoint(command: list[str], checkpoint: Path, **popen) -> subprocess.Popen:
+    """The run started in a process of its own, handed back once its first checkpoint is written (or
+    it ended, or two minutes passed)."""
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, **popen)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return process
 
 
 @pytest.fixture
@@ -31,11 +42,8 @@ def test_killed_run_resumes_and_finishes_the_same_iteration_count(photo, tmp_pat
     checkpoint = tmp_path / "run.dips"
     command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(tmp_path / "first.png"), "--task", "denoise",
                "--iters", str(TOTAL), "--checkpoint", str(checkpoint), "--checkpoint-every", "0", "--quiet"]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = started_until_checkpoint(command, checkpoint)
     try:
-        deadline = time.monotonic() + 120
-        while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
         time.sleep(0.3)
         process.send_signal(signal.SIGKILL)
     finally:
@@ -109,12 +117,8 @@ def test_a_terminated_run_keeps_its_result_and_checkpoint_as_ctrl_c_does(photo, 
     checkpoint, output = tmp_path / "run.dips", tmp_path / "out.png"
     command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(output), "--task", "denoise",
                "--iters", "100000", "--checkpoint", str(checkpoint), "--checkpoint-every", "0", "--quiet"]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = started_until_checkpoint(command, checkpoint, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
         process.send_signal(getattr(signal, termination))
         _, err = process.communicate(timeout=120)
     finally:
@@ -132,8 +136,7 @@ def test_a_closed_stderr_pipe_does_not_end_the_run(photo, tmp_path):
     output = tmp_path / "out.png"
     command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(output), "--task", "denoise",
                "--iters", "30"]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], stderr=subprocess.PIPE,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert process.stderr is not None
     process.stderr.readline()
     process.stderr.close()  # the reader has gone: the next line the run writes meets a broken pipe
@@ -148,18 +151,14 @@ def test_a_run_resumed_after_ctrl_c_ends_bit_for_bit_where_an_uninterrupted_one_
     total = 120
     base = [sys.executable, "-m", "dip_gui", "run", str(photo), "--task", "denoise", "--iters", str(total),
             "--no-auto-stop", "--quiet"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    root = Path(__file__).resolve().parents[2]
-    subprocess.run([*base, "-o", str(tmp_path / "whole.png")], cwd=root, env=env, check=True)
+    subprocess.run([*base, "-o", str(tmp_path / "whole.png")], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                   check=True)
 
     checkpoint = tmp_path / "run.dips"
-    process = subprocess.Popen([*base, "-o", str(tmp_path / "cut.png"), "--checkpoint", str(checkpoint),
-                                "--checkpoint-every", "0"], cwd=root, env=env,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = started_until_checkpoint([*base, "-o", str(tmp_path / "cut.png"), "--checkpoint", str(checkpoint),
+                                        "--checkpoint-every", "0"], checkpoint,
+                                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 120
-        while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
         time.sleep(0.2)
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
