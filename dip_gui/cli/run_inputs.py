@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -206,7 +207,26 @@ def save_result(args: argparse.Namespace, photo: LoadedImage, image: np.ndarray)
     if alpha is not None and alpha.shape != image.shape[:2]:
         alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
     protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
-    return save_image(
-        args.output, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality, protected=protected,
-        metadata=photo.metadata,
-    )
+
+    def write(path: Path) -> Path:
+        return save_image(path, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality,
+                          protected=protected, metadata=photo.metadata)
+
+    try:
+        return write(Path(args.output))
+    except ImageWriteError as failure:  # tried before the run, so it failed since: a full disk, a removed folder
+        for rescue in _rescue_paths(Path(args.output)):
+            try:
+                write(rescue)
+            except ImageWriteError:
+                continue
+            raise ImageWriteError(f"{failure}; the result is saved at {rescue} instead") from None
+        raise
+
+
+def _rescue_paths(output: Path) -> list[Path]:
+    """Where a result goes when its output fails after the run: beside it under a short name, then
+    the working folder, the home folder and the temporary folder."""
+    name = f"{output.stem[:60]}-rescued-{time.strftime('%Y%m%d-%H%M%S')}{output.suffix.lower() or '.png'}"
+    folders = [output.parent, Path.cwd(), Path.home(), Path(tempfile.gettempdir())]
+    return [folder / name for folder in folders]

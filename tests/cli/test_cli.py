@@ -528,3 +528,30 @@ def test_version_and_the_mask_convention_in_the_message(photo, tmp_path, capsys)
     code = run_cli("run", photo, "--task", "inpaint", "--mask", white, "--mask-white-known", "-o", tmp_path / "o.png")
     err = capsys.readouterr().err
     assert code == 2 and "holes are black" in err and "paint the holes white" not in err
+
+
+def test_a_result_whose_output_fails_after_the_run_is_saved_elsewhere_and_said_where(photo, tmp_path, capsys,
+                                                                                    monkeypatch):
+    """The output's folder is removed while the run goes: the result is not lost."""
+    import shutil
+
+    from dip_gui.core.session.session import Session
+
+    folder, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    prepare = Session.prepare
+
+    def prepare_then_lose_the_folder(self):
+        prepare(self)
+        if folder.exists():
+            shutil.rmtree(folder)
+
+    monkeypatch.setattr(Session, "prepare", prepare_then_lose_the_folder)
+    code = run_cli("run", photo, "--task", "denoise", "--iters", "2", "-o", folder / "result.png", "--quiet")
+    err = capsys.readouterr().err.strip()
+    rescued = list(elsewhere.glob("result-rescued-*.png"))
+    assert code == 2 and len(err.splitlines()) == 1 and len(rescued) == 1
+    assert f"the result is saved at {rescued[0]} instead" in err
+    assert load_image(rescued[0]).size == (24, 20)
