@@ -21,7 +21,7 @@ from dip_gui.core.atomic import write_json_atomic
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.imaging import load_image
 from dip_gui.core.metrics import psnr
-from dip_gui.core.session.tiles import plan_tiles, run_tiled
+from dip_gui.core.session.tiles import TilesInterrupted, plan_tiles, run_tiled
 
 #: Options that follow one session through a run; a tiled run is many sessions.
 NOT_WITH_TILES = ("resume", "checkpoint", "save_snapshots", "raw_output")
@@ -47,17 +47,24 @@ def run_tiled_command(args: argparse.Namespace) -> int:
     def progress(index: int, count: int, session) -> None:
         log(f"tile {index + 1}/{count}  iter {session.iteration}/{session.total_iterations}  loss {session.last_loss:.5f}")
 
-    image = run_tiled(args.task, photo.rgb, preset, tile=args.tile, overlap=args.tile_overlap, seed=args.seed,
-                      device=args.device, grey=photo.grey, scale=args.scale, mask=mask, guide=guide,
-                      max_seconds=args.max_seconds, auto_stop=args.auto_stop, progress=progress)
+    interrupted: TilesInterrupted | None = None
+    try:
+        image = run_tiled(args.task, photo.rgb, preset, tile=args.tile, overlap=args.tile_overlap, seed=args.seed,
+                          device=args.device, grey=photo.grey, scale=args.scale, mask=mask, guide=guide,
+                          max_seconds=args.max_seconds, auto_stop=args.auto_stop, progress=progress)
+    except TilesInterrupted as stop:  # the tiles done are kept
+        interrupted, image = stop, stop.image
+        log(f"{stop}; saving the finished tiles (the photo as it was where no tile ran)", force=True)
     output = save_result(args, photo, image)
     metrics: dict = {"task": args.task, "preset": preset.name, "tiles": len(tiles), "tile": args.tile,
                      "tile_overlap": args.tile_overlap, "iterations_per_tile": preset.iterations,
-                     "seconds": round(time.monotonic() - start, 3), "final": {}}
+                     "seconds": round(time.monotonic() - start, 3), "final": {},
+                     "end_reason": "interrupted" if interrupted else "done",
+                     "tiles_reached": interrupted.reached if interrupted else len(tiles)}
     if reference is not None:
         expected = np.repeat(reference, 3, axis=2) if reference.shape[2] == 1 else reference
         metrics["final"]["psnr"] = psnr(load_image(output).rgb, expected)
     if args.metrics_json:
         write_json_atomic(Path(args.metrics_json), metrics)
     log(f"saved {output} ({len(tiles)} tiles, {metrics['seconds']:.1f} s)", force=True)
-    return 0
+    return 130 if interrupted else 0

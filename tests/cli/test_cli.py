@@ -555,3 +555,25 @@ def test_a_result_whose_output_fails_after_the_run_is_saved_elsewhere_and_said_w
     assert code == 2 and len(err.splitlines()) == 1 and len(rescued) == 1
     assert f"the result is saved at {rescued[0]} instead" in err
     assert load_image(rescued[0]).size == (24, 20)
+
+
+def test_ctrl_c_during_a_tiled_run_saves_the_tiles_done(photo, tmp_path, capsys, monkeypatch):
+    from dip_gui.core.session.session import Session
+
+    step, steps = Session.step, []
+
+    def interrupted_in_the_second_tile(self, *args, **kwargs):
+        steps.append(1)
+        if len(steps) == 5:  # a step of the second tile (three iterations a tile)
+            raise KeyboardInterrupt
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "step", interrupted_in_the_second_tile)
+    out, metrics = tmp_path / "out.png", tmp_path / "m.json"
+    code = run_cli("run", photo, "--task", "denoise", "--iters", "3", "--tile", "18", "--tile-overlap", "8",
+                   "--no-auto-stop", "-o", out, "--metrics-json", metrics)
+    err = capsys.readouterr().err
+    assert code == 130 and "interrupted in tile 2 of" in err and f"saved {out}" in err
+    assert load_image(out).size == (24, 20)
+    report = json.loads(metrics.read_text())
+    assert report["end_reason"] == "interrupted" and report["tiles_reached"] == 2

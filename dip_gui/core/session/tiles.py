@@ -12,18 +12,28 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from dip_gui.core.errors import InvalidParameterError, MaskError
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset
 from dip_gui.core.problem.tasks import make_problem
-from dip_gui.core.session.run_loop import RunLoop
+from dip_gui.core.session.run_loop import EndReason, RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
 
 #: Below this overlap the raised-cosine ramp is too short to hide a difference between tiles.
 MIN_OVERLAP = 8
+
+
+class TilesInterrupted(KeyboardInterrupt):
+    """Ctrl+C during a tiled run. ``image`` keeps what is done: the finished tiles, the one in
+    progress at its last step, and the photo itself (upscaled for SR) where no tile ran yet."""
+
+    def __init__(self, image: np.ndarray, reached: int, total: int) -> None:
+        super().__init__(f"interrupted in tile {reached} of {total}")
+        self.image, self.reached, self.total = image, reached, total
 
 
 @dataclass(frozen=True)
@@ -116,9 +126,24 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
             raise MaskError(f"tile {index + 1} of {len(tiles)}: {exc}; use larger tiles") from None
         session = Session(problem, preset, seed=seed + index, device=device)
         monitor = RunMonitor(session, snapshots=False)
-        for _ in RunLoop(session, monitor, budget_s=budget, auto_stop=auto_stop).steps():
-            if progress is not None:
-                progress(index, len(tiles), session)
+        loop = RunLoop(session, monitor, budget_s=budget, auto_stop=auto_stop)
+        try:
+            for _ in loop.steps():
+                if progress is not None:
+                    progress(index, len(tiles), session)
+        except KeyboardInterrupt:  # between steps; the loop ends a step's own interrupt itself
+            loop.interrupt()
         suggested = monitor.suggested_image() if auto_stop else None
         results.append(session.result() if suggested is None else suggested)
+        if loop.outcome.reason is EndReason.INTERRUPTED:
+            untouched = [_as_output(image[piece.window()], factor) for piece in tiles[index + 1:]]
+            raise TilesInterrupted(blend(tiles, results + untouched, size, overlap, factor), index + 1, len(tiles))
     return blend(tiles, results, size, overlap, factor)
+
+
+def _as_output(crop: np.ndarray, factor: int) -> np.ndarray:
+    """A tile no run reached, at the output's size (bicubic for SR)."""
+    if factor == 1:
+        return crop
+    height, width = crop.shape[:2]
+    return cv2.resize(crop, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)

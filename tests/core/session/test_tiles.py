@@ -89,3 +89,25 @@ def test_each_tile_stops_at_its_own_suggestion_unless_asked_to_run_on(tiny_prese
             assert all(iterations < 30 for iterations in last.values())
         else:
             assert all(iterations == 30 for iterations in last.values())
+
+
+def test_ctrl_c_in_a_tile_keeps_the_tiles_done_and_the_photo_elsewhere(smooth_image, tiny_preset):
+    from dip_gui.core.session.tiles import TilesInterrupted
+
+    noisy = add_gaussian_noise(smooth_image(32, 96), 25, seed=2)
+    preset = tiny_preset.with_overrides(iterations=6)
+    tiles = plan_tiles(32, 96, 40, 8)
+    assert len(tiles) == 3
+
+    def progress(index, count, session):
+        if index == 1 and session.iteration == 3:
+            raise KeyboardInterrupt  # between two steps of the second tile
+
+    with pytest.raises(TilesInterrupted) as stopped:
+        run_tiled("denoise", noisy, preset, tile=40, overlap=8, progress=progress, auto_stop=False)
+    assert (stopped.value.reached, stopped.value.total) == (2, 3)
+    image = stopped.value.image
+    assert image.shape == noisy.shape
+    untouched = slice(tiles[1].window()[1].stop, None)  # the last tile past its overlap with the second
+    np.testing.assert_allclose(image[:, untouched], noisy[:, untouched], atol=1e-6)
+    assert not np.allclose(image[:, :30], noisy[:, :30])  # the first tile was restored
