@@ -19,6 +19,8 @@ import torch  # noqa: F401  -- torch before Qt: on Windows the DLL load order ma
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from dip_gui.ui.system_libraries import warn_about_missing_libraries
+
 log = logging.getLogger("dip_gui")
 
 
@@ -61,6 +63,8 @@ def make_main_window(photo: str | None = None, settings: QSettings | None = None
 
 
 def run_app(photo: str | None = None) -> int:
+    if not QApplication.instance():
+        warn_about_missing_libraries()
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("DIP Studio")
     app.setOrganizationName("DIPStudio")
