@@ -162,9 +162,7 @@ def save_image(
     try:
         with atomic_target(path, suffix=ext) as tmp_name:
             if sixteen:
-                _write_sixteen_bit(tmp_name, data)
-                if ext == ".png" and metadata is not None:
-                    _add_png_chunks(tmp_name, metadata, grey=data.ndim == 2)
+                _write_sixteen_bit(tmp_name, data, ext, metadata)
             else:
                 _write_eight_bit(tmp_name, data, ext, quality, metadata)
     except OSError as exc:
@@ -336,17 +334,23 @@ def _write_eight_bit(path: str, data: np.ndarray, ext: str, quality: int, metada
     im.save(path, format=fmt, **options)
 
 
-def _write_sixteen_bit(path: str, data: np.ndarray) -> None:
+def _write_sixteen_bit(path: str, data: np.ndarray, ext: str, metadata: PhotoMetadata | None) -> None:
+    """Encoded by OpenCV in memory, a PNG given the photo's profile and EXIF, then written once."""
     sixteen = (data * 65535.0 + 0.5).astype(np.uint16)
     if sixteen.ndim == 3:
         order = [2, 1, 0, 3] if sixteen.shape[2] == 4 else [2, 1, 0]
         sixteen = np.ascontiguousarray(sixteen[:, :, order])
-    if not cv2.imwrite(path, sixteen):
+    encoded, buffer = cv2.imencode(ext, sixteen)
+    if not encoded:
         raise OSError("OpenCV could not encode the 16-bit image")
+    payload = buffer.tobytes()
+    if ext == ".png" and metadata is not None:
+        payload = _with_png_chunks(payload, metadata, grey=data.ndim == 2)
+    Path(path).write_bytes(payload)
 
 
-def _add_png_chunks(path: str, metadata: PhotoMetadata, grey: bool) -> None:
-    """Put the profile (iCCP) and EXIF (eXIf) into a PNG that OpenCV wrote, right after its header."""
+def _with_png_chunks(png: bytes, metadata: PhotoMetadata, grey: bool) -> bytes:
+    """The PNG with the profile (iCCP) and EXIF (eXIf) put right after its header."""
     chunks = b""
     profile = metadata.profile_for(grey)
     if profile is not None:
@@ -355,10 +359,9 @@ def _add_png_chunks(path: str, metadata: PhotoMetadata, grey: bool) -> None:
         exif = metadata.exif[6:] if metadata.exif.startswith(b"Exif\0\0") else metadata.exif
         chunks += _png_chunk(b"eXIf", exif)
     if not chunks:
-        return
-    data = Path(path).read_bytes()
-    header_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4  # signature, IHDR's length+type, data, CRC
-    Path(path).write_bytes(data[:header_end] + chunks + data[header_end:])
+        return png
+    header_end = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4  # signature, IHDR's length+type, data, CRC
+    return png[:header_end] + chunks + png[header_end:]
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

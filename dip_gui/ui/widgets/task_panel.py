@@ -62,8 +62,8 @@ class TaskPanel(QWidget):
         super().__init__(parent)
         self._loading = False
         self._custom_from: str | None = None  # the preset "custom" edits were made to
-        #: The open photo's JPEG quality, read from its pixels (None: not a JPEG, or unknown).
-        self.traits: PhotoTraits | None = None  # of the open photo
+        #: What the open photo's pixels say: its JPEG quality and noise level (None: no photo read).
+        self.traits: PhotoTraits | None = None
         self.task = QComboBox()
         for task in TASKS:
             self.task.addItem(TASK_LABELS[task], task)

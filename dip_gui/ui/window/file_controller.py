@@ -202,8 +202,7 @@ class FileController(QObject):
         mask = self.parts.input_view.mask_model
         if self.panel.current_task().takes_mask and mask is not None:
             mask_path = files.mask_path_for(result_path)
-            save_image(mask_path, mask.holes.astype(np.float32), protected=(photo.path, result_path) if photo.path
-                       else (result_path,))
+            save_image(mask_path, mask.holes.astype(np.float32), protected=(photo.path or "", result_path))
             data["mask"] = {"file": mask_path.name, "white": "fill"}
         data.update(
             iteration=self.timeline.displayed_iteration(),
