@@ -1,4 +1,4 @@
-"""Command line: ``python -m dip_gui {gui,run,degrade,presets,bench}``.
+"""Command line: ``python -m dip_gui {gui,run,batch,degrade,evaluate-stopping,presets,bench}``.
 
 Errors a user can cause print one line on stderr and exit with status 2, leaving no output file.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from dip_gui import __version__
+from dip_gui.cli.batch import add_batch_parser
 from dip_gui.cli.signals import tell, termination_as_interrupt
 from dip_gui.core.errors import DipError, ImageWriteError, InvalidParameterError
 from dip_gui.core.problem.presets import TASKS
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tile-overlap", type=int, default=48, metavar="PX", help="overlap of neighbouring tiles")
     run.add_argument("--resume", metavar="FILE.dips",
                      help="continue a saved session (photo, task and settings come from the file; --iters sets a new total)")
+
+    add_batch_parser(commands)
 
     degrade = commands.add_parser("degrade", help="make test data with ground truth from a clean photo")
     degrade.add_argument("clean")
@@ -155,6 +158,10 @@ def _command(args: argparse.Namespace, command: str) -> int:
         from dip_gui.cli.run import run_command
 
         return run_command(args)
+    if command == "batch":
+        from dip_gui.cli.batch import batch_command
+
+        return batch_command(args)
     if command == "degrade":
         return degrade_command(args)
     if command == "evaluate-stopping":

@@ -15,16 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from dip_gui.cli.signals import tell
 from dip_gui.core.atomic import check_writable
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError, MaskError
-from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_image
+from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_like
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.photo_traits import PhotoTraits
-from dip_gui.core.problem.presets import Preset, default_preset_name, fitted_for, get_preset
+from dip_gui.core.problem.presets import Preset, preset_for_photo
 from dip_gui.core.runtime.device import resolve_device
 
 PROGRESS_EVERY_S = 1.0
@@ -159,12 +157,8 @@ def preset_for(args: argparse.Namespace, photo: LoadedImage) -> Preset:
     """The run's preset: named or the device's default, fitted to the photo (an SR scale, a JPEG's
     quality and the noise level read from its pixels), with command-line overrides. A ``--max-seconds`` budget does not
     change it: no task's ``balanced`` gets further than its ``fast`` in the same time (docs/presets.md)."""
-    device = resolve_device(args.device).type
-    preset = get_preset(args.task, args.preset or default_preset_name(args.task, device))
-    reads_photo = preset.strong_compression is not None or preset.by_noise
-    traits = PhotoTraits.read(photo.rgb) if reads_photo else None
-    preset = fitted_for(preset, args.scale, traits).with_overrides(iterations=args.iters, lr=args.lr)
-    preset.validate()
+    preset = preset_for_photo(args.task, args.preset, resolve_device(args.device).type, photo.rgb, scale=args.scale,
+                              iterations=args.iters, lr=args.lr)
     if args.max_seconds is not None and not (args.max_seconds > 0 and math.isfinite(args.max_seconds)):
         raise InvalidParameterError(f"--max-seconds must be a positive number of seconds, not {args.max_seconds}")
     return preset
@@ -203,14 +197,10 @@ def progress_printer(quiet: bool, always: Callable[[], bool] = lambda: False) ->
 def save_result(args: argparse.Namespace, photo: LoadedImage, image: np.ndarray) -> Path:
     """Write the result like the input (bit depth, grey, alpha resized to the output, colour profile and
     EXIF), never over an input."""
-    alpha = photo.alpha
-    if alpha is not None and alpha.shape != image.shape[:2]:
-        alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
     protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
 
     def write(path: Path) -> Path:
-        return save_image(path, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=args.quality,
-                          protected=protected, metadata=photo.metadata)
+        return save_like(path, image, photo, quality=args.quality, protected=protected)
 
     try:
         return write(Path(args.output))

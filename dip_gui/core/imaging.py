@@ -45,6 +45,8 @@ def _open_phone_photos() -> None:
 
 _open_phone_photos()
 SIXTEEN_BIT_FORMATS = {".png", ".tif", ".tiff"}
+#: The file names a folder of photos is read for (a batch): what load_image decodes.
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif")
 WRITABLE_FORMATS = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".bmp"}
 _EXIF_ORIENTATION = 0x0112
 
@@ -168,6 +170,17 @@ def save_image(
     except OSError as exc:
         raise ImageWriteError(f"{path.name}: cannot write ({_first_line(exc)})") from None
     return path
+
+
+def save_like(path: str | os.PathLike[str], image: np.ndarray, photo: LoadedImage, *, quality: int = 95,
+              protected: tuple[str | os.PathLike[str], ...] = ()) -> Path:
+    """Write a result the way its input photo was: bit depth, grey, alpha (resized to the result, which
+    super-resolution makes larger), colour profile and EXIF."""
+    alpha = photo.alpha
+    if alpha is not None and alpha.shape != image.shape[:2]:
+        alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
+    return save_image(path, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=quality,
+                      protected=protected, metadata=photo.metadata)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

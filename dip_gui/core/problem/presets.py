@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+import numpy as np
+
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.networks import InputKind, SkipSpec
 from dip_gui.core.problem.choices import Start, Task
@@ -343,4 +345,16 @@ def fitted_for(preset: Preset, scale: int | None = None, traits: PhotoTraits | N
         reached = [override for sigma, override in preset.by_noise if traits.noise_sigma >= sigma]
         if reached:
             preset = replace(preset, **reached[0].changes())
+    return preset
+
+
+def preset_for_photo(task: str, name: str | None, device_type: str, rgb: np.ndarray, *, scale: int | None = None,
+                     iterations: int | None = None, lr: float | None = None) -> Preset:
+    """A run's preset: ``name`` or the device's default, fitted to the photo (an SR scale, a JPEG's
+    quality and the noise level read from its pixels ``rgb``), with the user's overrides, validated."""
+    preset = get_preset(task, name or default_preset_name(task, device_type))
+    reads_photo = preset.strong_compression is not None or preset.by_noise
+    traits = PhotoTraits.read(rgb) if reads_photo else None
+    preset = fitted_for(preset, scale, traits).with_overrides(iterations=iterations, lr=lr)
+    preset.validate()
     return preset

@@ -8,10 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from dip_gui.core.atomic import write_json_atomic
+from dip_gui.core.imaging import PHOTO_SUFFIXES
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.samples import is_bundled_sample
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.heic *.heif *.avif *.bmp *.gif);;All files (*)"
+IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in PHOTO_SUFFIXES)});;All files (*)"
 SAVE_FILTER = "PNG (*.png);;TIFF (*.tif *.tiff);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
 MAX_RECENT = 10
 TASK_SUFFIX = {

@@ -1,0 +1,85 @@
+"""``batch`` on the command line: exit statuses, the last line, reruns, and a batch killed mid-photo."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dip_gui.cli.main import main
+from dip_gui.core.imaging import load_image, save_image
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def folder(tmp_path, smooth_image) -> Path:
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    save_image(root / "a.png", smooth_image(20, 24, seed=1))
+    save_image(root / "sub" / "b.png", smooth_image(16, 20, seed=2))
+    return root
+
+
+def last_line(capsys) -> str:
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_batch_with_a_broken_photo_exits_1_and_its_last_line_counts(folder, tmp_path, capsys):
+    (folder / "sub" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    out = tmp_path / "out"
+    code = main(["batch", str(folder), "-o", str(out), "--task", "denoise", "--iters", "3"])
+    assert code == 1
+    assert last_line(capsys).startswith("batch finished: 2 restored, 1 failed")
+    assert (out / "a.png").is_file() and (out / "sub" / "b.png").is_file()
+    (folder / "sub" / "broken.jpg").unlink()
+    assert main(["batch", str(folder), "-o", str(out), "--task", "denoise", "--iters", "3"]) == 0
+    assert last_line(capsys).startswith("batch finished: 0 restored, 2 already done, 0 failed")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--task", "denoise", "--mask", "m.png"], "--mask and --mask-dir are for inpaint and restore"),
+    (["--task", "sr"], "super-resolution needs --scale"),
+    (["--task", "denoise", "--quality", "0"], "--quality must be from 1 to 100"),
+    (["--task", "inpaint", "--mask-dir", "nowhere"], "--mask-dir nowhere: no such folder"),
+])
+def test_a_mistake_in_the_command_is_one_line_and_exit_2_before_any_photo(folder, tmp_path, capsys, options, message):
+    assert main(["batch", str(folder), "-o", str(tmp_path / "out"), *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def run_batch_process(folder: Path, out: Path, checkpoint_every: float = 0.2) -> subprocess.Popen:
+    command = [sys.executable, "-m", "dip_gui", "batch", str(folder), "-o", str(out), "--task", "denoise",
+               "--iters", "40", "--no-auto-stop", "--checkpoint-every", str(checkpoint_every), "--quiet"]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_batch_killed_mid_photo_and_run_again_ends_as_an_uninterrupted_one(folder, tmp_path):
+    whole = tmp_path / "whole"
+    assert run_batch_process(folder, whole, checkpoint_every=1e6).wait() == 0  # how often: no part of the recipe
+    out = tmp_path / "killed"
+    process = run_batch_process(folder, out)
+    checkpoints = out / ".dip-batch" / "checkpoints"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline and not any(checkpoints.rglob("*.dips")):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the batch finished before it could be killed"
+    report = json.loads((out / "batch-report.json").read_text())
+    assert "running" in {entry["status"] for entry in report["photos"].values()}
+    assert run_batch_process(folder, out).wait() == 0
+    report = json.loads((out / "batch-report.json").read_text())
+    assert {entry["status"] for entry in report["photos"].values()} == {"done"}
+    assert any(entry["resumed_from"] for entry in report["photos"].values()), "the killed photo was started again"
+    for name in ("a.png", "sub/b.png"):
+        assert np.array_equal(load_image(out / name).rgb, load_image(whole / name).rgb), name
