@@ -58,6 +58,10 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                        help="send each photo to a Ray cluster (no address: a local Ray instance); "
                             "pip install 'dip-studio[cluster]'")
+    batch.add_argument("--cpus-per-photo", type=int, default=1, metavar="N",
+                       help="--ray without GPUs: CPU threads per photo (a local batch uses every core on one photo)")
+    batch.add_argument("--gpus-per-photo", type=float, metavar="F",
+                       help="--ray: GPUs per photo, a fraction to share one (default: 1 where the cluster has GPUs)")
     batch.add_argument("--quiet", action="store_true", help="no progress line; the last line still says how it went")
 
 
@@ -88,9 +92,11 @@ def batch_command(args: argparse.Namespace) -> int:
                        mask=Path(args.mask) if args.mask else None)
     progress = ProgressBar(len(items), quiet=args.quiet)
     if args.ray:
-        from dip_gui.cli.batch_ray import run_on_ray
+        from dip_gui.core.batch.cluster import run_on_ray
 
-        summary = run_on_ray(items, settings, out_dir, args.ray, overwrite=args.overwrite, events=progress)
+        summary = run_on_ray(items, settings, out_dir, None if args.ray == "local" else args.ray,
+                             overwrite=args.overwrite, events=progress, cpus_per_photo=args.cpus_per_photo,
+                             gpus_per_photo=args.gpus_per_photo)
     else:
         summary = run_batch(items, settings, out_dir, overwrite=args.overwrite, events=progress)
     progress.close()
@@ -112,7 +118,7 @@ class ProgressBar:
         self.count, self.quiet = count, quiet
         self.terminal = sys.stderr.isatty()
         self.ended = self.failed = 0
-        self.started_at = time.monotonic()
+        self.started_at = self.last_ended_at = time.monotonic()
         self.photo_seconds: list[float] = []
         self.current: BatchItem | None = None
         self.photo_started_at = self.last_drawn = 0.0
@@ -134,9 +140,11 @@ class ProgressBar:
 
     def photo_ended(self, index: int, item: BatchItem, entry: dict[str, object]) -> None:
         self.ended += 1
+        now = time.monotonic()
+        if entry.get("status") == "done":  # since it started, or (photos run side by side on Ray) since the last one
+            self.photo_seconds.append(now - max(self.photo_started_at, self.last_ended_at))
+        self.last_ended_at = now
         status = entry.get("status")
-        if status == "done":
-            self.photo_seconds.append(time.monotonic() - self.photo_started_at)
         if status == "failed":
             self.failed += 1
             error = str(entry.get("error")).removeprefix(item.relative.name + ": ")  # the path says it
@@ -169,7 +177,7 @@ class ProgressBar:
         return text
 
     def seconds_left(self, now: float) -> float | None:
-        """The mean time of the photos restored so far times the photos to go (none known before the first)."""
+        """The mean time per photo restored so far times the photos to go (none known before the first)."""
         if not self.photo_seconds:
             return None
         mean = sum(self.photo_seconds) / len(self.photo_seconds)

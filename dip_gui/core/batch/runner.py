@@ -60,7 +60,7 @@ def run_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path
     with batch_lock(out_dir):
         report = BatchReport.open(out_dir, settings, overwrite)
         summary = BatchSummary()
-        todo = [item for item in items if _needs_restoring(item, report, overwrite, summary)]
+        todo = [item for item in items if needs_restoring(item, report, overwrite, summary)]
         for item in todo:
             report.record(item, "pending", write=False)
         report.write()
@@ -81,7 +81,7 @@ def run_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path
     return summary
 
 
-def _needs_restoring(item: BatchItem, report: BatchReport, overwrite: bool, summary: BatchSummary) -> bool:
+def needs_restoring(item: BatchItem, report: BatchReport, overwrite: bool, summary: BatchSummary) -> bool:
     """False for a photo whose result is complete (counted as reused)."""
     if overwrite or not item.output.is_file() or report.status(item) not in (None, "done"):
         return True
