@@ -45,12 +45,25 @@ def plan_batch(inputs: Iterable[str | Path], out_dir: Path, output_format: str =
                mask_dir: Path | None = None, mask: Path | None = None) -> list[BatchItem]:
     """The batch's photos in a stable order (by relative path); InvalidParameterError names an input
     that does not exist and says when no photo was found."""
+    found = find_photos(inputs, exclude=[out_dir] + ([mask_dir] if mask_dir is not None else []))
+    return plan_items(found, out_dir, output_format, mask_dir=mask_dir, mask=mask)
+
+
+def find_photos(inputs: Iterable[str | Path], exclude: Iterable[Path] = ()) -> list[tuple[Path, Path]]:
+    """(file, path relative to the folder it was found in) for every photo in ``inputs``, each file
+    once, none under a folder of ``exclude``."""
+    found = _found_photos([Path(p) for p in inputs], [folder.resolve() for folder in exclude])
+    if not found:
+        raise InvalidParameterError("no photos found in the inputs (" + ", ".join(PHOTO_SUFFIXES) + ")")
+    return found
+
+
+def plan_items(found: list[tuple[Path, Path]], out_dir: Path, output_format: str = "png", *,
+               mask_dir: Path | None = None, mask: Path | None = None) -> list[BatchItem]:
+    """The batch items of photos ``find_photos`` found, their results under ``out_dir``."""
     suffix = "." + output_format.lower().lstrip(".")
     if suffix not in WRITABLE_FORMATS:
         raise InvalidParameterError(f"--format {output_format}: use png, tif, jpg, webp or bmp")
-    found = _found_photos([Path(p) for p in inputs], out_dir.resolve(), mask_dir)
-    if not found:
-        raise InvalidParameterError("no photos found in the inputs (" + ", ".join(PHOTO_SUFFIXES) + ")")
     targets = _result_names(found, suffix)
     items = []
     for (source, relative), target in zip(found, targets):
@@ -60,8 +73,7 @@ def plan_batch(inputs: Iterable[str | Path], out_dir: Path, output_format: str =
     return sorted(items, key=lambda item: item.name)
 
 
-def _found_photos(inputs: list[Path], out_dir: Path, mask_dir: Path | None) -> list[tuple[Path, Path]]:
-    """(file, path relative to where it was found) for every photo in ``inputs``, each file once."""
+def _found_photos(inputs: list[Path], excluded: list[Path]) -> list[tuple[Path, Path]]:
     folders = [p for p in inputs if p.is_dir()]
     seen: set[Path] = set()
     found: list[tuple[Path, Path]] = []
@@ -75,8 +87,7 @@ def _found_photos(inputs: list[Path], out_dir: Path, mask_dir: Path | None) -> l
             files = [(given, Path(given.name))]
         for file, relative in files:
             resolved = file.resolve()
-            excluded = _inside(resolved, out_dir) or (mask_dir is not None and _inside(resolved, mask_dir.resolve()))
-            if resolved in seen or excluded or _is_mask_of_a_sibling(file):
+            if resolved in seen or any(_inside(resolved, folder) for folder in excluded) or _is_mask_of_a_sibling(file):
                 continue
             seen.add(resolved)
             found.append((file, relative))

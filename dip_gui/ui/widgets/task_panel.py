@@ -151,12 +151,18 @@ class TaskPanel(QWidget):
     def current_scale(self) -> int | None:
         return self.scale.currentData() if self.current_task().changes_size else None
 
+    def base_preset_name(self) -> str | None:
+        """The named preset, or for "custom" the one its edits were made to."""
+        name = self.preset.currentData()
+        return self._custom_from if name == CUSTOM else name
+
+    @property
+    def is_custom(self) -> bool:
+        return self.preset.currentData() == CUSTOM
+
     def base_preset(self) -> Preset:
         """The named preset, or for "custom" the one its edits were made to (its network and input)."""
-        name = self.preset.currentData()
-        if name == CUSTOM:
-            name = self._custom_from
-        return fitted_for(get_preset(self.current_task(), name), self.current_scale(), self.traits)
+        return fitted_for(get_preset(self.current_task(), self.base_preset_name()), self.current_scale(), self.traits)
 
     def set_photo_traits(self, traits: PhotoTraits | None) -> None:
         """What the open photo's pixels say (None: no photo): a strongly compressed or noisy one gets

@@ -36,6 +36,7 @@ from dip_gui.ui.widgets.task_panel import TaskPanel
 from dip_gui.ui.widgets.timeline_strip import TimelineBar
 from dip_gui.ui.window import files
 from dip_gui.ui.window.about import show_about
+from dip_gui.ui.window.batch_queue import BatchQueue, batch_settings
 from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
 from dip_gui.ui.window.file_controller import FileController
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.files.confirm_discard = lambda: self.confirm_discard()  # late-bound: the window's question as it is then
         self.sessions = SessionController(self.document, self.parts, self.run, self.runs, self.files)
         self.view = ViewController(self.document, self.parts, self.side_action)
+        self.batch_queue: BatchQueue | None = None
         self._connect()
         self._menus()
         self.setAcceptDrops(True)
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         self.toggle_action = a("Toggle input / result", "T")
         self.split_action = a("Split compare", "S", checkable=True,
                               tip="Input left of a divider you drag, result right of it (S)")
+        self.batch_action = a("&Batch…", "Ctrl+B", tip="Restore many photos with these settings (Ctrl+B)")
         self.about_action = a("&About DIP Studio", tip="The version and the devices it runs on")
 
     def _connect(self) -> None:
@@ -188,6 +191,7 @@ class MainWindow(QMainWindow):
             (self.fit_action, self.input_view.fit), (self.actual_action, self.input_view.actual_size),
             (self.side_action, view.layout_changed), (self.toggle_action, view.toggle_compare),
             (self.split_action, view.split_compare), (self.about_action, partial(show_about, self)),
+            (self.batch_action, self.show_batch_queue),
         ]
         for action, slot in slots:
             action.triggered.connect(slot)
@@ -208,6 +212,8 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.save_action, self.save_mask_action, self.sidecar_action, self.test_image_action])
         file_menu.addSeparator()
         file_menu.addActions([self.open_session_action, self.save_session_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.batch_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit = bar.addMenu("&Edit")
@@ -244,6 +250,16 @@ class MainWindow(QMainWindow):
         self._settings_changed()
         self._update_title()
         self._refresh_recent()
+
+    def show_batch_queue(self) -> BatchQueue:
+        """The batch queue's window (one per main window, kept while the app runs)."""
+        if self.batch_queue is None:
+            self.batch_queue = BatchQueue(lambda: batch_settings(self.panel, self.timeline.auto_stop.isChecked()),
+                                          self.settings, parent=self)
+            self.batch_queue.open_result.connect(self.files.open_path)
+        self.batch_queue.show()
+        self.batch_queue.raise_()
+        return self.batch_queue
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -316,6 +332,8 @@ class MainWindow(QMainWindow):
         if self.document.unsaved_result and not self.confirm_discard():
             event.ignore()
             return
+        if self.batch_queue is not None:
+            self.batch_queue.shutdown()  # the photo in progress keeps its checkpoint: Start goes on next time
         if not self.run.shutdown(timeout_ms=500):
             self.hide()  # the last step is still going: wait for it without a frozen window on screen
             self.run.shutdown()
