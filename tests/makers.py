@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
+import torch
 
 from dip_gui.core.networks import SkipSpec
 
@@ -26,3 +30,15 @@ def striped_photo(size: int = 96) -> np.ndarray:
     """Smooth shading under sharp, repeating stripes: the edges a blur destroys and NLM keeps."""
     stripes = ((np.arange(size) // 4) % 2).astype(np.float32)[None, :, None] * 0.4
     return np.clip(smooth_image(size, size) * 0.6 + stripes, 0, 1).astype(np.float32)
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Torch runs with ``count`` threads inside (as a process started with OMP_NUM_THREADS=count):
+    the last bit of a CPU result depends on it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -58,8 +58,9 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                        help="send each photo to a Ray cluster (no address: a local Ray instance); "
                             "pip install 'dip-studio[cluster]'")
-    batch.add_argument("--cpus-per-photo", type=int, default=1, metavar="N",
-                       help="--ray without GPUs: CPU threads per photo (a local batch uses every core on one photo)")
+    batch.add_argument("--cpus-per-photo", type=int, metavar="N",
+                       help="--ray without GPUs: CPU threads per photo (default: a local batch's, up to a node's CPUs; "
+                            "the last bit of a CPU result depends on it)")
     batch.add_argument("--gpus-per-photo", type=float, metavar="F",
                        help="--ray: GPUs per photo, a fraction to share one (default: 1 where the cluster has GPUs)")
     batch.add_argument("--quiet", action="store_true", help="no progress line; the last line still says how it went")

@@ -14,8 +14,10 @@ import pytest
 
 from dip_gui.core.batch.cluster import run_on_ray
 from dip_gui.core.batch.plan import plan_batch
+from dip_gui.core.batch.runner import run_batch
 from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.imaging import load_image, save_image
+from tests.makers import torch_threads
 
 ray = pytest.importorskip("ray")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL, Ray's local instance")]
@@ -44,9 +46,8 @@ def ray_instance():
 
 def local_batch(folder: Path, out: Path, iters: int) -> None:
     """The local batch with one torch thread (the threads a Ray photo gets with --cpus-per-photo 1)."""
-    command = [sys.executable, "-m", "dip_gui", "batch", str(folder), "-o", str(out), "--task", "denoise",
-               "--iters", str(iters), "--no-auto-stop", "--quiet"]
-    subprocess.run(command, cwd=ROOT, env=ONE_THREAD, check=False)
+    with torch_threads(1):
+        run_batch(plan_batch([folder], out), BatchSettings(task="denoise", iterations=iters, auto_stop=False), out)
 
 
 def assert_same_results(folder: Path, one: Path, other: Path) -> None:
@@ -59,12 +60,12 @@ def test_a_ray_batch_gives_the_local_batch_results_bit_for_bit(folder, tmp_path,
     local_batch(folder, tmp_path / "local", iters=6)
     settings = BatchSettings(task="denoise", iterations=6, auto_stop=False)
     out = tmp_path / "ray"
-    summary = run_on_ray(plan_batch([folder], out), settings, out)
+    summary = run_on_ray(plan_batch([folder], out), settings, out, cpus_per_photo=1)
     assert (summary.restored, summary.failed) == (3, 1)
     report = json.loads((out / "batch-report.json").read_text())
     assert "not an image file" in report["photos"]["sub/broken.png"]["error"]
     assert_same_results(folder, tmp_path / "local", out)
-    again = run_on_ray(plan_batch([folder], out), settings, out)
+    again = run_on_ray(plan_batch([folder], out), settings, out, cpus_per_photo=1)
     assert (again.restored, again.reused, again.failed) == (0, 3, 1)
 
 
@@ -82,6 +83,7 @@ def ray_workers_running_photos() -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds Ray's workers in /proc")
 def test_a_worker_killed_mid_photo_is_retried_from_the_checkpoint_and_the_batch_completes(folder, tmp_path):
+    """With the default --cpus-per-photo, a photo gets the threads a local batch of the driver uses."""
     (folder / "sub" / "broken.png").unlink()
     local_batch(folder, tmp_path / "local", iters=50)
     out = tmp_path / "ray"

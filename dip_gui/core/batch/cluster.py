@@ -2,7 +2,8 @@
 
 Ray (``pip install 'dip-studio[cluster]'``) schedules the photos over the cluster's workers: a GPU
 per photo where the cluster has GPUs (``gpus_per_photo``; a fraction shares one GPU between small
-photos), else ``cpus_per_photo`` CPU threads. A worker reads the photo and mask from the bytes the
+photos), else ``cpus_per_photo`` CPU threads (by default as many as a local batch would use, up to
+the largest node's CPUs). A worker reads the photo and mask from the bytes the
 driver sends, so only the driver needs the input folders; it sends back the encoded result, which
 the driver writes. A worker lost mid-photo (a node gone, a process killed) is retried by Ray up to
 ``MAX_RETRIES`` times; the retry resumes the photo from its checkpoint where the workers can reach
@@ -11,7 +12,9 @@ again.
 
 On the CPU the last bit of a result depends on the number of torch threads, so a photo restored
 with ``cpus_per_photo`` threads matches, bit for bit, a local batch run with that many threads
-(``OMP_NUM_THREADS``).
+(``OMP_NUM_THREADS``): the default matches the local batch of the same machine. One thread per photo
+runs as many photos as there are cores side by side; on 2 cores that is no faster (606 against 697
+photos an hour for 256 px denoising, ``python benchmarks/batch_throughput.py``, docs/batch.md).
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def restore_on_worker(job: WorkerJob) -> WorkerResult:
 
 
 def run_on_ray(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path, address: str | None = None, *,
-               overwrite: bool = False, events: BatchEvents | None = None, cpus_per_photo: int = 1,
+               overwrite: bool = False, events: BatchEvents | None = None, cpus_per_photo: int | None = None,
                gpus_per_photo: float | None = None, ray_init: dict[str, Any] | None = None) -> BatchSummary:
     """Restore ``items`` into ``out_dir`` on the Ray cluster at ``address`` (None: start a local
     instance; where this process is connected to Ray already, that connection). ``gpus_per_photo``
@@ -90,7 +93,7 @@ def run_on_ray(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Pat
     ``ray.init`` (a local instance's ``num_cpus``)."""
     ray = _ray()
     settings.check()
-    if cpus_per_photo < 1:
+    if cpus_per_photo is not None and cpus_per_photo < 1:
         raise InvalidParameterError(f"--cpus-per-photo must be 1 or more, not {cpus_per_photo}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with batch_lock(out_dir):
@@ -125,14 +128,25 @@ def _ray() -> Any:
     return ray
 
 
-def _submit(ray: Any, todo: Sequence[BatchItem], settings: BatchSettings, cpus_per_photo: int,
+def _submit(ray: Any, todo: Sequence[BatchItem], settings: BatchSettings, cpus_per_photo: int | None,
             gpus_per_photo: float | None) -> dict[Any, BatchItem]:
     """One Ray task per photo, GPUs where the cluster has them."""
     if gpus_per_photo is None:
         gpus_per_photo = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-    task = ray.remote(restore_on_worker).options(num_cpus=cpus_per_photo, num_gpus=gpus_per_photo,
+    threads = cpus_per_photo or _local_threads(ray)
+    cpus = 1 if gpus_per_photo > 0 and cpus_per_photo is None else threads  # a GPU photo's threads only feed it
+    task = ray.remote(restore_on_worker).options(num_cpus=cpus, num_gpus=gpus_per_photo,
                                                  max_retries=MAX_RETRIES, retry_exceptions=False)
-    return {task.remote(_job(item, settings, cpus_per_photo)): item for item in todo}
+    return {task.remote(_job(item, settings, threads)): item for item in todo}
+
+
+def _local_threads(ray: Any) -> int:
+    """The torch threads of a local batch on this machine, no more than the largest node has CPUs
+    (a task asking for more would never be scheduled)."""
+    import torch
+
+    largest = max((node.get("Resources", {}).get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=1)
+    return max(1, min(torch.get_num_threads(), int(largest)))
 
 
 def _job(item: BatchItem, settings: BatchSettings, threads: int) -> WorkerJob:

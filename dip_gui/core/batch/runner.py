@@ -106,12 +106,25 @@ def restore_item(index: int, item: BatchItem, settings: BatchSettings, report: B
     except Exception as exc:  # any failure of one photo is reported; the batch goes on
         outcome, status = None, "failed"
         facts["error"] = failure_line(exc)
+        release_device_memory()
     if outcome is not None:
         status, facts = ("done" if outcome.finished else "interrupted"), outcome_facts(outcome)
     report.record(item, status, **facts)
     if events is not None:
         events.photo_ended(index, item, report.photos[item.name])
     return status
+
+
+def release_device_memory() -> None:
+    """After a failed photo (out of memory above all), the memory it held goes back to the device
+    before the next photo, not to torch's cache."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def outcome_facts(outcome: PhotoOutcome) -> dict[str, Any]:
