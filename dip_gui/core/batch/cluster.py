@@ -29,7 +29,15 @@ from dip_gui.core.atomic import atomic_target
 from dip_gui.core.batch.plan import BatchItem
 from dip_gui.core.batch.report import BatchReport
 from dip_gui.core.batch.restore import restore_photo
-from dip_gui.core.batch.runner import BatchEvents, BatchSummary, batch_lock, failure_line, needs_restoring, outcome_facts
+from dip_gui.core.batch.runner import (
+    BatchEvents,
+    BatchSummary,
+    batch_lock,
+    check_settings,
+    failure_line,
+    needs_restoring,
+    outcome_facts,
+)
 from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.errors import InvalidParameterError
 
@@ -92,12 +100,12 @@ def run_on_ray(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Pat
     None: one GPU per photo where the cluster has GPUs, else none. ``ray_init``: more arguments for
     ``ray.init`` (a local instance's ``num_cpus``)."""
     ray = _ray()
-    settings.check()
+    check_settings(items, settings)
     if cpus_per_photo is not None and cpus_per_photo < 1:
         raise InvalidParameterError(f"--cpus-per-photo must be 1 or more, not {cpus_per_photo}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with batch_lock(out_dir):
-        report = BatchReport.open(out_dir, settings, overwrite)
+        report = BatchReport.open(out_dir, settings, items, overwrite)
         summary = BatchSummary()
         todo = [item for item in items if needs_restoring(item, report, overwrite, summary)]
         for item in todo:
@@ -153,7 +161,7 @@ def _job(item: BatchItem, settings: BatchSettings, threads: int) -> WorkerJob:
     mask = item.mask
     return WorkerJob(relative=item.relative, photo=item.source.read_bytes(), mask_name=None if mask is None else mask.name,
                      mask=None if mask is None else mask.read_bytes(), checkpoint=item.checkpoint.resolve(),
-                     output_suffix=item.output.suffix, settings=settings, threads=threads)
+                     output_suffix=item.output.suffix, settings=item.settings_within(settings), threads=threads)
 
 
 def _gather(ray: Any, running: dict[Any, BatchItem], report: BatchReport, summary: BatchSummary,

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.imaging import PHOTO_SUFFIXES, WRITABLE_FORMATS
 
@@ -28,13 +29,19 @@ MASK_SUFFIX = "_mask"
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One photo of a batch: ``relative`` names it in the report and places its result."""
+    """One photo of a batch: ``relative`` names it in the report and places its result; ``settings``
+    are its own where they differ from the batch's (the window's queue lets a photo keep its own)."""
 
     source: Path
     relative: Path
     output: Path
     checkpoint: Path
     mask: Path | None = None
+    settings: BatchSettings | None = None
+
+    def settings_within(self, batch: BatchSettings) -> BatchSettings:
+        """The settings this photo is restored with."""
+        return batch if self.settings is None else self.settings
 
     @property
     def name(self) -> str:

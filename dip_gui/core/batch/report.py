@@ -5,12 +5,15 @@ A photo's ``status`` is ``pending`` (not reached yet), ``running``, ``done`` (it
 the next batch resumes it). A finished photo records ``iterations``, ``seconds``, ``end_reason``
 (as the ``run`` command's metrics: ``auto-stopped``, ``done``, ``budget``, ``diverged``),
 ``stopped_at`` (the iteration whose result was saved, when the stop rule chose it) and ``preset``.
+Each entry holds the ``recipe`` it was restored with (the top-level one is the batch's; a photo of
+the window's queue may have its own).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +37,26 @@ class BatchReport:
         self.photos: dict[str, dict[str, Any]] = dict(photos or {})
 
     @classmethod
-    def open(cls, out_dir: Path, settings: BatchSettings, overwrite: bool) -> BatchReport:
-        """The folder's report for a batch with ``settings``: the earlier one when its recipe is the
-        same, a new one with ``overwrite``; a folder holding another recipe's batch is refused, so that
-        its results are not mistaken for this one's."""
+    def open(cls, out_dir: Path, settings: BatchSettings, items: Sequence[BatchItem], overwrite: bool) -> BatchReport:
+        """The folder's report for a batch of ``items`` with ``settings``. A photo of the batch whose
+        result the folder holds from other settings is refused (its result would be replaced) unless
+        ``overwrite``."""
         earlier = cls._read(out_dir / REPORT_NAME)
-        if earlier is None or overwrite:
-            return cls(out_dir, settings)
-        if earlier.get("recipe") != settings.recipe():
-            differing = sorted(name for name, value in settings.recipe().items()
-                               if (earlier.get("recipe") or {}).get(name) != value)
-            raise InvalidParameterError(
-                f"{out_dir} holds a batch with other settings ({', '.join(differing)}); "
-                "give another output folder, or --overwrite to redo its photos with these")
-        return cls(out_dir, settings, earlier.get("photos"))
+        report = cls(out_dir, settings, None if earlier is None else earlier.get("photos"))
+        if not overwrite:
+            report._refuse_other_recipes(items)
+        return report
+
+    def _refuse_other_recipes(self, items: Sequence[BatchItem]) -> None:
+        for item in items:
+            entry = self.photos.get(item.name) or {}
+            recipe = item.settings_within(self.settings).recipe()
+            if entry.get("status") == "done" and item.output.is_file() and entry.get("recipe") != recipe:
+                earlier = entry.get("recipe") or {}
+                differing = sorted(name for name, value in recipe.items() if earlier.get(name) != value)
+                raise InvalidParameterError(
+                    f"{self.path.parent} holds {item.name} restored with other settings ({', '.join(differing)}); "
+                    "give another output folder, or --overwrite to redo its photos with these")
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:
@@ -67,7 +76,7 @@ class BatchReport:
         """Set a photo's status and facts (replacing the facts of an earlier attempt) and write the report."""
         self.photos[item.name] = {"input": str(item.source), "output": str(item.output.relative_to(self.path.parent)),
                                   "mask": None if item.mask is None else str(item.mask), "status": status,
-                                  "error": None, **facts}
+                                  "error": None, "recipe": item.settings_within(self.settings).recipe(), **facts}
         if write:
             self.write()
 

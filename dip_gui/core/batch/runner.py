@@ -55,10 +55,10 @@ class BatchSummary:
 def run_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path, *, overwrite: bool = False,
               events: BatchEvents | None = None, keep_going: Callable[[], bool] | None = None) -> BatchSummary:
     """Restore ``items`` into ``out_dir``, keeping ``OUT_DIR/batch-report.json`` up to date."""
-    settings.check()
+    check_settings(items, settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     with batch_lock(out_dir):
-        report = BatchReport.open(out_dir, settings, overwrite)
+        report = BatchReport.open(out_dir, settings, items, overwrite)
         summary = BatchSummary()
         todo = [item for item in items if needs_restoring(item, report, overwrite, summary)]
         for item in todo:
@@ -81,6 +81,13 @@ def run_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path
     return summary
 
 
+def check_settings(items: Sequence[BatchItem], settings: BatchSettings) -> None:
+    """The batch's settings and every photo's own, before the first photo."""
+    settings.check()
+    for own in {item.settings for item in items if item.settings is not None}:
+        own.check()
+
+
 def needs_restoring(item: BatchItem, report: BatchReport, overwrite: bool, summary: BatchSummary) -> bool:
     """False for a photo whose result is complete (counted as reused)."""
     if overwrite or not item.output.is_file() or report.status(item) not in (None, "done"):
@@ -99,7 +106,7 @@ def restore_item(index: int, item: BatchItem, settings: BatchSettings, report: B
     if events is not None:
         events.photo_started(index, item)
     try:
-        outcome = restore_photo(item, settings, progress=events.photo_progress if events else None,
+        outcome = restore_photo(item, item.settings_within(settings), progress=events.photo_progress if events else None,
                                 keep_going=keep_going)
     except KeyboardInterrupt:  # before the run loop took over (loading, the classical start)
         outcome, status = None, "interrupted"

@@ -1,7 +1,8 @@
 """The batch queue (File > Batch...): photos and folders restored one after another with the main
 window's settings, into an output folder, by the same runner as ``python -m dip_gui batch``.
 
-Photos come from Add photos, Add folder or a drop on the queue; each row shows the photo, its status,
+Photos come from Add photos, Add folder or a drop on the queue; a photo may keep settings of its own
+(Own settings: the main window's as they are then); each row shows the photo, its settings, its status,
 its progress and, once restored, a thumbnail of the result (double-click: open it in the main view).
 Pause holds the photo in progress; Cancel ends the batch after the current step and keeps that
 photo's checkpoint, so Start goes on where it stopped. ``OUT/batch-report.json`` is the record.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -39,10 +41,12 @@ from dip_gui.core.batch.runner import BatchSummary
 from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.errors import DipError
 from dip_gui.ui.batch_worker import BatchWorker
-from dip_gui.ui.widgets.task_panel import TaskPanel
 from dip_gui.ui.window import files
+from dip_gui.ui.window.batch_settings import describe
 
-PHOTO, STATUS, PROGRESS, RESULT = range(4)
+PHOTO, SETTINGS, STATUS, PROGRESS, RESULT = range(5)
+#: The settings column of a photo restored with the batch's settings (the panel's when Start is pressed).
+BATCH_SETTINGS = "the batch's"
 THUMBNAIL = 56
 
 
@@ -63,17 +67,6 @@ def _row_of(*widgets: QWidget | None) -> QHBoxLayout:
     return row
 
 
-def batch_settings(panel: TaskPanel, auto_stop: bool) -> BatchSettings:
-    """The batch's settings from the task panel. A named preset is fitted to each photo as a run of
-    that photo would be (its noise, its JPEG quality); custom settings keep their iterations and
-    learning rate for every photo."""
-    custom = panel.is_custom
-    return BatchSettings(task=str(panel.current_task()), preset=panel.base_preset_name(), scale=panel.current_scale(),
-                         iterations=panel.iterations.value() if custom else None,
-                         lr=panel.lr.value() if custom else None, seed=panel.seed.value(), auto_stop=auto_stop,
-                         device=panel.device.currentText(), host_memory=panel.current_host_memory())
-
-
 class BatchQueue(QDialog):
     """``settings_source`` gives the main window's settings when Start is pressed; ``open_result``
     asks the main window to open a finished result."""
@@ -86,6 +79,7 @@ class BatchQueue(QDialog):
         self.setWindowTitle("Batch — DIP Studio")
         self.settings_source, self.qsettings = settings_source, settings
         self.photos: list[tuple[Path, Path]] = []  # (file, name in the output folder) per row
+        self.own_settings: dict[Path, BatchSettings] = {}  # by name: photos pinned to their own settings
         self.worker: BatchWorker | None = None
         self.last_summary: BatchSummary | None = None
         self.setAcceptDrops(True)
@@ -95,9 +89,10 @@ class BatchQueue(QDialog):
     # -- layout -------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Photo", "Status", "Progress", "Result"])
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Photo", "Settings", "Status", "Progress", "Result"])
         self.table.horizontalHeader().setSectionResizeMode(PHOTO, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(SETTINGS, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setIconSize(QPixmap(THUMBNAIL, THUMBNAIL).size())
         self.table.verticalHeader().setDefaultSectionSize(THUMBNAIL + 6)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -106,6 +101,10 @@ class BatchQueue(QDialog):
         self.add_files_button = _button("Add photos…", self._add_files_dialog)
         self.add_folder_button = _button("Add folder…", self._add_folder_dialog)
         self.remove_button = _button("Remove", self.remove_selected)
+        self.pin_button = _button("Own settings", self.pin_settings_to_selected)
+        self.pin_button.setToolTip("The selected photos keep the main window's settings as they are now; the "
+                                   "others take them when Start is pressed")
+        self.unpin_button = _button("Batch's settings", self.unpin_selected)
         self.output_line = QLineEdit(str(self.qsettings.value("batch_output", "")))
         self.output_line.setPlaceholderText("output folder (results keep each photo's folder and name)")
         self.browse_button = _button("Browse…", self._choose_output)
@@ -117,7 +116,8 @@ class BatchQueue(QDialog):
         self.message = QLabel("Add photos or a folder, or drop them here. The batch uses the main window's "
                               "task and preset; each photo stops by itself.")
         self.message.setWordWrap(True)
-        adding = _row_of(self.add_files_button, self.add_folder_button, self.remove_button, None)
+        adding = _row_of(self.add_files_button, self.add_folder_button, self.remove_button, None, self.pin_button,
+                         self.unpin_button)
         output = _row_of(QLabel("Output:"), self.output_line, self.browse_button, self.format_box)
         running = _row_of(None, self.start_button, self.pause_button, self.cancel_button)
         layout = QVBoxLayout(self)
@@ -161,6 +161,7 @@ class BatchQueue(QDialog):
         photo = QTableWidgetItem(name.as_posix())
         photo.setToolTip(str(source))
         self.table.setItem(row, PHOTO, photo)
+        self.table.setItem(row, SETTINGS, QTableWidgetItem(BATCH_SETTINGS))
         self.table.setItem(row, STATUS, QTableWidgetItem("queued"))
         bar = QProgressBar()
         bar.setRange(0, 1)
@@ -168,17 +169,43 @@ class BatchQueue(QDialog):
         self.table.setCellWidget(row, PROGRESS, bar)
         self.table.setItem(row, RESULT, QTableWidgetItem())
 
+    def selected_rows(self) -> list[int]:
+        return sorted({index.row() for index in self.table.selectedIndexes()})
+
     def remove_selected(self) -> None:
-        for row in sorted({index.row() for index in self.table.selectedIndexes()}, reverse=True):
+        for row in reversed(self.selected_rows()):
             self.table.removeRow(row)
+            self.own_settings.pop(self.photos[row][1], None)
             del self.photos[row]
         self._update_buttons()
+
+    def pin_settings_to_selected(self) -> None:
+        """The selected photos keep the main window's settings as they are now."""
+        try:
+            settings = self.settings_source()
+            settings.check()
+        except DipError as exc:
+            self.message.setText(str(exc))
+            return
+        for row in self.selected_rows():
+            self.own_settings[self.photos[row][1]] = settings
+            self._cell(row, SETTINGS).setText(describe(settings))
+
+    def unpin_selected(self) -> None:
+        for row in self.selected_rows():
+            self.own_settings.pop(self.photos[row][1], None)
+            self._cell(row, SETTINGS).setText(BATCH_SETTINGS)
 
     def output_folder(self) -> Path:
         return Path(self.output_line.text().strip()).expanduser()
 
     def items(self) -> list[BatchItem]:
-        return plan_items(self.photos, self.output_folder(), self.format_box.currentText())
+        """The queue as batch items, each pinned photo with its own settings (in the queue's format)."""
+        items = plan_items(self.photos, self.output_folder(), self.format_box.currentText())
+        output_format = {"output_format": self.format_box.currentText()}
+        return [item if item.relative not in self.own_settings else replace(
+                    item, settings=BatchSettings.from_dict({**self.own_settings[item.relative].to_dict(), **output_format}))
+                for item in items]
 
     # -- running ------------------------------------------------------------------------------------
 
@@ -307,7 +334,7 @@ class BatchQueue(QDialog):
     def _update_buttons(self) -> None:
         running = self.worker is not None
         for widget in (self.add_files_button, self.add_folder_button, self.remove_button, self.output_line,
-                       self.browse_button, self.format_box):
+                       self.browse_button, self.format_box, self.pin_button, self.unpin_button):
             widget.setEnabled(not running)
         self.start_button.setEnabled(not running and bool(self.photos))
         self.pause_button.setEnabled(running)

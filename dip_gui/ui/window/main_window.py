@@ -36,7 +36,8 @@ from dip_gui.ui.widgets.task_panel import TaskPanel
 from dip_gui.ui.widgets.timeline_strip import TimelineBar
 from dip_gui.ui.window import files
 from dip_gui.ui.window.about import show_about
-from dip_gui.ui.window.batch_queue import BatchQueue, batch_settings
+from dip_gui.ui.window.batch_queue import BatchQueue
+from dip_gui.ui.window.batch_settings import batch_settings
 from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
 from dip_gui.ui.window.file_controller import FileController

@@ -1,6 +1,7 @@
 """A batch on this machine: results, the report, failures that do not stop it, reruns and resumes."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def test_a_folder_of_another_recipe_is_refused_unless_overwrite(folder, tmp_path
     out = tmp_path / "out"
     run_batch(plan_batch([folder / "a.png"], out), SETTINGS, out)
     other = BatchSettings(task="denoise", iterations=5, checkpoint_every=0.0)
-    with pytest.raises(InvalidParameterError, match="other settings \\(iterations\\)"):
+    with pytest.raises(InvalidParameterError, match=r"holds a\.png restored with other settings \(iterations\)"):
         run_batch(plan_batch([folder / "a.png"], out), other, out)
     summary = run_batch(plan_batch([folder / "a.png"], out), other, out, overwrite=True)
     assert summary.restored == 1 and report_of(out)["photos"]["a.png"]["iterations"] == 5
@@ -134,3 +135,16 @@ def test_one_batch_at_a_time_per_output_folder(tmp_path):
         second = batch_lock(tmp_path)
         with pytest.raises(InvalidParameterError, match="in use by another batch"):
             second.__enter__()
+
+
+def test_a_photo_with_its_own_settings_is_restored_and_recorded_with_them(folder, tmp_path):
+    out = tmp_path / "out"
+    own = BatchSettings(task="denoise", iterations=2, checkpoint_every=0.0)
+    items = [replace(item, settings=own) if item.name == "a.png" else item for item in plan_batch([folder], out)]
+    run_batch(items, SETTINGS, out)
+    photos = report_of(out)["photos"]
+    assert photos["a.png"]["iterations"] == 2 and photos["a.png"]["recipe"]["iterations"] == 2
+    assert photos["sub/b.jpg"]["iterations"] == 4 and photos["sub/b.jpg"]["recipe"]["iterations"] == 4
+    assert run_batch(items, SETTINGS, out).reused == 3, "each photo is reused under its own recipe"
+    with pytest.raises(InvalidParameterError, match=r"holds a\.png restored with other settings"):
+        run_batch(plan_batch([folder], out), SETTINGS, out)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QDropEvent
 
 from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.imaging import load_image, save_image
-from dip_gui.ui.window.batch_queue import PROGRESS, RESULT, STATUS
+from dip_gui.ui.window.batch_queue import PROGRESS, RESULT, SETTINGS, STATUS
 from tests.makers import smooth_image
 
 
@@ -101,3 +101,22 @@ def test_settings_the_batch_cannot_use_are_said_in_the_queue(queue, window, fold
     queue.output_line.setText(str(tmp_path / "out"))
     queue.start()
     assert queue.worker is None and "flash takes a pair of photos" in queue.message.text()
+
+
+def test_a_photo_pinned_to_its_own_settings_keeps_them_and_the_others_take_the_panels_at_start(
+        queue, window, folder, tmp_path, qtbot):
+    queue.add_paths([folder / "a.png", folder / "sub" / "b.png"])
+    queue.table.selectRow(0)
+    window.panel.iterations.setValue(3)
+    queue.pin_settings_to_selected()
+    assert queue.table.item(0, SETTINGS).text() == "denoise · fast · 3 iterations"
+    assert queue.table.item(1, SETTINGS).text() == "the batch's"
+    window.panel.iterations.setValue(5)
+    queue.output_line.setText(str(tmp_path / "out"))
+    queue.start()
+    qtbot.waitUntil(lambda: queue.worker is None, timeout=60_000)
+    photos = json.loads((tmp_path / "out" / "batch-report.json").read_text())["photos"]
+    assert (photos["a.png"]["iterations"], photos["b.png"]["iterations"]) == (3, 5)
+    queue.table.selectRow(0)
+    queue.unpin_selected()
+    assert queue.table.item(0, SETTINGS).text() == "the batch's"
