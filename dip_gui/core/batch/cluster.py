@@ -19,6 +19,7 @@ photos an hour for 256 px denoising, ``python benchmarks/batch_throughput.py``, 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,7 +120,8 @@ def run_on_ray(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Pat
             return summary
         started_here = not ray.is_initialized()  # a caller's own Ray session is used as it is
         if started_here:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, **(ray_init or {}))
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                     **(ray_init or {}))
         try:
             _gather(ray, _submit(ray, todo, settings, cpus_per_photo, gpus_per_photo), report, summary, events)
         finally:
