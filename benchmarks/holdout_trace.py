@@ -6,7 +6,7 @@
 Prints, every 50 iterations: iteration, seconds, the network's share of the holes (``w``, the holdout's
 least-squares weight), and the PSNR *in the holes* of the network's running average and of the fill
 (against the clean photo). The result in the holes is their mix, so a run whose average stays under the
-fill shows the fill (docs/presets.md, "Inpainting at full size under a short budget").
+fill shows the fill (docs/presets.md, "At full size under a short budget").
 
 ``--tiles 64,128`` adds, every 100 iterations, what a judge with one weight per tile of that many px
 would give in the holes (least squares on each tile's hidden pixels, tiles with fewer than 32 hidden

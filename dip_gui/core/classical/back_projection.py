@@ -7,7 +7,7 @@ Back-projecting it (x += up(y - A x), A the downsampler, up bicubic) puts back w
 says about the picture and keeps what it cannot say, the network's detail above its Nyquist
 frequency: the result is level with the classical upscale from the first iteration and takes the
 network's detail as it comes (same settings: 22.74 dB at iteration 200, where the output itself is at
-21.44; docs/presets.md, "Super-resolution: the network draws the detail").
+21.44; docs/presets.md, "Super-resolution").
 
 The correction is kept from one iteration to the next and refined by one round per iteration: the
 output average moves little per iteration, so one round keeps up, at the cost of one downsampling

@@ -59,9 +59,9 @@ def adapted_blur_sigma(image: np.ndarray, base_sigma: float) -> float:
 #: separately smooths colour noise much harder than RGB channels would (CBM3D's choice).
 OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt(np.array([[3], [2], [1.5]]))
 #: Non-local means' patch and search window, and its filter strength per unit of noise sigma.
-#: Measured on the paper's four denoising photos at sigma 25 (docs/presets.md, "Non-local means"): 5 px
-#: patches beat OpenCV's default 7 px on all four (+0.1 to +0.4 dB); a 35 px search loses 0.3-0.5 dB;
-#: strength 0.9-1.1 moves no photo by more than 0.3 dB.
+#: Measured on the paper's four denoising photos at sigma 25 (docs/presets.md, "The start: non-local
+#: means and two Wiener passes"): 5 px patches beat OpenCV's default 7 px on all four (+0.1 to +0.4
+#: dB); a 35 px search loses 0.3-0.5 dB; strength 0.9-1.1 moves no photo by more than 0.3 dB.
 NLM_PATCH, NLM_SEARCH, NLM_STRENGTH = 5, 21, 1.0
 
 
@@ -149,9 +149,9 @@ def fill_holes(kind: str, image: np.ndarray, known: np.ndarray | None, sigma: fl
 
 #: The rounds of the scattered-pixel fill and its non-local means strength in the first and last
 #: (noise sigma, 0-255 scale; geometric steps between). Measured with half and 80% of the pixels
-#: missing on five of the paper's photos (docs/presets.md, "Restoration: a fill made for scattered
-#: pixels"): 10 rounds from 25 to 3 are within 0.2 dB of 20 rounds in half the time; a strong first
-#: round (40) suits barbara's stripes (+1.8 dB) but costs kate and F16 about 1 dB.
+#: missing on five of the paper's photos (docs/presets.md, "Restoration of scattered missing pixels"):
+#: 10 rounds from 25 to 3 are within 0.2 dB of 20 rounds in half the time; a strong first round (40)
+#: suits barbara's stripes (+1.8 dB) but costs kate and F16 about 1 dB.
 NLM_FILL_ROUNDS, NLM_FILL_FIRST, NLM_FILL_LAST = 10, 25.0, 3.0
 #: The normalised convolution's Gaussian (px) and the weight under which a pixel has no known
 #: neighbours near enough (inside a large hole), where Telea's fill is the start instead.

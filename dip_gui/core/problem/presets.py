@@ -237,9 +237,9 @@ PRESETS: tuple[Preset, ...] = (
     # dB at the start and after 1000 iterations); over the blurred one the network draws the detail
     # itself, as in the paper, from a start that has the colours right: zebra 23.42 dB at 1500 where
     # the paper's network reaches 23.32 at 2000, F16 (192 px) 26.01 against 25.99, and the result is
-    # never under the classical upscale (docs/presets.md, "Super-resolution: the network draws the
-    # detail"). 1.5x the scale was the best, or within the 0.1 dB run-to-run noise of it, of the blurs
-    # tried: 0.5-1.5x the scale at x4, 1.1x and 1.5x at x2 and x8.
+    # never under the classical upscale (docs/presets.md, "Super-resolution"). 1.5x the scale was the
+    # best, or within the 0.1 dB run-to-run noise of it, of the blurs tried: 0.5-1.5x the scale at x4,
+    # 1.1x and 1.5x at x2 and x8.
     Preset(Task.SR, "fast", "Small network drawing detail over a blurred upscale, kept true to the photo",
            FAST_NET, base=Start.UPSAMPLE, base_sigma=6.0, back_project=True, reg_noise_std=0.03, lr=0.01,
            iterations=1500, **FAST_FROM_NOISE,
@@ -276,7 +276,7 @@ PRESETS: tuple[Preset, ...] = (
     # fit; the network draws from noise instead of reading the start, and a holdout of random known
     # pixels judges it against the sharp fill (the first results are that fill). Barbara 128 px
     # crop: peak 33.36 dB at iteration 575, above the paper's 33.23 (at 3900 of its 11000), where
-    # the Telea start peaked at 32.86 (docs/presets.md, "Restoration: a fill made for scattered pixels").
+    # the Telea start peaked at 32.86 (docs/presets.md, "Restoration of scattered missing pixels").
     Preset(Task.RESTORE, "fast", "Small network over a non-local means fill of the missing pixels: minutes on a CPU",
            FAST_NET, base=Start.NLM_FILL, base_sigma=0.8, holdout=True, reg_noise_std=0.03, lr=0.01, iterations=1500,
            **FAST_FROM_NOISE),
