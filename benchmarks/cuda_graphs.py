@@ -1,7 +1,7 @@
 """What CUDA graphs would win: ``Session.step()`` against the same iteration replayed from a graph.
 
 The small networks are bound by launch overhead on a GPU (the `fast` denoiser costs ~10 ms per
-iteration on an H200 whatever the photo's size, docs/gpu.md): every convolution, norm and Adam
+iteration on an H200 whatever the photo's size, docs/performance.md): every convolution, norm and Adam
 kernel is launched from Python. A CUDA graph launches the whole recorded iteration at once. This
 measures, per network and size, in one process:
   * ``step``: the product's iteration (``Session.step()``: loss read back every iteration for the

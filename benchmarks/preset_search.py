@@ -11,7 +11,7 @@ fraction of its wall time. PSNR against *iterations* does not depend on the devi
 are measured where iterations are cheap (a GPU, runs side by side in separate processes) and turned
 into CPU wall time with each network's CPU seconds per iteration (``--cpu-cost`` on this machine).
 Each finished run is written to the JSON at once, so a run cut short by ``--deadline`` still reports.
-Denoising: sigma 25, seed 1, Session seed 0, as benchmarks/gpu.py and docs/gpu.md. Other tasks
+Denoising: sigma 25, seed 1, Session seed 0, as benchmarks/gpu.py and docs/performance.md. Other tasks
 (``TASK_PHOTOS``): x4 super-resolution of the Lanczos-downscaled photo (the paper's SR setting),
 restoration with 50% of the pixels dropped (seed 0), inpainting with the paper's own masks. For
 every task ``paper`` and ``fast`` are the shipped presets; any other config is the task's paper

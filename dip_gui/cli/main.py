@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     presets = commands.add_parser("presets", help="list the presets of every task")
     presets.add_argument("--json", action="store_true")
 
-    bench = commands.add_parser("bench", help="time whole iterations (see docs/benchmarks.md)")
+    bench = commands.add_parser("bench", help="time whole iterations (see docs/performance.md)")
     bench.add_argument("--task", choices=TASKS)
     bench.add_argument("--preset")
     bench.add_argument("--size", type=int, help="photo side in pixels (output side for sr)")

@@ -316,9 +316,9 @@ def get_preset(task: str, name: str | None = None) -> Preset:
 
 def default_preset_name(task: str, device_type: str) -> str:
     """The preset a run gets when none is named: the paper's settings on a CUDA GPU, where they reach
-    the paper's quality in about a minute (F16 512 px, sigma 25 on an H200: 32.6 dB in 42 s, against
-    28.7 dB for the blur-started ``fast`` of then, 30.9 since its non-local means start; docs/gpu.md),
-    the task's first preset (``fast``) elsewhere."""
+    the paper's quality in about a minute (F16 512 px, sigma 25 on an H200: 32.6 dB in 42 s) while
+    ``fast`` spends longer on its classical start on the CPU than on its iterations
+    (docs/performance.md, "On a CUDA GPU"); the task's first preset (``fast``) elsewhere."""
     names = [p.name for p in presets_for(task)]
     return "paper" if device_type == "cuda" and "paper" in names else names[0]
 

@@ -2,7 +2,7 @@
 
 Why: on a GPU the small networks are bound by launch overhead, not arithmetic. Each iteration
 launches every convolution, norm and activation of the forward and backward pass from Python; a
-CUDA graph launches the recorded pass in one call. Measured on an H200 (docs/gpu.md;
+CUDA graph launches the recorded pass in one call. Measured on an H200 (docs/performance.md;
 the same session launched and replayed, alternated): the `fast` denoiser 4.4x faster at 256 px, 2.5x
 at 512, 1.3x at 1024; the paper's network 2.8x at 256 px, 1.3x at 512, 1.0x at 1024, where the
 arithmetic dominates.

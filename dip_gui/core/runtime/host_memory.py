@@ -51,7 +51,7 @@ MAX_EXTRA_BYTES = 2**30
 #: denoise (the bar issue #5 sets): with freed memory kept the paper network at that size peaks at
 #: 2.5-2.73 GB (estimated 2.6), without it at 1.6 GB for 1.6x the time. Whoever can spare the
 #: memory gets the speed with ``--host-memory fast`` or the window's Memory setting
-#: (docs/benchmarks.md: the paper denoiser at 512 px 3.80 -> 2.38 s/iteration for +1.4 GB, `fast`
+#: (docs/performance.md: the paper denoiser at 512 px 3.80 -> 2.38 s/iteration for +1.4 GB, `fast`
 #: inpainting at 1024 px 2.92 -> 1.90 for +1.2 GB).
 MAX_KEPT_PEAK_BYTES = int(2.5 * 2**30)
 

@@ -5,7 +5,7 @@ plot. Leaving it one core keeps the event loop prompt and costs nothing for smal
 wide network loses much of its speed. Measured in the window on 2 cores (seconds per iteration with
 1 / 2 torch threads, ``python benchmarks/window_loop.py --preset P --size N --threads T``):
 ``fast`` 256 px 0.29 / 0.33 and 512 px 0.94 / 1.00 (0.97 / 0.71 in another sitting), ``balanced``
-256 px 0.58 / 0.60 and 512 px 2.31 / 1.43, ``paper`` 256 px 1.30 / 1.03 (docs/benchmarks.md).
+256 px 0.58 / 0.60 and 512 px 2.31 / 1.43, ``paper`` 256 px 1.30 / 1.03 (docs/performance.md).
 Neither the network's size nor its cost per iteration predicts the winner on a shared machine, so
 the run times a few of its own iterations with each count and keeps the faster, preferring the
 count that leaves the GUI a core unless the other is clearly quicker.
@@ -23,7 +23,7 @@ class ThreadTrial:
                  measure: bool = True) -> None:
         cores = max(1, cores or os.cpu_count() or 1)
         #: One core left to the GUI first, the choice unless all cores are clearly faster (on 2 cores the
-        #: event loop's worst stall fell from 85 to 52 ms with it, docs/benchmarks.md). Without
+        #: event loop's worst stall fell from 85 to 52 ms with it, docs/performance.md). Without
         #: ``measure`` (a GPU run, where the threads only feed the device) that count is kept untimed.
         self.candidates = [max(1, cores - 1)] + ([cores] if cores > 1 else [])
         self.warmup, self.timed, self.margin = warmup, timed, margin

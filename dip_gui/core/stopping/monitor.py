@@ -86,7 +86,7 @@ class SnapshotStore:
 
 
 #: On a GPU the monitor reads its inputs back once per this many iterations: every host copy is a
-#: synchronisation that leaves the GPU idle while the host works (docs/gpu.md).
+#: synchronisation that leaves the GPU idle while the host works (docs/performance.md).
 ACCELERATOR_READBACK_EVERY = 10
 #: ... and holds at most this much device memory of results waiting for that read-back.
 PENDING_BUDGET_BYTES = 256 * 2**20

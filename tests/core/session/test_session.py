@@ -344,7 +344,7 @@ def test_adam_is_fused_on_the_cpu_and_updates_as_the_per_tensor_one():
 
 def test_cost_estimate_grows_with_the_photo_and_separates_the_fixed_cost():
     """Time and memory grow with the pixels, memory beside a fixed part (the figures themselves are
-    checked against `bench`, by hand: docs/benchmarks.md)."""
+    checked against `bench`, by hand: docs/performance.md)."""
     from dip_gui.core.estimate.cost import estimate_cost
     from dip_gui.core.estimate.memory import count_memory
     from dip_gui.core.problem.presets import get_preset
