@@ -199,6 +199,7 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
         "parameters": session.parameters,
         "iterations": session.iteration,
         "seconds": round(session.seconds, 3),
+        "start_seconds": round(end.start_seconds, 3),
         "end_reason": end.reason.value,
         "history": history,
         "final": final,

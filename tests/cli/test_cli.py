@@ -35,6 +35,7 @@ def test_run_denoise_writes_output_and_metrics(photo, tmp_path):
     assert data["parameters"] > 0 and len(data["history"]) == 3
     assert {"iteration", "loss", "seconds", "psnr"} <= set(data["history"][0])
     assert data["best"]["iteration"] in (1, 2, 3)
+    assert data["start_seconds"] > 0, "the denoiser's non-local means start takes time before iteration 1"
     saved_psnr = data["final"]["psnr"]
     from dip_gui.core.metrics import psnr
 

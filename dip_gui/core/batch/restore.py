@@ -76,18 +76,22 @@ def restore_photo(item: BatchItem, settings: BatchSettings, *, output: Path | No
     outcome = PhotoOutcome(finished=end.reason not in (EndReason.INTERRUPTED, EndReason.STOPPED),
                            iterations=session.iteration, seconds=session.seconds, end_reason=end.reason.value,
                            preset=session.preset.name, resumed_from=resumed_from, notes=notes)
-    if not outcome.finished:
-        return outcome
+    if outcome.finished:
+        outcome.stopped_at = _write_result(item, settings, session, monitor, photo, output or item.output)
+    return outcome
+
+
+def _write_result(item: BatchItem, settings: BatchSettings, session: Session, monitor: RunMonitor,
+                  photo: LoadedImage, target: Path) -> int | None:
+    """The result (at the suggested stop where the stop rule ended the run) written like the photo,
+    and the checkpoint removed; returns the iteration of the stop the result is from, if any."""
     suggested = monitor.suggested_image() if settings.auto_stop and monitor.suggestion is not None else None
-    if suggested is not None and monitor.suggestion is not None:
-        outcome.stopped_at = monitor.suggestion.iteration
-    target = item.output if output is None else output
     target.parent.mkdir(parents=True, exist_ok=True)
     protected = tuple(p for p in (item.source, item.mask) if p is not None)
     save_like(target, session.result() if suggested is None else suggested, photo, quality=settings.quality,
               protected=protected)
     item.checkpoint.unlink(missing_ok=True)
-    return outcome
+    return monitor.suggestion.iteration if suggested is not None and monitor.suggestion is not None else None
 
 
 def _session(item: BatchItem, settings: BatchSettings, photo: LoadedImage) -> tuple[Session, RunMonitor, int | None]:

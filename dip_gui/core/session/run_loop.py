@@ -20,6 +20,7 @@ pause) without callbacks: ``for step in loop.steps(): ...``, then ``loop.end``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -69,6 +70,8 @@ class RunEnd:
     late_suggestion: StopSuggestion | None = None
     #: Why the final checkpoint could not be written, else None.
     checkpoint_problem: str | None = None
+    #: Seconds the classical start took before the first iteration (0 for a resumed or prepared session).
+    start_seconds: float = 0.0
 
 
 class RunLoop:
@@ -90,6 +93,7 @@ class RunLoop:
         self._stop_requested = False
         self._running: Generator[LoopStep, None, None] | None = None
         self.end: RunEnd | None = None
+        self._start_seconds = 0.0
 
     def request_stop(self) -> None:
         """End the run before its next step (from any thread): the step in progress cannot be cut short."""
@@ -112,7 +116,9 @@ class RunLoop:
     def _iterate(self) -> Generator[LoopStep, None, None]:
         session, message = self.session, None
         try:
+            started = time.perf_counter()
             session.prepare()  # before the first step's clock: the classical start is not an iteration
+            self._start_seconds = time.perf_counter() - started
             reason = self._reason_to_end()
             while reason is None:
                 with whole_step():  # an interrupt waits for the step: a resumed run continues it exactly
@@ -165,7 +171,7 @@ class RunLoop:
         return step
 
     def _finish(self, reason: EndReason, message: str | None) -> RunEnd:
-        end = RunEnd(reason, self.session.iteration, message)
+        end = RunEnd(reason, self.session.iteration, message, start_seconds=self._start_seconds)
         if self.monitor is not None:
             self.monitor.flush()  # the iterations still queued for the detector and the snapshots (GPU)
             end.late_suggestion = self.monitor.take_new_suggestion()
