@@ -15,15 +15,17 @@ import torch
 
 from dip_gui.core.classical.back_projection import START_ROUNDS, refine
 from dip_gui.core.classical.grouped_wiener import MAX_PIXELS, grouped_wiener
+from dip_gui.core.classical.hole_fills import FILL_METHODS, chosen_fill, telea_fill
 from dip_gui.core.classical.wiener import wiener_channel
 from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 from dip_gui.core.problem.presets import BASES, FILLS
 from dip_gui.core.problem.tasks import Problem, to_numpy, to_tensor
 
 
-def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
+def warm_start(problem: Problem, kind: str, sigma: float, choose_on: np.ndarray | None = None) -> np.ndarray:
     """The base image HxWxC (output size) for ``kind``: blur | upsample | fill | nlm (``sigma`` is the
-    blur's, in pixels, also over the upscale and the fills; nlm reads the noise level from the photo)."""
+    blur's, in pixels, also over the upscale and the fills; nlm reads the noise level from the photo;
+    ``choose_on``: the known pixels a fill's method is chosen on, default the problem's mask)."""
     observed = problem.observed_pixels()
     if kind == "blur":
         base = gaussian_blur(observed, sigma)
@@ -32,7 +34,7 @@ def warm_start(problem: Problem, kind: str, sigma: float) -> np.ndarray:
     elif kind == "nlm":
         base = denoised_start(observed, estimate_noise_sigma(observed))
     elif kind in FILLS:
-        base = fill_holes(kind, observed, problem.mask, sigma)
+        base = fill_holes(kind, observed, problem.mask, sigma, choose_on)
     else:
         raise ValueError(f"unknown warm start {kind!r}; expected one of {BASES}")
     base = base.reshape(problem.out_size[0], problem.out_size[1], -1)
@@ -138,13 +140,15 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT).reshape(image.shape)
 
 
-def fill_holes(kind: str, image: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
+def fill_holes(kind: str, image: np.ndarray, known: np.ndarray | None, sigma: float,
+               choose_on: np.ndarray | None = None) -> np.ndarray:
     """The photo with its holes filled by the method ``kind`` (one of ``FILLS``), then blurred by
-    ``sigma`` px, HxWxC. (A residual preset needs the blur: over a start that matches every known
-    pixel exactly the data term is zero, so the network, which starts at zero, never moves.)"""
+    ``sigma`` px, HxWxC; ``choose_on``: the mask a ``fill``'s method is chosen for (default ``known``).
+    (A residual preset needs the blur: over a start that matches every known pixel exactly the data
+    term is zero, so the network, which starts at zero, never moves.)"""
     if kind == "nlm_fill":
         return gaussian_blur(non_local_means_fill(image, known), sigma)
-    return classical_fill(image, known, sigma)
+    return classical_fill(image, known, sigma, choose_on)
 
 
 #: The rounds of the scattered-pixel fill and its non-local means strength in the first and last
@@ -186,21 +190,15 @@ def _spread_known(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     spread = mass / np.maximum(total, 1e-6)[:, :, None]
     lonely = total < SPREAD_MIN_WEIGHT
     if lonely.any():
-        spread = np.where(lonely[:, :, None], _telea_fill(image, known), spread)
+        spread = np.where(lonely[:, :, None], telea_fill(image, known), spread)
     return np.where(known[:, :, None] > 0.5, image, spread)
 
 
-def classical_fill(image: np.ndarray, known: np.ndarray | None, sigma: float) -> np.ndarray:
-    """The ``fill`` start: holes filled by Telea's method, then blurred by ``sigma`` px."""
-    return gaussian_blur(_telea_fill(image, known), sigma)
-
-
-def _telea_fill(image: np.ndarray, known: np.ndarray | None) -> np.ndarray:
-    """Fill holes with OpenCV's Telea method (8-bit inside; the known pixels stay exact)."""
-    if known is None:
-        return image
-    holes = (known < 0.5).astype(np.uint8)
-    eight = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-    filled = cv2.inpaint(eight, holes, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
-    filled = filled.reshape(image.shape)
-    return np.where(known[:, :, None] > 0.5, image, filled)
+def classical_fill(image: np.ndarray, known: np.ndarray | None, sigma: float,
+                   choose_on: np.ndarray | None = None) -> np.ndarray:
+    """The ``fill`` start: holes filled by Telea's or the biharmonic method, whichever predicts known
+    pixels shaped like the holes better (hole_fills), then blurred by ``sigma`` px where the fill is
+    Telea's: the blur smooths its streaks (kate's text: 40.79 -> 41.32 dB), while the biharmonic fill
+    is smooth already and loses by it (43.96 -> 43.69)."""
+    method = chosen_fill(image, known if choose_on is None else choose_on)
+    return gaussian_blur(FILL_METHODS[method](image, known), sigma if method == "telea" else 0.0)

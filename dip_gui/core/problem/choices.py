@@ -40,7 +40,7 @@ class Start(NamedChoice):
     BLUR = "blur"
     NLM = "nlm"
     UPSAMPLE = "upsample"
-    FILL = "fill"  # Telea's method: holes of any shape
+    FILL = "fill"  # holes of any shape: Telea's or the biharmonic fill, chosen per photo
     NLM_FILL = "nlm_fill"  # non-local means rounds made for missing pixels scattered over the photo
 
     @property

@@ -25,8 +25,9 @@ MAX_LR = 1.0
 TASKS = tuple(Task)
 #: The classical estimates a preset can start from (classical/warm_start.py makes them).
 BASES = tuple(Start)
-#: The starts that fill holes: Telea's method (holes of any shape) and non-local means rounds made for
-#: missing pixels scattered over the photo (restoration).
+#: The starts that fill holes: painted holes of any shape (Telea's or the biharmonic fill, chosen per
+#: photo: classical/hole_fills.py) and non-local means rounds made for missing pixels scattered over
+#: the photo (restoration).
 FILLS = tuple(start for start in Start if start.fills_holes)
 
 

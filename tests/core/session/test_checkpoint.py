@@ -79,7 +79,8 @@ def test_region_inpainting_resumes_with_its_region(tmp_path, smooth_image):
     resumed, _ = load_session(save_session(tmp_path / "r.dips", session), device="cpu")
     assert resumed.problem.region == session.problem.region
     assert resumed.result().shape == (400, 400, 3)
-    np.testing.assert_array_equal(resumed.result(), session.result())
+    # The holdout's mix is judged again on resuming: the holes agree to float rounding, the rest exactly.
+    np.testing.assert_allclose(resumed.result(), session.result(), atol=1e-6)
 
 
 def test_a_write_that_dies_leaves_the_old_file_whole(tmp_path, monkeypatch):

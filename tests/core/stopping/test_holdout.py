@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from dip_gui.core.classical.hole_fills import fill_choice_mask
+from dip_gui.core.classical.hole_shapes import COPIES, GAP_TO_HOLES, MAX_HIDDEN_FRACTION, holdout_mask
 from dip_gui.core.classical.warm_start import warm_start
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.problem.tasks import make_problem, to_numpy, to_tensor
 from dip_gui.core.session.session import Session
-from dip_gui.core.stopping.holdout import COPIES, GAP_TO_HOLES, MAX_HIDDEN_FRACTION, blend_weight, holdout_mask
+from dip_gui.core.stopping.holdout import blend_weight
 
 
 def square_hole(size=64, top=24, side=8):
@@ -52,12 +54,17 @@ def test_nothing_to_hide_gives_no_holdout(known):
     assert holdout_mask(known) is None  # no holes, nothing known, or too few pixels to judge by
 
 
+def shown_fill(problem, seed: int = 0) -> np.ndarray:
+    """The fill a run with a holdout shows in the holes: the method chosen without the hidden pixels."""
+    return warm_start(problem, "fill", 0.0, fill_choice_mask(problem.mask, seed))
+
+
 def test_holes_too_small_to_judge_show_the_average_that_starts_at_the_fill(tiny_preset, image32):
     known = np.ones((32, 32), np.float32)
     known[15:17, 15:17] = 0
     problem = make_problem("inpaint", image32 * known[:, :, None], mask=known, reference=image32)
     session = Session(problem, holdout_preset(tiny_preset), device="cpu")
-    np.testing.assert_allclose(session.result(), warm_start(problem, "fill", 0.0), atol=1e-6)
+    np.testing.assert_allclose(session.result(), shown_fill(problem), atol=1e-6)
     session.step()
     assert session.holdout.hidden is None and session.holdout.weight == 1.0
     torch.testing.assert_close(session.result_tensor(), session.average.value * (1 - session.mask)
@@ -108,7 +115,7 @@ def test_the_fit_never_sees_the_hidden_pixels(tiny_preset, scratched, residual):
 def test_the_holes_show_the_fill_until_the_network_predicts_the_hidden_pixels_better(tiny_preset, scratched, image32):
     problem, _ = scratched
     session = Session(problem, holdout_preset(tiny_preset), device="cpu")
-    fill = warm_start(problem, "fill", 0.0)
+    fill = shown_fill(problem)
     np.testing.assert_allclose(session.result(), fill, atol=1e-6)  # before any step: the fill
     hidden = session.holdout.hidden[0, 0].numpy() > 0
     assert np.abs(to_numpy(session.average.value)[hidden] - image32[hidden]).max() > 0.01
@@ -121,7 +128,7 @@ def test_the_holes_show_the_fill_until_the_network_predicts_the_hidden_pixels_be
     assert session.holdout.weight == pytest.approx(1.0) and session.holdout.released_now()
     assert session.holdout.probe is None  # no probe for a scratch: the fit gets every known pixel back
     torch.testing.assert_close(session.holdout.fit_mask(), session.mask)  # handed over: the fit sees them again
-    session.average.value = to_tensor(warm_start(problem, "fill", 0.0))
+    session.average.value = to_tensor(shown_fill(problem))
     session.holdout.judge(session.average.value, session.observed)
     assert session.holdout.weight == 1.0  # for good: the hidden pixels are fitted now, no judge any more
 
@@ -201,7 +208,7 @@ def test_the_first_results_show_the_full_fill_not_the_one_made_without_the_hidde
     known = random_known_mask((48, 48), 0.5, seed=0)
     problem = make_problem("restore", image * known[:, :, None], mask=known, reference=image)
     session = Session(problem, replace(holdout_preset(tiny_preset), task="restore"), device="cpu")  # ema 0.9
-    fill = warm_start(problem, "fill", 0.0)
+    fill = shown_fill(problem)
     session.step()
     assert session.network_share() <= 1 - 0.9 + 1e-6
     holes = problem.mask < 0.5
@@ -219,7 +226,7 @@ def test_a_residual_holdout_shows_the_sharp_fill_and_fits_over_the_blurred_one(t
     problem, _ = scratched
     preset = replace(holdout_preset(tiny_preset), residual=True, base_sigma=0.8)
     session = Session(problem, preset, device="cpu")
-    np.testing.assert_allclose(session.result(), warm_start(problem, "fill", 0.0), atol=1e-6)
+    np.testing.assert_allclose(session.result(), shown_fill(problem), atol=1e-6)
     unseen = to_numpy(session.holdout.fill_unseen)
     np.testing.assert_allclose(to_numpy(session._base), gaussian_blur(unseen, 0.8), atol=1e-6)
 
@@ -314,7 +321,7 @@ def test_the_validation_error_is_the_results_error_on_the_probe_with_the_fill_th
 def test_only_scattered_holes_keep_a_probe(tiny_preset, smooth_image):
     """Inpainting masks get no probe: there the output variance makes no early suggestion, so a probe
     would only cost the fit its pixels (docs/stopping.md)."""
-    from dip_gui.core.stopping.holdout import holes_are_scattered
+    from dip_gui.core.classical.hole_shapes import holes_are_scattered
 
     rng = np.random.default_rng(3)
     known = np.ones((96, 96), np.float32)
