@@ -19,11 +19,12 @@ from dip_gui.core.batch.plan import BatchItem
 from dip_gui.core.batch.runner import run_batch
 from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.errors import DipError
+from dip_gui.ui.pausable import Pausable
 
 PROGRESS_SECONDS = 0.1
 
 
-class BatchWorker(QThread):
+class BatchWorker(Pausable, QThread):
     """Restores ``items`` into ``out_dir`` with ``settings``."""
 
     started_photo = Signal(str)  # the item's name
@@ -40,17 +41,7 @@ class BatchWorker(QThread):
         self._running.set()
         self._cancelled = False
 
-    # -- from the GUI thread ----------------------------------------------------------------------
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
+    # -- from the GUI thread (and pause, resume: Pausable) ---------------------------------------
 
     def cancel(self) -> None:
         """End the batch after the step in progress (a paused batch too)."""

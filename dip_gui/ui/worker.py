@@ -25,11 +25,12 @@ from dip_gui.core.session.checkpoint import Checkpointer
 from dip_gui.core.session.run_loop import RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
+from dip_gui.ui.pausable import Pausable
 
 BATCH_SECONDS = 0.05
 
 
-class RunWorker(QThread):
+class RunWorker(Pausable, QThread):
     """Runs ``session`` until ``until`` iterations, a stop request, or an error."""
 
     progress = Signal(object)  # list[StepResult] without images
@@ -63,17 +64,6 @@ class RunWorker(QThread):
         #: The torch thread count, measured on the run's first iterations (a worker runs once: a
         #: continued run gets a new worker, and so a new trial).
         self.thread_trial = ThreadTrial(measure=session.device.type == "cpu")
-
-    # Called from the GUI thread.
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
 
     def request_save(self, path: Path) -> None:
         """Save the session to ``path`` at the next iteration boundary (also while paused)."""

@@ -36,7 +36,7 @@ from dip_gui.core.batch.runner import (
     batch_lock,
     check_settings,
     failure_line,
-    needs_restoring,
+    open_batch,
     outcome_facts,
 )
 from dip_gui.core.batch.settings import BatchSettings
@@ -106,16 +106,7 @@ def run_on_ray(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Pat
         raise InvalidParameterError(f"--cpus-per-photo must be 1 or more, not {cpus_per_photo}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with batch_lock(out_dir):
-        report = BatchReport.open(out_dir, settings, items, overwrite)
-        summary = BatchSummary()
-        todo = [item for item in items if needs_restoring(item, report, overwrite, summary)]
-        for item in todo:
-            report.record(item, "pending", write=False)
-            if overwrite:
-                item.checkpoint.unlink(missing_ok=True)
-        report.write()
-        if events is not None:
-            events.batch_started(len(todo), summary.reused)
+        report, summary, todo = open_batch(items, settings, out_dir, overwrite, events)
         if not todo:
             return summary
         started_here = not ray.is_initialized()  # a caller's own Ray session is used as it is

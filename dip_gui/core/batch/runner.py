@@ -58,20 +58,11 @@ def run_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path
     check_settings(items, settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     with batch_lock(out_dir):
-        report = BatchReport.open(out_dir, settings, items, overwrite)
-        summary = BatchSummary()
-        todo = [item for item in items if needs_restoring(item, report, overwrite, summary)]
-        for item in todo:
-            report.record(item, "pending", write=False)
-        report.write()
-        if events is not None:
-            events.batch_started(len(todo), summary.reused)
+        report, summary, todo = open_batch(items, settings, out_dir, overwrite, events)
         for index, item in enumerate(todo):
             if keep_going is not None and not keep_going():
                 summary.stopped = True
                 break
-            if overwrite:
-                item.checkpoint.unlink(missing_ok=True)
             status = restore_item(index, item, settings, report, events, keep_going)
             summary.restored += status == "done"
             summary.failed += status == "failed"
@@ -79,6 +70,23 @@ def run_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path
                 summary.stopped = True
                 break
     return summary
+
+
+def open_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path, overwrite: bool,
+               events: BatchEvents | None) -> tuple[BatchReport, BatchSummary, list[BatchItem]]:
+    """The folder's report, the summary so far and the photos to restore (pending in the report;
+    with ``overwrite`` their checkpoints removed, so that they start again). Called under the lock."""
+    report = BatchReport.open(out_dir, settings, items, overwrite)
+    summary = BatchSummary()
+    todo = [item for item in items if needs_restoring(item, report, overwrite, summary)]
+    for item in todo:
+        report.record(item, "pending", write=False)
+        if overwrite:
+            item.checkpoint.unlink(missing_ok=True)
+    report.write()
+    if events is not None:
+        events.batch_started(len(todo), summary.reused)
+    return report, summary, todo
 
 
 def check_settings(items: Sequence[BatchItem], settings: BatchSettings) -> None:
