@@ -444,6 +444,23 @@ def test_canvas_zoom_is_synchronised(window, photo_path):
     assert window.input_view.isVisible() != window.result_view.isVisible()
 
 
+@pytest.mark.parametrize("pane", ["input_view", "result_view"])
+def test_the_wheel_over_either_pane_zooms_both_in_step(window, photo_path, pane):
+    """Before any run too: the result pane is where a user looks first."""
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window.files.open_path(photo_path)
+    viewport = getattr(window, pane).viewport()
+    centre = QPointF(viewport.width() / 2, viewport.height() / 2)
+    before = window.input_view.zoom_factor()
+    wheel = QWheelEvent(centre, viewport.mapToGlobal(centre.toPoint()).toPointF(), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(viewport, wheel)
+    assert window.input_view.zoom_factor() > before * 1.1
+    assert window.result_view.zoom_factor() == pytest.approx(window.input_view.zoom_factor())
+
+
 def test_paste_loads_a_clipboard_image(window, qtbot):
     from PySide6.QtGui import QGuiApplication, QImage
 
