@@ -168,10 +168,7 @@ def _gather(ray: Any, running: dict[Any, BatchItem], report: BatchReport, summar
         while running:
             ready, _ = ray.wait(list(running), num_returns=1)
             item = running.pop(ready[0])
-            status = _settle(ray, ready[0], item, report)
-            summary.restored += status == "done"
-            summary.failed += status == "failed"
-            summary.stopped |= status == "interrupted"
+            summary.count(_settle(ray, ready[0], item, report))
             if events is not None:
                 events.photo_ended(index, item, report.photos[item.name])
             index += 1

@@ -58,9 +58,10 @@ def restore_photo(item: BatchItem, settings: BatchSettings, *, output: Path | No
     ``keep_going`` returns False to stop the run, keeping its checkpoint."""
     photo = load_image(item.source)
     notes = [photo.frames_note()] if photo.frames_note() else []
-    session, monitor, resumed_from = _session(item, settings, photo)
+    fingerprint = _fingerprint(item, settings)  # hashes the files: once per photo
+    session, monitor, resumed_from = _session(item, settings, photo, fingerprint)
     checkpoint = Checkpointer(item.checkpoint, settings.checkpoint_every, session, monitor,
-                              photo_facts(photo, batch=_fingerprint(item, settings)))
+                              photo_facts(photo, batch=fingerprint))
     ended = settings.auto_stop and monitor.suggestion is not None  # stopped, then killed before the save
     loop = RunLoop(session, monitor, until=session.iteration if ended else None, budget_s=settings.max_seconds,
                    auto_stop=settings.auto_stop, checkpoint=checkpoint, keep_going=keep_going)
@@ -94,10 +95,11 @@ def _write_result(item: BatchItem, settings: BatchSettings, session: Session, mo
     return monitor.suggestion.iteration if suggested is not None and monitor.suggestion is not None else None
 
 
-def _session(item: BatchItem, settings: BatchSettings, photo: LoadedImage) -> tuple[Session, RunMonitor, int | None]:
+def _session(item: BatchItem, settings: BatchSettings, photo: LoadedImage,
+             fingerprint: dict[str, Any]) -> tuple[Session, RunMonitor, int | None]:
     """The photo's run: resumed from its checkpoint when that holds this photo with these settings,
     else a new one."""
-    resumed = _resumed(item, settings)
+    resumed = _resumed(item, settings, fingerprint)
     if resumed is not None:
         session, state = resumed
         monitor = RunMonitor(session, snapshots=False)
@@ -118,7 +120,8 @@ def _session(item: BatchItem, settings: BatchSettings, photo: LoadedImage) -> tu
     return session, RunMonitor(session, snapshots=False), None
 
 
-def _resumed(item: BatchItem, settings: BatchSettings) -> tuple[Session, dict[str, Any]] | None:
+def _resumed(item: BatchItem, settings: BatchSettings,
+             fingerprint: dict[str, Any]) -> tuple[Session, dict[str, Any]] | None:
     """The session saved in the item's checkpoint, if it is this photo's run with these settings; a
     checkpoint of anything else (a changed photo, other settings, a damaged file) is discarded."""
     if not item.checkpoint.is_file():
@@ -128,7 +131,7 @@ def _resumed(item: BatchItem, settings: BatchSettings) -> tuple[Session, dict[st
     except DipError:
         item.checkpoint.unlink(missing_ok=True)
         return None
-    if (state.get("source") or {}).get("batch") != _fingerprint(item, settings):
+    if (state.get("source") or {}).get("batch") != fingerprint:
         item.checkpoint.unlink(missing_ok=True)
         return None
     return session, state

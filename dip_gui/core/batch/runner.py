@@ -43,6 +43,12 @@ class BatchSummary:
     failed: int = 0
     stopped: bool = False
 
+    def count(self, status: str) -> None:
+        """One photo's end: restored, failed, or interrupted (which stops the batch)."""
+        self.restored += status == "done"
+        self.failed += status == "failed"
+        self.stopped |= status == "interrupted"
+
     def line(self) -> str:
         parts = [f"{self.restored} restored"]
         if self.reused:
@@ -64,10 +70,8 @@ def run_batch(items: Sequence[BatchItem], settings: BatchSettings, out_dir: Path
                 summary.stopped = True
                 break
             status = restore_item(index, item, settings, report, events, keep_going)
-            summary.restored += status == "done"
-            summary.failed += status == "failed"
-            if status == "interrupted":
-                summary.stopped = True
+            summary.count(status)
+            if summary.stopped:
                 break
     return summary
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from dip_gui.core.classical.hole_shapes import holdout_mask
+from dip_gui.core.problem.choices import Start
 
 #: Above this many hole pixels the biharmonic fill is not tried: its sparse solve grows with the
 #: holes (0.6 s for library's 59,000 hole pixels on the 2-core development CPU).
@@ -64,16 +65,16 @@ def chosen_fill(image: np.ndarray, known: np.ndarray | None) -> str:
     return min(errors, key=lambda name: errors[name])
 
 
-def best_fill(image: np.ndarray, known: np.ndarray | None, choose_on: np.ndarray | None = None) -> np.ndarray:
-    """The holes of ``known`` filled by the fill ``chosen_fill`` picks for ``choose_on`` (default:
-    ``known``). A run's holdout fills the same photo again without its hidden pixels; passing the
-    photo's own mask as ``choose_on`` keeps that fill the same method as the one shown."""
-    return FILL_METHODS[chosen_fill(image, known if choose_on is None else choose_on)](image, known)
-
-
 def fill_choice_mask(known: np.ndarray, seed: int) -> np.ndarray:
     """The known pixels a run with a holdout chooses its fill on: all but those its holdout hides
     (hole_shapes.holdout_mask with the run's seed), so that nothing of the hidden pixels reaches the
     fit, not even through the choice of the fill."""
     hidden = holdout_mask(known > 0.5, seed)
     return known if hidden is None else (known * ~hidden).astype(np.float32)
+
+
+def run_fill_method(kind: str, image: np.ndarray, known: np.ndarray, seed: int) -> str | None:
+    """The method of a ``fill`` start in a run with a holdout, chosen once without the pixels its
+    holdout hides; the fill shown and the fill made without the hidden pixels both use it (None for
+    the other starts)."""
+    return chosen_fill(image, fill_choice_mask(known, seed)) if kind == Start.FILL else None

@@ -22,10 +22,10 @@ from dip_gui.core.problem.presets import BASES, FILLS
 from dip_gui.core.problem.tasks import Problem, to_numpy, to_tensor
 
 
-def warm_start(problem: Problem, kind: str, sigma: float, choose_on: np.ndarray | None = None) -> np.ndarray:
+def warm_start(problem: Problem, kind: str, sigma: float, fill_method: str | None = None) -> np.ndarray:
     """The base image HxWxC (output size) for ``kind``: blur | upsample | fill | nlm (``sigma`` is the
     blur's, in pixels, also over the upscale and the fills; nlm reads the noise level from the photo;
-    ``choose_on``: the known pixels a fill's method is chosen on, default the problem's mask)."""
+    ``fill_method``: a ``fill``'s method, else chosen for the problem's mask)."""
     observed = problem.observed_pixels()
     if kind == "blur":
         base = gaussian_blur(observed, sigma)
@@ -34,7 +34,7 @@ def warm_start(problem: Problem, kind: str, sigma: float, choose_on: np.ndarray 
     elif kind == "nlm":
         base = denoised_start(observed, estimate_noise_sigma(observed))
     elif kind in FILLS:
-        base = fill_holes(kind, observed, problem.mask, sigma, choose_on)
+        base = fill_holes(kind, observed, problem.mask, sigma, fill_method)
     else:
         raise ValueError(f"unknown warm start {kind!r}; expected one of {BASES}")
     base = base.reshape(problem.out_size[0], problem.out_size[1], -1)
@@ -141,14 +141,14 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def fill_holes(kind: str, image: np.ndarray, known: np.ndarray | None, sigma: float,
-               choose_on: np.ndarray | None = None) -> np.ndarray:
+               fill_method: str | None = None) -> np.ndarray:
     """The photo with its holes filled by the method ``kind`` (one of ``FILLS``), then blurred by
-    ``sigma`` px, HxWxC; ``choose_on``: the mask a ``fill``'s method is chosen for (default ``known``).
+    ``sigma`` px, HxWxC; ``fill_method``: a ``fill``'s method (hole_fills.FILL_METHODS), else chosen.
     (A residual preset needs the blur: over a start that matches every known pixel exactly the data
     term is zero, so the network, which starts at zero, never moves.)"""
     if kind == "nlm_fill":
         return gaussian_blur(non_local_means_fill(image, known), sigma)
-    return classical_fill(image, known, sigma, choose_on)
+    return classical_fill(image, known, sigma, fill_method)
 
 
 #: The rounds of the scattered-pixel fill and its non-local means strength in the first and last
@@ -195,10 +195,11 @@ def _spread_known(image: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 def classical_fill(image: np.ndarray, known: np.ndarray | None, sigma: float,
-                   choose_on: np.ndarray | None = None) -> np.ndarray:
+                   method: str | None = None) -> np.ndarray:
     """The ``fill`` start: holes filled by Telea's or the biharmonic method, whichever predicts known
     pixels shaped like the holes better (hole_fills), then blurred by ``sigma`` px where the fill is
     Telea's: the blur smooths its streaks (kate's text: 40.79 -> 41.32 dB), while the biharmonic fill
-    is smooth already and loses by it (43.96 -> 43.69)."""
-    method = chosen_fill(image, known if choose_on is None else choose_on)
+    is smooth already and loses by it (43.96 -> 43.69). ``method``: the fill to use, chosen here
+    when None (hole_fills.chosen_fill)."""
+    method = method or chosen_fill(image, known)
     return gaussian_blur(FILL_METHODS[method](image, known), sigma if method == "telea" else 0.0)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from dip_gui.core.classical.back_projection import BackProjection
-from dip_gui.core.classical.hole_fills import fill_choice_mask
+from dip_gui.core.classical.hole_fills import run_fill_method
 from dip_gui.core.classical.warm_start import adapted_blur_sigma, fill_holes, gaussian_blur, warm_start
 from dip_gui.core.errors import DeviceError
 from dip_gui.core.metrics import psnr
@@ -145,12 +145,13 @@ class Session:
         # known pixels leave it nothing to fit); the holdout judges and shows the sharp fill.
         fill_sigma = 0.0 if (holdout and preset.residual) else sigma
         try:
-            choose_on = fill_choice_mask(problem.mask, self.seed) if holdout and problem.mask is not None else None
-            start = warm_start(problem, preset.base, fill_sigma, choose_on) if preset.base else None
+            method = run_fill_method(preset.base, problem.observed_pixels(), problem.mask, self.seed) if (
+                holdout and preset.base and problem.mask is not None) else None
+            start = warm_start(problem, preset.base, fill_sigma, method) if preset.base else None
             unseen_fill: torch.Tensor | None = None
             if holdout:
                 assert start is not None  # Preset.validate: a holdout needs a fill
-                unseen_fill = self._prepare_holdout(to_tensor(start), fill_sigma, choose_on)
+                unseen_fill = self._prepare_holdout(to_tensor(start), fill_sigma, method)
                 start = to_numpy(unseen_fill)  # what the fit hides must not reach it through the start
             if start is not None and fill_sigma != sigma:
                 start = gaussian_blur(start, sigma)
@@ -167,7 +168,7 @@ class Session:
             raise _device_error(exc) from None
         self.prepared = True
 
-    def _prepare_holdout(self, fill: torch.Tensor, sigma: float, choose_on: np.ndarray | None) -> torch.Tensor:
+    def _prepare_holdout(self, fill: torch.Tensor, sigma: float, method: str | None) -> torch.Tensor:
         """``fill``: the preset's fill of the holes, blurred by ``sigma`` (made once for the start and the
         holdout). Returns the fill made without the pixels the fit hides."""
         problem, base, ema = self.problem, self.preset.base, self.preset.ema
@@ -175,7 +176,7 @@ class Session:
         observed = problem.observed_pixels()
 
         def fill_without(seen: np.ndarray) -> np.ndarray:
-            return fill_holes(base, observed, seen, sigma, choose_on)  # the method chosen for the shown fill
+            return fill_holes(base, observed, seen, sigma, method)  # the method of the shown fill
 
         self.holdout = Holdout.build(observed, problem.mask, fill.to(self.device), fill_without, self.seed, ema,
                                      self.iteration)

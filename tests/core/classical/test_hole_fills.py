@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from dip_gui.core.classical import hole_fills
-from dip_gui.core.classical.hole_fills import FILL_METHODS, best_fill, chosen_fill
+from dip_gui.core.classical.hole_fills import FILL_METHODS, chosen_fill
 from dip_gui.core.classical.hole_shapes import holdout_mask
+from dip_gui.core.classical.warm_start import classical_fill
 from dip_gui.core.metrics import psnr
 from tests.makers import smooth_image
 
@@ -25,7 +26,7 @@ def test_on_thin_strokes_over_a_smooth_photo_the_biharmonic_fill_is_chosen_and_i
     known = text_strokes(96)
     observed = photo * known[:, :, None]
     assert chosen_fill(observed, known) == "biharmonic"
-    chosen, telea = best_fill(observed, known), FILL_METHODS["telea"](observed, known)
+    chosen, telea = classical_fill(observed, known, 0.0), FILL_METHODS["telea"](observed, known)
     assert psnr(chosen, photo) > psnr(telea, photo) + 1.0
     assert np.array_equal(chosen[known > 0.5], photo[known > 0.5]), "the known pixels stay exact"
 
@@ -43,16 +44,21 @@ def test_the_choice_is_the_fill_with_the_smaller_error_on_the_hidden_pixels():
     assert chosen_fill(observed, known) == min(errors, key=errors.get)
 
 
-def test_the_fill_without_hidden_pixels_is_made_by_the_method_chosen_for_the_given_mask(monkeypatch):
+def test_the_fill_without_hidden_pixels_is_made_by_the_method_chosen_for_the_run(monkeypatch):
     photo = smooth_image(96, 96, seed=3)
     known = text_strokes(96)
     seen = known.copy()
     seen[40:60, 40:60] = 0.0
+    method = hole_fills.run_fill_method("fill", photo * known[:, :, None], known, seed=0)
     asked = []
     real = hole_fills.chosen_fill
     monkeypatch.setattr(hole_fills, "chosen_fill", lambda image, mask: asked.append(mask) or real(image, mask))
-    best_fill(photo * seen[:, :, None], seen, choose_on=known)
-    assert len(asked) == 1 and asked[0] is known
+    from dip_gui.core.classical import warm_start
+
+    monkeypatch.setattr(warm_start, "chosen_fill", hole_fills.chosen_fill)
+    filled = classical_fill(photo * seen[:, :, None], seen, 0.0, method)
+    assert asked == [], "the run's method is used, not chosen again"
+    np.testing.assert_array_equal(filled, FILL_METHODS[method](photo * seen[:, :, None], seen))
 
 
 def test_a_run_chooses_its_fill_without_the_pixels_its_holdout_hides():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from dip_gui.core.classical.hole_fills import fill_choice_mask
+from dip_gui.core.classical.hole_fills import run_fill_method
 from dip_gui.core.classical.hole_shapes import COPIES, GAP_TO_HOLES, MAX_HIDDEN_FRACTION, holdout_mask
 from dip_gui.core.classical.warm_start import warm_start
 from dip_gui.core.errors import InvalidParameterError
@@ -56,7 +56,7 @@ def test_nothing_to_hide_gives_no_holdout(known):
 
 def shown_fill(problem, seed: int = 0) -> np.ndarray:
     """The fill a run with a holdout shows in the holes: the method chosen without the hidden pixels."""
-    return warm_start(problem, "fill", 0.0, fill_choice_mask(problem.mask, seed))
+    return warm_start(problem, "fill", 0.0, run_fill_method("fill", problem.observed_pixels(), problem.mask, seed))
 
 
 def test_holes_too_small_to_judge_show_the_average_that_starts_at_the_fill(tiny_preset, image32):
