@@ -18,11 +18,14 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
 )
 
 from dip_gui.ui.widgets.qimage import array_to_qimage, mask_overlay
 
 ZOOM_STEP = 1.25
+#: The pane's name and zoom, in its top-left corner over the photo.
+CAPTION_STYLE = "background: rgba(0, 0, 0, 150); color: white; padding: 2px 6px; border-radius: 3px;"
 #: [ and ] scale the brush by about this much, and by at least a pixel, so a small brush changes too.
 BRUSH_STEP = 1.25
 
@@ -117,20 +120,53 @@ class ImageCanvas(QGraphicsView):
         self._auto_fit = True  # keep fitting on resize until the user zooms
         self._display_scale = 1.0
         self._build_compare()
+        self._caption_name = ""
+        self.caption = QLabel(self.viewport())
+        self.caption.setStyleSheet(CAPTION_STYLE)
+        self.caption.move(6, 6)
+        self.caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.caption.hide()
         self.horizontalScrollBar().valueChanged.connect(self.view_changed)
         self.verticalScrollBar().valueChanged.connect(self.view_changed)
+        self.view_changed.connect(self._show_caption)
+
+    # -- caption --------------------------------------------------------------------------------
+
+    def set_caption(self, name: str) -> None:
+        """Name the pane (\"Input\", \"Result\"); its zoom is shown beside the name."""
+        self._caption_name = name
+        self._show_caption()
+
+    def caption_text(self) -> str:
+        return self._caption_name
+
+    def _show_caption(self) -> None:
+        if not self._caption_name:
+            self.caption.hide()
+            return
+        zoom = "" if self._pixmap.pixmap().isNull() else f" · {self.zoom_factor() * self._display_scale:.0%}"
+        self.caption.setText(self._caption_name + zoom)
+        self.caption.adjustSize()
+        self.caption.show()
 
     # -- image and mask -------------------------------------------------------------------------
 
     def set_image(self, image: np.ndarray | None, keep_view: bool = False) -> None:
+        """Show ``image``; None empties the pane (no scroll range or divider left of the last one)."""
         if image is None:
             self._pixmap.setPixmap(QPixmap())
+            self._set_scene_rect()
+            self._layout_compare()
+            self.fit()
             return
         first = self._pixmap.pixmap().isNull() or self._pixmap.pixmap().size().toTuple() != (image.shape[1], image.shape[0])
         self._pixmap.setPixmap(QPixmap.fromImage(array_to_qimage(image)))
         self._set_scene_rect()
+        if first:
+            self._layout_compare()
         if first and not keep_view:
             self.fit()
+        self._show_caption()
 
     def set_display_scale(self, scale: float) -> None:
         """Draw each image pixel as ``scale`` x ``scale`` (nearest neighbour). A super-resolution
@@ -148,6 +184,8 @@ class ImageCanvas(QGraphicsView):
 
     def _set_scene_rect(self) -> None:
         size = self._pixmap.pixmap().size()
+        if size.isEmpty() and self.comparing:  # no result yet: the compared photo alone
+            size = self._compare.pixmap().size()
         self.scene().setSceneRect(QRectF(0, 0, size.width() * self._display_scale, size.height() * self._display_scale))
 
     def start_mask(self) -> MaskModel:
@@ -200,26 +238,42 @@ class ImageCanvas(QGraphicsView):
     def comparing(self) -> bool:
         return self._clip.isVisible()
 
+    def compare_size(self) -> tuple[int, int] | None:
+        """(width, height) of the image left of the divider, None when not comparing."""
+        return self._compare.pixmap().size().toTuple() if self.comparing else None
+
     def set_compare_image(self, image: np.ndarray | None) -> None:
-        """Show ``image`` (scaled to this view's image) left of the divider; None turns it off."""
-        on = image is not None and not self._pixmap.pixmap().isNull()
+        """Show ``image`` (scaled to this view's image) left of the divider; None turns it off.
+        Before there is an image of the view's own, ``image`` fills the pane with no divider."""
+        on = image is not None
         self._clip.setVisible(on)
-        self._divider.setVisible(on)
-        if image is not None and on:
+        if image is not None:
             self._compare.setPixmap(QPixmap.fromImage(array_to_qimage(image)))
-            self._compare.setScale(self._pixmap.pixmap().width() / image.shape[1])
-            self.set_split(self.split)
+        self._layout_compare()
+        self._set_scene_rect()
+        if on and self._auto_fit:
+            self.fit()
+
+    def _layout_compare(self) -> None:
+        """Scale the compared image to the view's image and place the divider (after either changes)."""
+        compare = self._compare.pixmap()
+        self._divider.setVisible(self.comparing and not self._pixmap.pixmap().isNull())
+        if not self.comparing or compare.isNull():
+            return
+        base = self._pixmap.pixmap()
+        self._compare.setScale(1.0 if base.isNull() else base.width() / compare.width())
+        self.set_split(self.split)
 
     def set_split(self, fraction: float) -> None:
         self.split = min(max(fraction, 0.0), 1.0)
-        size = self._pixmap.pixmap().size()
-        x = self.split * size.width()
-        self._clip.setRect(QRectF(0, 0, x, size.height()))
-        self._divider.setLine(x, 0, x, size.height())
-
-    def _near_divider(self, point: QPointF) -> bool:
-        tolerance = 8 / max(self.zoom_factor(), 1e-6)
-        return self.comparing and abs(point.x() - self._divider.line().x1()) <= tolerance
+        base = self._pixmap.pixmap()
+        if base.isNull():  # the compared image alone
+            size = self._compare.pixmap().size()
+            self._clip.setRect(QRectF(0, 0, size.width(), size.height()))
+            return
+        x = self.split * base.width()
+        self._clip.setRect(QRectF(0, 0, x, base.height()))
+        self._divider.setLine(x, 0, x, base.height())
 
     # -- zoom and pan ---------------------------------------------------------------------------
 
@@ -233,10 +287,11 @@ class ImageCanvas(QGraphicsView):
         self.view_changed.emit()
 
     def fit(self) -> None:
+        """Show the whole image, and keep doing so as the pane is resized, until the user zooms."""
         self._auto_fit = True
-        if not self._pixmap.pixmap().isNull():
-            self.fitInView(self._pixmap, Qt.AspectRatioMode.KeepAspectRatio)
-            self.view_changed.emit()
+        if not self.sceneRect().isEmpty():
+            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.view_changed.emit()
 
     def actual_size(self) -> None:
         self.set_zoom(1.0)
@@ -257,8 +312,10 @@ class ImageCanvas(QGraphicsView):
             self._panning, self._pan_origin = True, event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
-        if event.button() == Qt.MouseButton.LeftButton and self._near_divider(self.mapToScene(event.position().toPoint())):
+        if event.button() == Qt.MouseButton.LeftButton and self._divider.isVisible():
+            # the divider jumps to the click and follows the drag: no need to hit a 2 px line
             self._dragging_divider = True
+            self.set_split(self.mapToScene(event.position().toPoint()).x() / max(self._pixmap.pixmap().width(), 1))
             return
         if (
             self.painting_enabled
@@ -359,9 +416,11 @@ def sync_views(a: ImageCanvas, b: ImageCanvas) -> None:
             return
         busy[0] = True
         try:
+            dst._auto_fit = src._auto_fit  # a pane zoomed by the user keeps its zoom on resize, in step
             dst.setTransform(src.transform())
             dst.horizontalScrollBar().setValue(src.horizontalScrollBar().value())
             dst.verticalScrollBar().setValue(src.verticalScrollBar().value())
+            dst._show_caption()
         finally:
             busy[0] = False
 

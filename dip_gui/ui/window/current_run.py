@@ -162,6 +162,16 @@ class CurrentRun(QObject):
         self._active = self._active and not finished
         return finished
 
+    def forget(self) -> None:
+        """Another photo replaces the run's (already shut down): its session, result and recovery copy go,
+        so nothing of it can be shown, saved or continued over the new photo."""
+        if self.running:
+            raise RuntimeError("shut the run down first")
+        self.discard_recovery()
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self.session, self.worker, self.latest_image, self.ended_reason = None, None, None, None
+
     def result(self) -> np.ndarray | None:
         """The current result (after a run: computed from the session; during: the last preview)."""
         if self.session is None:

@@ -58,6 +58,11 @@ class Document(QObject):
             self._state = state
             self.state_changed.emit(state)
 
+    @property
+    def work_to_lose(self) -> bool:
+        """A result not saved, or a run going (its result is not saved either, even before a preview)."""
+        return self.unsaved_result or self._state.busy
+
     def require_photo(self) -> LoadedImage:
         """The photo, for actions that only run with one (their callers check ``photo`` first)."""
         if self.photo is None:

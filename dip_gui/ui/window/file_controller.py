@@ -26,12 +26,16 @@ from dip_gui.ui.window.timeline_controller import TimelineController
 
 #: A loaded mask that marks more than this share of the photo to fill is likely the other way round.
 MOSTLY_HOLES = 0.5
+#: What a task that fills marked pixels needs first.
+PAINT_INVITATION = ("Paint over what to fill: the left button paints, the right erases, [ and ] size the brush; "
+                    "or load a mask. Then press Start (Ctrl+Return).")
 
 
 class FileController(QObject):
     """Reads photos and masks into the document and writes results, masks and sidecars."""
 
     photo_changed = Signal()  # a new photo is the document's (title, recent files, estimate follow)
+    photo_set = Signal()  # the views show a new photo (opened, pasted, a test image or a session's)
 
     def __init__(self, document: Document, parts: WindowParts, run: CurrentRun, runs: RunController,
                  timeline: TimelineController, sidecar_action: QAction) -> None:
@@ -51,7 +55,7 @@ class FileController(QObject):
 
     def may_discard_result(self) -> bool:
         """Whether the shown result may go: saved, or the user says so (Save among the answers)."""
-        return not self.doc.unsaved_result or self.confirm_discard()
+        return not self.doc.work_to_lose or self.confirm_discard()
 
     def open_path(self, path: Path) -> bool:
         if not self.may_discard_result():
@@ -79,6 +83,7 @@ class FileController(QObject):
     def set_photo(self, photo: LoadedImage) -> None:
         """Make ``photo`` the document's (a run going is stopped first); views and plot start afresh."""
         self.runs.stop_and_wait()
+        self.run.forget()
         self.doc.set_photo(photo)
         traits = PhotoTraits.read(photo.rgb)
         self.panel.set_photo_traits(traits)
@@ -86,11 +91,16 @@ class FileController(QObject):
         self.parts.input_view.mask_model = None
         self.parts.result_view.set_image(None)
         self.parts.plot.clear()
+        self.parts.timeline.set_store(None)  # no snapshot of the last photo to show or save
+        self.parts.progress_bar.setRange(0, 1)
+        self.parts.progress_bar.reset()
+        self.photo_set.emit()
         name = photo.path.name if photo.path is not None else "the pasted image"
         height, width = photo.size
         noise = traits.noise_note(from_sigma=GRAINY)  # where it shortens denoising's schedule
         notes = "".join(f" {note}" for note in (traits.jpeg_note(), noise, photo.frames_note()) if note)
-        self.parts.status.setText(f"Opened {name} ({width}x{height}).{notes} Choose a task and press Start (Ctrl+Return).")
+        next_step = PAINT_INVITATION if self.panel.current_task().takes_mask else "Choose a task and press Start (Ctrl+Return)."
+        self.parts.status.setText(f"Opened {name} ({width}x{height}).{notes} {next_step}")
 
     def choose_guide(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.parts.parent, "Flash photo", files.last_folder(self.settings),

@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
                                     self.sidecar_action)
         self.files.confirm_discard = lambda: self.confirm_discard()  # late-bound: the window's question as it is then
         self.sessions = SessionController(self.document, self.parts, self.run, self.runs, self.files)
-        self.view = ViewController(self.document, self.parts, self.side_action)
+        self.view = ViewController(self.document, self.parts, self.side_action, self.split_action)
         self.batch_queue: BatchQueue | None = None
         self._connect()
         self._menus()
@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._update_title()
         self._apply_state(self.document.state)
+        self.view.set_layout(self.view.layout)
         sample = sample_photo()
         if open_sample and sample is not None:
             self.files.open_path(sample)
@@ -170,11 +171,12 @@ class MainWindow(QMainWindow):
                                  tip="Run on past the stop, to the run's iterations (Ctrl+Shift+Return)")
         self.fit_action = a("&Fit", "Ctrl+0")
         self.actual_action = a("&100%", "Ctrl+1")
-        self.side_action = a("Side by side", checkable=True)
+        self.side_action = a("Side by side", "Y", checkable=True, tip="Input and result next to each other (Y)")
         self.side_action.setChecked(True)
-        self.toggle_action = a("Toggle input / result", "T")
+        self.toggle_action = a("Input or result (one at a time)", "T",
+                               tip="One pane, flipping between the input and the result at each press (T)")
         self.split_action = a("Split compare", "S", checkable=True,
-                              tip="Input left of a divider you drag, result right of it (S)")
+                              tip="Input left of a divider you drag, result right of it; S again goes back (S)")
         self.batch_action = a("&Batch…", "Ctrl+B", tip="Restore many photos with these settings (Ctrl+B)")
         self.about_action = a("&About DIP Studio", tip="The version and the devices it runs on")
 
@@ -190,7 +192,7 @@ class MainWindow(QMainWindow):
             (self.start_action, runs.start), (self.pause_action, runs.toggle_pause), (self.stop_action, runs.stop),
             (self.continue_action, runs.continue_run),
             (self.fit_action, self.input_view.fit), (self.actual_action, self.input_view.actual_size),
-            (self.side_action, view.layout_changed), (self.toggle_action, view.toggle_compare),
+            (self.side_action, view.side_by_side), (self.toggle_action, view.toggle_compare),
             (self.split_action, view.split_compare), (self.about_action, partial(show_about, self)),
             (self.batch_action, self.show_batch_queue),
         ]
@@ -204,6 +206,8 @@ class MainWindow(QMainWindow):
         self.panel.mask_tools.save_button.clicked.connect(files_.save_mask_dialog)
         self.timeline.save_requested.connect(files_.save_result_dialog)
         files_.photo_changed.connect(self._photo_changed)
+        files_.photo_set.connect(view.refresh_compare)
+        self.panel.task.currentIndexChanged.connect(view.invite_to_paint)
 
     def _menus(self) -> None:
         bar = self.menuBar()
@@ -318,19 +322,23 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def confirm_discard(self) -> bool:
-        """The result is not saved: Save (going on only once it is saved), Discard, or Cancel."""
-        box = QMessageBox(QMessageBox.Icon.Question, "DIP Studio", "The result is not saved.", parent=self)
+        """The result is not saved (or a run is going): Save (going on only once it is saved; a run is
+        stopped first), Discard, or Cancel."""
+        running = self.document.state.busy
+        text = "A run is going: its result is not saved." if running else "The result is not saved."
+        box = QMessageBox(QMessageBox.Icon.Question, "DIP Studio", text, parent=self)
         box.setInformativeText("Save it before going on?")
         buttons = QMessageBox.StandardButton
         box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
         box.setDefaultButton(buttons.Save)
         answer = box.exec()
         if answer == buttons.Save:
+            self.runs.stop_and_wait()  # the result saved is the one the run ends on
             return self.files.save_result_dialog()
         return answer == buttons.Discard
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.document.unsaved_result and not self.confirm_discard():
+        if self.document.work_to_lose and not self.confirm_discard():
             event.ignore()
             return
         if self.batch_queue is not None:

@@ -114,6 +114,11 @@ class RunController(QObject):
         self.parts.status.setText("Stopping the run…")
         with busy_cursor():
             self.run.shutdown()
+        # the run's own end is dropped after a shutdown: the window says it ended here, so that a
+        # question answered with Cancel after this (a save dialog closed) leaves a usable window
+        self.doc.set_state(WindowState.FINISHED)
+        self._show_iterations_done(self.run.require_session())
+        self.parts.status.setText(f"Stopped after {self.run.require_session().iteration} iterations.")
 
     def start(self) -> None:
         if self.doc.state.busy:

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QColor
 
 from dip_gui.ui.window.document import Document
+from dip_gui.ui.window.file_controller import PAINT_INVITATION
 from dip_gui.ui.window.parts import WindowParts
 
 
-class ViewController(QObject):
-    """``side_action``: the checkable *Side by side* layout; without it one pane shows at a time."""
+class Layout(Enum):
+    SIDE_BY_SIDE = "side by side"
+    SINGLE = "one at a time"  # the input or the result, T flips
+    SPLIT = "split"  # the input left of a divider over the result
 
-    def __init__(self, document: Document, parts: WindowParts, side_action: QAction) -> None:
+
+class ViewController(QObject):
+    """``side_action`` and ``split_action``: the checkable *Side by side* and *Split compare* layouts,
+    ticked one at a time; with neither one pane shows at a time."""
+
+    def __init__(self, document: Document, parts: WindowParts, side_action: QAction, split_action: QAction) -> None:
         super().__init__(parts.parent)
-        self.doc, self.parts, self.side_action = document, parts, side_action
+        self.doc, self.parts, self.side_action, self.split_action = document, parts, side_action, split_action
+        self.layout = Layout.SIDE_BY_SIDE
+        self._before_split = Layout.SIDE_BY_SIDE
+        self.single_shows_input = True
         self.input_view, self.result_view = parts.input_view, parts.result_view
         tools = parts.panel.mask_tools
         tools.brush_size.valueChanged.connect(self.input_view.set_brush_radius)
@@ -32,6 +45,13 @@ class ViewController(QObject):
         task = self.parts.panel.current_task()
         self.input_view.enable_mask(task.takes_mask and self.doc.photo is not None)
         self.input_view.set_display_scale(float(self.parts.panel.current_scale() or 1))  # a scale for SR only
+
+    def invite_to_paint(self) -> None:
+        """A task that fills marked pixels, chosen with nothing marked yet, says how to mark them."""
+        mask = self.input_view.mask_model
+        if (self.parts.panel.current_task().takes_mask and self.doc.photo is not None
+                and (mask is None or not mask.holes.any())):
+            self.parts.status.setText(PAINT_INVITATION)
 
     def mask_op(self, op: str) -> None:
         mask = self.input_view.mask_model
@@ -57,25 +77,43 @@ class ViewController(QObject):
         self.input_view.overlay_opacity = value / 100.0
         self.input_view.refresh_overlay()
 
-    def toggle_compare(self) -> None:
-        """One key flips between the input and the result (side by side off), or swaps their sides."""
-        if self.side_action.isChecked():
-            self.side_action.setChecked(False)
-        showing_result = self.result_view.isVisible()
-        self.result_view.setVisible(not showing_result)
-        self.input_view.setVisible(showing_result)
+    # -- comparing input and result: one layout at a time ---------------------------------------
 
-    def layout_changed(self) -> None:
-        side = self.side_action.isChecked()
-        self.input_view.setVisible(True)
-        self.result_view.setVisible(side)
+    def set_layout(self, layout: Layout) -> None:
+        """Show ``layout``; its action alone is ticked, the panes are named, the split follows the photo."""
+        if layout is Layout.SPLIT and self.layout is not Layout.SPLIT:
+            self._before_split = self.layout
+        self.layout = layout
+        for action, ticked in ((self.side_action, layout is Layout.SIDE_BY_SIDE),
+                               (self.split_action, layout is Layout.SPLIT)):
+            action.blockSignals(True)
+            action.setChecked(ticked)
+            action.blockSignals(False)
+        single_input = layout is Layout.SINGLE and self.single_shows_input
+        self.input_view.setVisible(layout is Layout.SIDE_BY_SIDE or single_input)
+        self.result_view.setVisible(not single_input)
+        self.refresh_compare()
+
+    def refresh_compare(self) -> None:
+        """The split view compares with the photo open now (called when the photo or layout changes)."""
+        photo = self.doc.photo
+        splitting = self.layout is Layout.SPLIT and photo is not None
+        self.result_view.set_compare_image(photo.rgb if splitting and photo is not None else None)
+        self.input_view.set_caption("Input")
+        self.result_view.set_caption("Input | Result" if splitting else "Result")
+
+    def side_by_side(self, on: bool) -> None:
+        """*Side by side* ticked: both panes; unticked: one at a time (T flips it)."""
+        self.set_layout(Layout.SIDE_BY_SIDE if on else Layout.SINGLE)
+
+    def toggle_compare(self) -> None:
+        """T: one pane at a time, flipping between the input and the result at each press."""
+        if self.layout is Layout.SINGLE:
+            self.single_shows_input = not self.single_shows_input
+        else:
+            self.single_shows_input = True
+        self.set_layout(Layout.SINGLE)
 
     def split_compare(self, on: bool) -> None:
-        """Input over the result, left of a draggable divider (the input scaled to the result's size)."""
-        photo = self.doc.photo
-        image = photo.rgb if (on and photo is not None) else None
-        if on:
-            self.side_action.setChecked(False)
-            self.input_view.setVisible(False)
-            self.result_view.setVisible(True)
-        self.result_view.set_compare_image(image)
+        """S: the input left of a divider over the result; S again returns to the layout before it."""
+        self.set_layout(Layout.SPLIT if on else self._before_split)

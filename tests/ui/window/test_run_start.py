@@ -113,8 +113,10 @@ def test_opening_another_photo_waits_for_a_start_in_progress(
     threading.Timer(0.3, held_start["release"].set).start()  # the GUI thread is about to wait
     other = tmp_path / "other.png"
     save_image(other, smooth_image(24, 24, seed=2))
+    worker, session = window.run.worker, window.run.session
     assert window.files.open_path(other)
-    assert not window.run.running and not window.run.worker.isRunning()
-    assert window.run.session.iteration < 50  # stopped, not run to its end
+    assert not window.run.running and not worker.isRunning()
+    assert session.iteration < 50  # stopped, not run to its end
+    assert window.run.session is None  # and forgotten: nothing of it can be saved over the new photo
     qtbot.wait(100)
     assert window.result_view._pixmap.pixmap().isNull()  # nothing of the old run shown on the new photo

@@ -68,3 +68,38 @@ def test_save_cancelled_in_its_dialog_keeps_the_result(window, photo_path, tmp_p
         answer_with(qtbot, QMessageBox.StandardButton.Save, [])
         assert not window.files.open_path(tmp_path / "missing.png")  # Save, then cancelled: nothing opened
         assert window.unsaved_result
+
+
+def test_a_photo_opened_during_a_run_asks_first_and_cancel_keeps_the_run(window, photo_path, tmp_path, qtbot,
+                                                                         monkeypatch, quick_settings):
+    """Asked from the start of the run, before any preview makes a result to save."""
+    other = tmp_path / "other.png"
+    save_image(other, smooth_image(32, 32, seed=3))
+    window.files.open_path(photo_path)
+    quick_settings(window, 100000)
+    window.runs.start()
+    assert window.document.state.busy
+    seen: list = []
+    with asking_for_real(window, monkeypatch):
+        answer_with(qtbot, QMessageBox.StandardButton.Cancel, seen)
+        assert not window.files.open_path(other)
+        assert seen == ["A run is going: its result is not saved."]
+        assert window.run.running and window.photo.size == (40, 48)
+        answer_with(qtbot, QMessageBox.StandardButton.Discard, seen)
+        assert window.files.open_path(other)
+    assert not window.run.running and window.photo.size == (32, 32) and window.start_action.isEnabled()
+
+
+def test_save_chosen_during_a_run_stops_it_and_a_cancelled_dialog_leaves_the_window_usable(
+        window, photo_path, tmp_path, qtbot, monkeypatch, quick_settings):
+    window.files.open_path(photo_path)
+    quick_settings(window, 100000)
+    window.runs.start()
+    qtbot.waitUntil(lambda: window.run.session.iteration >= 2, timeout=30000)
+    monkeypatch.setattr("dip_gui.ui.window.file_controller.QFileDialog.getSaveFileName", lambda *a, **k: ("", ""))
+    with asking_for_real(window, monkeypatch):
+        answer_with(qtbot, QMessageBox.StandardButton.Save, [])
+        assert not window.files.open_path(tmp_path / "missing.png")
+    assert not window.run.running and window.photo.size == (40, 48)
+    assert window.start_action.isEnabled() and window.panel.isEnabled() and not window.stop_action.isEnabled()
+    assert window.continue_action.isEnabled()  # the stopped run can go on
