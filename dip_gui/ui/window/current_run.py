@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,9 +79,22 @@ class CurrentRun(QObject):
 
     def continue_session(self, session: Session, saved_state: dict | None = None, source: dict | None = None) -> Session:
         """Run ``session`` (new, or loaded from a file with its saved monitor) up to its iterations."""
+        self.load(session, saved_state, source)
+        self.ended_reason = None
+        self.started_at = time.monotonic()
+        self._active = True
+        assert self.worker is not None
+        self.worker.start()
+        return session
+
+    def load(self, session: Session, saved_state: dict | None = None, source: dict | None = None) -> Session:
+        """Make ``session`` the window's without running it (a saved session opened to look at first):
+        its result, curve and timeline are there, and ``run_on`` runs it on."""
         if self.running:
             raise RuntimeError("a run is already going")
-        self.session, self.ended_reason = session, None
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self.session, self.ended_reason = session, "loaded"
         self.latest_image = None
         self.worker = RunWorker(session, session.total_iterations, parent=self)
         if saved_state is not None:
@@ -98,17 +112,17 @@ class CurrentRun(QObject):
         self.worker.saved.connect(self.saved)
         self.worker.warning.connect(self.warning)
         self.worker.run_ended.connect(self._on_ended)
-        self.started_at = time.monotonic()
-        self._active = True
-        self.worker.start()
         return session
 
-    def run_on(self) -> Session:
-        """Continue the last run past where it stopped (an automatic stop, Stop) to its iterations,
-        with its timeline, stop suggestion and curve kept."""
+    def run_on(self, iterations: int | None = None) -> Session:
+        """Continue the last run past where it stopped (an automatic stop, Stop, a session opened) to
+        its iterations, or to ``iterations`` where the user changed them, with its timeline, stop
+        suggestion and curve kept."""
         session, worker = self.require_session(), self.worker
         if worker is None:
             raise RuntimeError("no run was started")
+        if iterations is not None and iterations != session.total_iterations:
+            session.preset = replace(session.preset, iterations=iterations)
         state = {"monitor": worker.monitor.state_dict(), "source": worker.current_source()}
         return self.continue_session(session, state, worker.source)
 
@@ -179,7 +193,8 @@ class CurrentRun(QObject):
         if self.running:
             return self.latest_image
         if self.session.average.value is None:
-            return self.latest_image
+            return self.latest_image if self.latest_image is not None or not self.session.prepared \
+                else self.session.result(raw=self.raw)
         if self.ended_reason == "auto-stopped" and self.monitor is not None:
             suggested = self.monitor.suggested_image()
             if suggested is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
 
 from dip_gui.ui.widgets.image_view import ImageCanvas
 from dip_gui.ui.widgets.plot_panel import PlotPanel
@@ -29,6 +29,10 @@ class ErrorDialogs:
         box.open()  # not exec(): a modal loop would block the worker's signals and tests
 
 
+#: How long a confirmation (a session saved) stays over the progress line.
+ANNOUNCE_S = 8.0
+
+
 @dataclass
 class WindowParts:
     """``parent`` owns the dialogs; ``status`` is the status bar's message."""
@@ -49,3 +53,11 @@ class WindowParts:
 
     def show_error(self, message: str) -> None:
         self.errors.show(message)
+
+    def announce(self, message: str, seconds: float = ANNOUNCE_S) -> None:
+        """A confirmation the run's progress line would overwrite at once: shown over it for a while."""
+        bar = self.parent.statusBar() if isinstance(self.parent, QMainWindow) else None
+        if bar is None:
+            self.status.setText(message)
+        else:
+            bar.showMessage(message, int(seconds * 1000))

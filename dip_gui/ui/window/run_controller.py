@@ -58,6 +58,7 @@ class RunController(QObject):
         self.doc, self.parts, self.run, self.timeline = document, parts, run, timeline
         self.panel = parts.panel
         self._network_share: float | None = None  # of the holes, from the last preview (holdout presets)
+        self._iterations_at_start = -1  # the panel's iterations when the run started (Continue reads a change)
         self._device_failure: str | None = None
         self.estimate_timer = QTimer(self, singleShot=True, interval=300)
         self.estimate_timer.timeout.connect(self.update_estimate)
@@ -145,6 +146,7 @@ class RunController(QObject):
     def show_started(self, session: Session) -> None:
         """A run of ``session`` has started (new, or a saved session continued): plot, timeline, status.
         A continued run's curve so far is drawn again."""
+        self._iterations_at_start = self.panel.iterations.value()
         self.doc.set_state(_going(session))
         self._network_share = None
         self.parts.plot.clear()
@@ -243,18 +245,39 @@ class RunController(QObject):
         self.parts.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
 
     def can_continue(self) -> bool:
-        """A finished run has iterations left to run (it stopped at the suggestion, or was stopped)."""
+        """A finished run (or a session opened) has iterations left to run: it stopped at the
+        suggestion or was stopped, or the panel's iterations go past where it ended."""
         session = self.run.session
         return (self.doc.state is WindowState.FINISHED and session is not None and self.run.worker is not None
-                and session.iteration < session.total_iterations)
+                and session.iteration < self._iterations_wanted(session))
+
+    def _iterations_wanted(self, session: Session) -> int:
+        """The run's iterations, or the panel's where the user changed them after the run's start."""
+        asked = self.panel.iterations.value()
+        return asked if asked != self._iterations_at_start else session.total_iterations
 
     def continue_run(self) -> None:
-        """Run on past the stop, to the run's iterations (Run > Continue)."""
+        """Run on past the stop, to the run's iterations or those the panel shows now (Run > Continue)."""
         if not self.can_continue():
             return
-        session = self.run.run_on()
+        session = self.run.run_on(self._iterations_wanted(self.run.require_session()))
+        self._iterations_at_start = session.total_iterations
         self.show_started(session)
         self.parts.status.setText(f"Continuing from iteration {session.iteration} to {session.total_iterations}…")
+
+    def show_loaded(self, session: Session) -> None:
+        """A saved session opened and shown, not running: its curve so far, its result, and how to go on."""
+        self.show_started(session)
+        self.doc.set_state(WindowState.FINISHED)
+        self._iterations_at_start = session.total_iterations
+        self.panel.iterations.setValue(session.total_iterations)
+        self._show_iterations_done(session)
+        image = self.run.result()
+        if image is not None:
+            self.parts.result_view.set_image(image)
+        self.parts.status.setText(
+            f"Opened the session at iteration {session.iteration} of {session.total_iterations}. Run > Continue "
+            "(Ctrl+Shift+Return) runs it on; change Iterations first to run more or fewer.")
 
     def toggle_pause(self) -> None:
         if self.doc.state in (WindowState.RUNNING, WindowState.PREPARING, WindowState.PAUSED):

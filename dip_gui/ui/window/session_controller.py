@@ -70,7 +70,7 @@ class SessionController(QObject):
     @Slot(str)
     def _on_session_saved(self, path: str) -> None:
         if Path(path) != self.run.recovery_path:
-            self.parts.status.setText(f"Session saved to {path}")
+            self.parts.announce(f"Session saved to {path}")
 
     def open_session_dialog(self) -> None:
         folder = files.last_folder(self.settings)
@@ -78,8 +78,9 @@ class SessionController(QObject):
         if path:
             self.open_session(Path(path))
 
-    def open_session(self, path: Path) -> bool:
-        """Load a saved session into the window and carry on running it."""
+    def open_session(self, path: Path, run: bool = False) -> bool:
+        """Load a saved session into the window: shown to look at first (Continue runs it on), or
+        running at once with ``run`` (a run cut short, which the user asked to resume)."""
         if not self.opener.may_discard_result():
             return False
         self.runs.stop_and_wait()
@@ -90,6 +91,10 @@ class SessionController(QObject):
             return False
         source = state.get("source") or {}
         self._show_session_inputs(session, source)
+        if not run:
+            self.run.load(session, state, source)
+            self.runs.show_loaded(session)
+            return True
         self.run.continue_session(session, state, source)
         self.runs.show_started(session)  # with the curve so far, not only from here on
         self.parts.status.setText(f"Resumed at iteration {session.iteration} of {session.total_iterations}.")
@@ -132,6 +137,6 @@ class SessionController(QObject):
         buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
         answer = QMessageBox.question(self.parts.parent, "Resume the interrupted run?", question, buttons)
         if answer == QMessageBox.StandardButton.Yes:
-            return self.open_session(path)
+            return self.open_session(path, run=True)
         self.run.discard_recovery()
         return False

@@ -35,12 +35,34 @@ def test_save_session_mid_run_and_open_it_to_finish_the_run(
     other = _second_window(qtbot, settings, monkeypatch)
     other.run.recovery_every = 1e9
     assert other.sessions.open_session(path)
+    # opened to look at first: its result, curve and settings, nothing running until Continue
     assert other.photo.size == (40, 48) and other.panel.current_task() == "denoise"
-    assert other.run.running and other.run.session.iteration >= saved_at
+    assert not other.run.running and other.run.session.iteration == saved_at
     assert other.plot.iterations[:saved_at] == list(range(1, saved_at + 1))  # the curve before the save is back
-    other.run.stop()
+    assert other.files.timeline.displayed_result() is not None and not other.unsaved_result
+    assert other.continue_action.isEnabled() and "Continue" in other.status.text()
+    other.panel.iterations.setValue(saved_at + 5)  # fewer than saved: the count shown is the one run to
+    other.continue_action.trigger()
+    assert other.run.running
     qtbot.waitUntil(lambda: not other.run.running, timeout=30000)
+    assert other.run.session.iteration == saved_at + 5
     other.close()
+
+
+def test_a_saved_session_is_confirmed_where_progress_does_not_overwrite_it(
+    window, photo_path, qtbot, tmp_path, quick_settings,
+):
+    window.files.open_path(photo_path)
+    quick_settings(window, 100000)
+    window.runs.start()
+    qtbot.waitUntil(lambda: window.run.session.iteration >= 2, timeout=30000)
+    path = tmp_path / "mine.dips"
+    with qtbot.waitSignal(window.run.saved, timeout=30000):
+        window.sessions.save_session(path)
+    qtbot.wait(1500)  # several progress updates later
+    assert f"Session saved to {path}" in window.statusBar().currentMessage()
+    window.run.stop()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
 
 
 def test_a_run_cut_short_is_offered_back_at_the_next_start(
