@@ -1,4 +1,4 @@
-"""Live loss (log scale) and PSNR curves, redrawn from buffers on a timer, not per signal.
+"""Live loss (log scale) and PSNR curves in two bands, redrawn from buffers on a timer, not per signal.
 
 Axis ranges move in steps, not on every update: re-rendering pyqtgraph's axis labels was most of
 the GUI thread's time during a run (profiled: 1.2 s of 4 s), which delayed other events.
@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 REDRAW_MS = 100
+LOSS_COLOUR, PSNR_COLOUR, HELD_OUT_COLOUR = "#4fc3f7", "#ffb74d", "#aed581"
+#: The left axes' width in both bands, so that one iteration sits at the same x in each.
+AXIS_WIDTH = 64
 REFERENCE_PSNR = "PSNR against the clean photo"
 HELD_OUT_PSNR = "PSNR on pixels held back from the fit"
 #: What the empty plot shows before a run: axes over a typical run (the loss, a mean squared error
@@ -76,58 +79,72 @@ def _power_text(log_value: float) -> str:
 
 
 class PlotPanel(QWidget):
-    """Loss on the left axis (log), PSNR on the right when a clean reference is known."""
+    """The loss (log) in the lower band; the PSNR in a band of its own above it once a run has one
+    (against the clean photo, or on pixels held back from the fit), with the best iteration marked.
+    Both bands share the iteration axis, the suggested stop and the iteration looked at."""
 
     iteration_clicked = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background="#1e1e1e", axisItems={"left": LossAxis("left")})
-        self.plot.setLogMode(y=True)
-        self.plot.setLabel("bottom", "iteration")
-        self.plot.setLabel("left", "loss")
-        self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.getViewBox().disableAutoRange()
-        self.loss_curve = self.plot.plot(pen=pg.mkPen("#4fc3f7", width=1.5), name="loss")
-        self.psnr_view = pg.ViewBox(enableMenu=False)
-        self.psnr_view.disableAutoRange()
-        self.plot.showAxis("right")
-        self.plot.getAxis("right").setLogMode(False, False)  # PSNR is linear though the loss is log
-        self.plot.getAxis("right").enableAutoSIPrefix(False)
-        self.plot.getAxis("right").linkToView(self.psnr_view)
-        self.plot.getAxis("right").setLabel("PSNR (dB)", color="#ffb74d")
-        self.plot.scene().addItem(self.psnr_view)
-        self.psnr_view.setXLink(self.plot.getViewBox())
-        self.psnr_curve = pg.PlotCurveItem(pen=pg.mkPen("#ffb74d", width=1.5))
-        self.psnr_view.addItem(self.psnr_curve)
-        # Restoration holds a few known pixels back from the fit: the result's PSNR there is the
-        # one quality curve a run has without the clean photo (core/stopping/detectors.py).
-        self.held_out_curve = pg.PlotCurveItem(pen=pg.mkPen("#aed581", width=1.5))
-        self.psnr_view.addItem(self.held_out_curve)
-        self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor="#dddddd")
-        self.legend.setParentItem(self.plot.getPlotItem().vb)
-        self.legend.addItem(self.loss_curve, "loss")
-        self.legend.setVisible(False)
-        self.plot.getViewBox().sigResized.connect(self._sync_views)
-        self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#aaaaaa", style=pg.QtCore.Qt.PenStyle.DashLine))
-        self.marker.setVisible(False)
-        self.plot.addItem(self.marker)
-        self.suggestion_marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#81c784", width=2), label="suggested stop",
-                                                 labelOpts={"position": 0.9, "color": "#81c784"})
-        self.suggestion_marker.setVisible(False)
-        self.plot.addItem(self.suggestion_marker)
-        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.graphs = pg.GraphicsLayoutWidget()
+        self.graphs.setBackground("#1e1e1e")
+        self.plot = self._loss_band()
+        self.psnr_plot = self._psnr_band()
+        self.marker = _vertical_line(self.plot, pg.mkPen("#aaaaaa", style=Qt.PenStyle.DashLine))
+        self.psnr_marker = _vertical_line(self.psnr_plot, pg.mkPen("#aaaaaa", style=Qt.PenStyle.DashLine))
+        suggestion_pen = pg.mkPen("#81c784", width=2)
+        self.suggestion_marker = _vertical_line(self.plot, suggestion_pen, "suggested stop")
+        self.psnr_suggestion_marker = _vertical_line(self.psnr_plot, suggestion_pen)
+        self.graphs.scene().sigMouseClicked.connect(self._clicked)
         self.hint = pg.TextItem(EMPTY_HINT, color="#888888", anchor=(0.5, 0.5))
         self.plot.addItem(self.hint, ignoreBounds=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.addWidget(self.graphs)
+        self._psnr_band_shown = False
         self.clear()
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self._timer.start()
+
+    def _loss_band(self) -> pg.PlotItem:
+        band = self.graphs.addPlot(row=1, col=0, axisItems={"left": LossAxis("left")})
+        band.setLogMode(y=True)
+        band.setLabel("bottom", "iteration")
+        band.setLabel("left", "loss", color=LOSS_COLOUR)
+        band.getAxis("left").enableAutoSIPrefix(False)
+        band.getAxis("left").setWidth(AXIS_WIDTH)  # both bands' axes alike: their iterations line up
+        band.showGrid(x=True, y=True, alpha=0.2)
+        band.getViewBox().disableAutoRange()
+        band.setMenuEnabled(False)
+        self.loss_curve = band.plot(pen=pg.mkPen(LOSS_COLOUR, width=1.5), name="loss")
+        return band
+
+    def _psnr_band(self) -> pg.PlotItem:
+        """Made once and put in the layout only while a run has a PSNR: hidden, it takes no room."""
+        band = pg.PlotItem()
+        band.setLabel("left", "PSNR (dB)", color=PSNR_COLOUR)
+        band.getAxis("left").setWidth(AXIS_WIDTH)
+        band.getAxis("left").enableAutoSIPrefix(False)
+        band.getAxis("bottom").setStyle(showValues=False)
+        band.showGrid(x=True, y=True, alpha=0.2)
+        band.getViewBox().disableAutoRange()
+        band.setMenuEnabled(False)
+        band.setXLink(self.plot)
+        band.setVisible(False)
+        self.psnr_curve = band.plot(pen=pg.mkPen(PSNR_COLOUR, width=1.5))
+        # Restoration holds a few known pixels back from the fit: the result's PSNR there is the
+        # one quality curve a run has without the clean photo (core/stopping/detectors.py).
+        self.held_out_curve = band.plot(pen=pg.mkPen(HELD_OUT_COLOUR, width=1.5))
+        self.best_point = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(PSNR_COLOUR), pen=pg.mkPen("#ffffff"))
+        band.addItem(self.best_point)
+        self.best_label = pg.TextItem("", color=PSNR_COLOUR, anchor=(0.5, 1.2))
+        band.addItem(self.best_label, ignoreBounds=True)
+        self.legend = pg.LegendItem(offset=(-10, 5), labelTextColor="#dddddd")
+        self.legend.setParentItem(band.getViewBox())
+        return band
 
     def set_total(self, iterations: int) -> None:
         """Fix the x axis to the run length so it is drawn once, not at every update."""
@@ -142,13 +159,13 @@ class PlotPanel(QWidget):
         self.held_out_iterations: list[int] = []
         self.held_out_psnrs: list[float] = []
         self._dirty = True
-        self.marker.setVisible(False)
-        self.suggestion_marker.setVisible(False)
-        self._psnr_axis_shown: bool | None = None
-        self._show_psnr_axis(False)
+        self.set_marker(None)
+        self.set_suggestion(None)
+        self._show_psnr_band(False)
         for name in (REFERENCE_PSNR, HELD_OUT_PSNR):
             self.legend.removeItem(name)
-        self.legend.setVisible(False)
+        self.best_point.setData([], [])
+        self.best_label.setText("")
         self.plot.setYRange(*EMPTY_LOG_LOSS, padding=0)
         self.set_total(EMPTY_ITERATIONS)
         self.hint.setVisible(True)
@@ -167,14 +184,34 @@ class PlotPanel(QWidget):
         self._dirty = True
 
     def set_suggestion(self, iteration: int | None) -> None:
-        self.suggestion_marker.setVisible(iteration is not None)
-        if iteration is not None:
-            self.suggestion_marker.setValue(iteration)
+        for line in (self.suggestion_marker, self.psnr_suggestion_marker):
+            _place(line, iteration)
 
     def set_marker(self, iteration: int | None) -> None:
-        self.marker.setVisible(iteration is not None)
-        if iteration is not None:
-            self.marker.setValue(iteration)
+        for line in (self.marker, self.psnr_marker):
+            _place(line, iteration)
+
+    # -- what the curves say ------------------------------------------------------------------
+
+    @property
+    def psnr_shown(self) -> bool:
+        return self._psnr_band_shown
+
+    def psnr_at(self, iteration: int) -> float | None:
+        """The PSNR against the clean photo at ``iteration`` (the nearest measured), None without one."""
+        if not self.psnrs:
+            return None
+        index = int(np.argmin(np.abs(np.asarray(self.psnr_iterations) - iteration)))
+        return self.psnrs[index]
+
+    def best_psnr(self) -> tuple[int, float] | None:
+        """(iteration, PSNR) of the best result against the clean photo so far, None without one."""
+        if not self.psnrs:
+            return None
+        index = int(np.argmax(self.psnrs))
+        return self.psnr_iterations[index], self.psnrs[index]
+
+    # -- drawing ------------------------------------------------------------------------------
 
     def redraw(self) -> None:
         if not self._dirty:
@@ -182,11 +219,12 @@ class PlotPanel(QWidget):
         self._dirty = False
         self.loss_curve.setData(np.asarray(self.iterations, float), np.asarray(self.losses, float))
         has_psnr = bool(self.psnrs or self.held_out_psnrs)
-        self._show_psnr_axis(has_psnr)
+        self._show_psnr_band(has_psnr)
         self.psnr_curve.setData(np.asarray(self.psnr_iterations, float), np.asarray(self.psnrs, float))
         self.held_out_curve.setData(np.asarray(self.held_out_iterations, float),
                                     np.asarray(self.held_out_psnrs, float))
         self._show_legend()
+        self._mark_best()
         if self.losses:
             low, high = np.log10(min(self.losses)), np.log10(max(self.losses))
             if self.hint.isVisible():  # the first curve: fit it, not the empty plot's range
@@ -195,10 +233,21 @@ class PlotPanel(QWidget):
             _widen(self.plot.getViewBox(), low, high, margin=0.5)
         if has_psnr:
             shown = self.psnrs + self.held_out_psnrs
-            _widen(self.psnr_view, min(shown), max(shown), margin=2.0)
+            _widen(self.psnr_plot.getViewBox(), min(shown), max(shown), margin=1.0)
+
+    def _mark_best(self) -> None:
+        best = self.best_psnr()
+        if best is None:
+            self.best_point.setData([], [])
+            self.best_label.setText("")
+            return
+        iteration, value = best
+        self.best_point.setData([iteration], [value])
+        self.best_label.setText(f"best {value:.2f} dB @ {iteration}")
+        self.best_label.setPos(iteration, value)
 
     def _show_legend(self) -> None:
-        """Names the curves once a second measure is drawn (the loss alone needs no legend)."""
+        """Names the PSNR curves (the loss has its own band and name)."""
         wanted = [(self.psnr_curve, REFERENCE_PSNR, bool(self.psnrs)),
                   (self.held_out_curve, HELD_OUT_PSNR, bool(self.held_out_psnrs))]
         names = {label.text for _, label in self.legend.items}
@@ -207,23 +256,39 @@ class PlotPanel(QWidget):
                 self.legend.addItem(curve, name)
         self.legend.setVisible(any(shown for _, _, shown in wanted))
 
-    def _show_psnr_axis(self, shown: bool) -> None:
-        """Only on a change: each call re-lays out the axis and repaints its labels (at 10 Hz, most of
-        the GUI thread's painting during a run)."""
-        if shown == self._psnr_axis_shown:
+    def _show_psnr_band(self, shown: bool) -> None:
+        """Only on a change: each change re-lays out both bands."""
+        if shown == self._psnr_band_shown:
             return
-        self._psnr_axis_shown = shown
-        self.plot.getAxis("right").setStyle(showValues=shown)
-        self.plot.getAxis("right").showLabel(shown)
-
-    def _sync_views(self) -> None:
-        self.psnr_view.setGeometry(self.plot.getViewBox().sceneBoundingRect())
-        self.psnr_view.linkedViewChanged(self.plot.getViewBox(), self.psnr_view.XAxis)
+        self._psnr_band_shown = shown
+        if shown:
+            self.graphs.addItem(self.psnr_plot, row=0, col=0)
+        else:
+            self.graphs.removeItem(self.psnr_plot)
+        self.psnr_plot.setVisible(shown)
 
     def _clicked(self, event) -> None:
-        point = self.plot.getViewBox().mapSceneToView(event.scenePos())
-        if self.iterations and point.x() >= 0:
-            self.iteration_clicked.emit(round(point.x()))
+        for band in (self.plot, self.psnr_plot):
+            box = band.getViewBox()
+            if band.isVisible() and box.sceneBoundingRect().contains(event.scenePos()):
+                x = box.mapSceneToView(event.scenePos()).x()
+                if self.iterations and x >= 0:
+                    self.iteration_clicked.emit(round(x))
+                return
+
+
+def _vertical_line(band: pg.PlotItem, pen, label: str | None = None) -> pg.InfiniteLine:
+    options = {"label": label, "labelOpts": {"position": 0.9, "color": "#81c784"}} if label else {}
+    line = pg.InfiniteLine(angle=90, pen=pen, **options)
+    line.setVisible(False)
+    band.addItem(line, ignoreBounds=True)
+    return line
+
+
+def _place(line: pg.InfiniteLine, iteration: int | None) -> None:
+    line.setVisible(iteration is not None)
+    if iteration is not None:
+        line.setValue(iteration)
 
 
 def _widen(view: pg.ViewBox, low: float, high: float, margin: float) -> None:

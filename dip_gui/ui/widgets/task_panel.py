@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -117,6 +118,8 @@ class TaskPanel(QWidget):
         self._task_changed()
 
     def _layout(self) -> None:
+        """What a photographer sets first at the top (task, preset, length, the mask to paint), the
+        network's own settings folded under *Advanced settings*: the panel fits a 1280x800 window."""
         form = QFormLayout()
         form.addRow("Task", self.task)
         form.addRow("Scale", self.scale)
@@ -128,20 +131,38 @@ class TaskPanel(QWidget):
         self.guide_widget.setLayout(guide_row)
         form.addRow(self.guide_widget)
         form.addRow("Iterations", self.iterations)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Input jitter", self.jitter)
-        form.addRow("Output averaging", self.ema)
-        form.addRow("Network size", self.width_box)
-        form.addRow("Seed", self.seed)
-        form.addRow("Device", self.device)
-        form.addRow("Memory", self.memory)
         self.form = form
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced settings")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced = QWidget()
+        advanced = QFormLayout(self.advanced)
+        advanced.setContentsMargins(0, 0, 0, 0)
+        advanced.addRow("Learning rate", self.lr)
+        advanced.addRow("Input jitter", self.jitter)
+        advanced.addRow("Output averaging", self.ema)
+        advanced.addRow("Network size", self.width_box)
+        advanced.addRow("Seed", self.seed)
+        advanced.addRow("Device", self.device)
+        advanced.addRow("Memory", self.memory)
+        self.advanced_toggle.toggled.connect(self.show_advanced)
+        self.show_advanced(False)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.estimate)
         self.mask_tools = MaskTools()
         layout.addWidget(self.mask_tools)
+        layout.addWidget(self.estimate)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
         layout.addStretch(1)
+
+    def show_advanced(self, shown: bool) -> None:
+        """Unfold (or fold) the network's settings: learning rate, jitter, averaging, size, seed, device."""
+        self.advanced_toggle.setChecked(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.advanced.setVisible(shown)
 
     # -- values ---------------------------------------------------------------------------------
 
@@ -281,21 +302,24 @@ class MaskTools(QGroupBox):
         self.opacity.setOrientation(self.opacity.orientation().Horizontal)
         self.opacity.setRange(5, 100)
         self.opacity.setValue(50)
-        self.opacity.setToolTip("How strongly the painted holes are shown")
+        self.opacity.setToolTip("How strongly the painted holes are shown over the photo")
+        self.opacity_label = QLabel("50%")
         layout = QFormLayout(self)
         size_row = QHBoxLayout()
         size_row.addWidget(self.brush_size)
         size_row.addWidget(self.size_label)
-        layout.addRow(self.erase)
         layout.addRow("Brush", size_row)
+        layout.addRow(self.erase)
         buttons = QGridLayout()
         for index, button in enumerate((self.clear_button, self.invert_button, self.load_button, self.save_button)):
             buttons.addWidget(button, index // 2, index % 2)
         layout.addRow(buttons)
         overlay = QHBoxLayout()
-        overlay.addWidget(self.color_button)
         overlay.addWidget(self.opacity)
-        layout.addRow("Overlay", overlay)
+        overlay.addWidget(self.opacity_label)
+        overlay.addWidget(self.color_button)
+        layout.addRow("Overlay opacity", overlay)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_label.setText(f"{v}%"))
         # the slider holds the radius; the label shows the diameter, as GIMP and Photoshop give sizes
         self.brush_size.valueChanged.connect(lambda v: self.size_label.setText(f"{2 * v} px"))
 

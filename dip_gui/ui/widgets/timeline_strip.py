@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from dip_gui.core.stopping.monitor import Snapshot, SnapshotStore
 
@@ -24,7 +26,7 @@ class TimelineBar(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Scrub back through the run: every kept snapshot of the result")
         self.label = QLabel("live")
-        self.label.setMinimumWidth(110)
+        self.label.setMinimumWidth(170)
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Follow the running result again")
         self.suggested_button = QPushButton("Go to suggested stop")
@@ -39,11 +41,23 @@ class TimelineBar(QWidget):
         self.averaged = QCheckBox("Averaged output")
         self.averaged.setChecked(True)
         self.averaged.setToolTip("Show the average of recent outputs (smoother) instead of the last raw output")
-        layout = QHBoxLayout(self)
+        #: The label of a snapshot (its iteration; the window adds its PSNR where one is known).
+        self.describe: Callable[[int], str] = lambda iteration: f"iteration {iteration}"
+        # two rows: the slider keeps the pane's width whatever the buttons beside it say
+        scrub = QHBoxLayout()
+        scrub.addWidget(self.slider, 1)
+        scrub.addWidget(self.label)
+        actions = QHBoxLayout()
+        for widget in (self.live_button, self.suggested_button, self.save_button):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        actions.addWidget(self.auto_stop)
+        actions.addWidget(self.averaged)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
-        for widget in (self.slider, self.label, self.live_button, self.suggested_button, self.save_button,
-                       self.auto_stop, self.averaged):
-            layout.addWidget(widget, 1 if widget is self.slider else 0)
+        layout.setSpacing(0)
+        layout.addLayout(scrub)
+        layout.addLayout(actions)
         self.slider.valueChanged.connect(self._slider_moved)
         self.live_button.clicked.connect(self.go_live)
         self.suggested_button.clicked.connect(lambda: self.select_iteration(self.suggestion))
@@ -95,7 +109,7 @@ class TimelineBar(QWidget):
 
     def _choose(self, snapshot: Snapshot) -> None:
         self.selected = snapshot
-        self.label.setText(f"iteration {snapshot.iteration}")
+        self.label.setText(self.describe(snapshot.iteration))
         self.refresh()
         self.snapshot_selected.emit(snapshot)
 

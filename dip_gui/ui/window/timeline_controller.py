@@ -20,6 +20,7 @@ class TimelineController(QObject):
         timeline.auto_stop.toggled.connect(run.set_auto_stop)
         timeline.averaged.toggled.connect(self._averaged_toggled)
         parts.plot.iteration_clicked.connect(timeline.select_iteration)
+        timeline.describe = self.describe_iteration
         run.suggested.connect(self._on_suggested)
 
     def displayed_result(self) -> np.ndarray | None:
@@ -39,6 +40,11 @@ class TimelineController(QObject):
         if self.run.ended_reason == "auto-stopped" and monitor is not None and monitor.suggestion is not None:
             return monitor.suggestion.iteration
         return None if session is None else session.iteration
+
+    def describe_iteration(self, iteration: int) -> str:
+        """"iteration 120 · 31.24 dB": the PSNR against the clean photo where one is known."""
+        psnr = self.parts.plot.psnr_at(iteration)
+        return f"iteration {iteration}" + ("" if psnr is None else f" · {psnr:.2f} dB")
 
     @property
     def following_live(self) -> bool:

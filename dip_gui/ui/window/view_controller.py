@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QColor
 
 from dip_gui.ui.window.document import Document
-from dip_gui.ui.window.file_controller import PAINT_INVITATION
+from dip_gui.ui.window.file_controller import MOSTLY_HOLES, PAINT_INVITATION
 from dip_gui.ui.window.parts import WindowParts
 
 
@@ -65,6 +65,11 @@ class ViewController(QObject):
             mask.apply(np.zeros_like(mask.holes))
         elif op == "invert":
             mask.apply(~mask.holes)
+            share = float(mask.holes.mean())
+            if share > MOSTLY_HOLES:
+                self.parts.status.setText(
+                    f"Inverted: {share:.0%} of the photo is now marked to fill, and only the rest is kept. "
+                    "Invert again (or Ctrl+Z) to undo.")
         self.input_view.refresh_overlay()
 
     def _pick_overlay_color(self) -> None:

@@ -186,3 +186,21 @@ def test_the_sidecar_names_the_iteration_of_the_image_saved(window, noisy_photo_
     first = window.timeline.selected.iteration
     assert window.files.save_result(tmp_path / "first.png")
     assert json.loads((tmp_path / "first.png.json").read_text())["iteration"] == first == 1
+
+
+def test_the_timeline_slider_keeps_its_room_beside_the_suggestion(window, qtbot):
+    window.resize(1280, 800)
+    window.timeline.set_suggestion(12345)
+    qtbot.wait(50)
+    assert window.timeline.slider.width() >= 300
+
+
+def test_a_test_image_run_says_its_psnr_where_the_timeline_stops_and_at_the_end(window, photo_path, qtbot, run_to_end):
+    window.files.open_path(photo_path)
+    window.files.make_test_image_from(("noise", 25.0, 0))
+    run_to_end(window, qtbot, 12)
+    best_iteration, best = window.plot.best_psnr()
+    assert f"best {best:.2f} dB at iteration {best_iteration}" in window.status.text()
+    assert "PSNR" in window.status.text()
+    window.timeline.select_iteration(1)
+    assert window.timeline.label.text() == f"iteration 1 · {window.plot.psnr_at(1):.2f} dB"

@@ -648,3 +648,30 @@ def test_help_about_names_the_version_and_the_devices(window):
     assert window.about_action in window.menuBar().actions()[-1].menu().actions()
     text = about_text()
     assert f"DIP Studio {__version__}" in text and "cpu" in text and "PyTorch" in text
+
+
+@pytest.mark.parametrize("task", ["inpaint", "restore", "sr", "denoise"])
+def test_every_task_s_panel_fits_a_1280x800_window_without_scrolling(window, photo_path, qtbot, task):
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1280, 800)
+    window.files.open_path(photo_path)
+    window.panel.select_task(task)
+    qtbot.wait(50)
+    scroll = window.panel.parentWidget().parentWidget()
+    assert isinstance(scroll, QScrollArea)
+    assert not scroll.verticalScrollBar().isVisible()
+    if task in ("inpaint", "restore"):  # the mask tools high up in the panel, the opacity slider named
+        tools = window.panel.mask_tools
+        assert tools.isVisible() and tools.mapTo(window.panel, tools.rect().bottomLeft()).y() < 500
+        assert tools.opacity_label.text() == "50%"
+
+
+def test_inverting_a_painted_mask_into_mostly_holes_warns(window, photo_path, qtbot):
+    window.files.open_path(photo_path)
+    window.panel.select_task("inpaint")
+    window.panel.mask_tools.brush_size.setValue(2)
+    window.input_view.paint_stroke([(10, 10), (12, 12)])
+    qtbot.mouseClick(window.panel.mask_tools.invert_button, Qt.MouseButton.LeftButton)
+    assert window.input_view.mask_model.holes.mean() > 0.9
+    assert "to fill" in window.status.text() and "Invert again" in window.status.text()
