@@ -121,9 +121,9 @@ class ImageCanvas(QGraphicsView):
         self._display_scale = 1.0
         self._build_compare()
         self._caption_name = ""
-        self.caption = QLabel(self.viewport())
+        # a child of the view, not of its viewport: the viewport's children scroll with the photo
+        self.caption = QLabel(self)
         self.caption.setStyleSheet(CAPTION_STYLE)
-        self.caption.move(6, 6)
         self.caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.caption.hide()
         self.horizontalScrollBar().valueChanged.connect(self.view_changed)
@@ -147,7 +147,9 @@ class ImageCanvas(QGraphicsView):
         zoom = "" if self._pixmap.pixmap().isNull() else f" · {self.zoom_factor() * self._display_scale:.0%}"
         self.caption.setText(self._caption_name + zoom)
         self.caption.adjustSize()
+        self.caption.move(self.viewport().x() + 6, self.viewport().y() + 6)
         self.caption.show()
+        self.caption.raise_()
 
     # -- image and mask -------------------------------------------------------------------------
 

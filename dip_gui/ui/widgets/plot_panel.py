@@ -140,9 +140,11 @@ class PlotPanel(QWidget):
         self.held_out_curve = band.plot(pen=pg.mkPen(HELD_OUT_COLOUR, width=1.5))
         self.best_point = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(PSNR_COLOUR), pen=pg.mkPen("#ffffff"))
         band.addItem(self.best_point)
-        self.best_label = pg.TextItem("", color=PSNR_COLOUR, anchor=(0.5, 1.2))
+        self.best_label = pg.TextItem("", color=PSNR_COLOUR, anchor=(0.0, 0.0))
         band.addItem(self.best_label, ignoreBounds=True)
-        self.legend = pg.LegendItem(offset=(-10, 5), labelTextColor="#dddddd")
+        # bottom right, on a dark ground: the curves start at the left and the best is marked at their top
+        self.legend = pg.LegendItem(offset=(-5, -2), labelTextColor="#dddddd", brush=pg.mkBrush(30, 30, 30, 210),
+                                    verSpacing=-6)
         self.legend.setParentItem(band.getViewBox())
         return band
 
@@ -244,6 +246,9 @@ class PlotPanel(QWidget):
         iteration, value = best
         self.best_point.setData([iteration], [value])
         self.best_label.setText(f"best {value:.2f} dB @ {iteration}")
+        # under the point (the curve's top) and away from the nearer end of the axis: inside the band
+        low, high = self.plot.getViewBox().viewRange()[0]
+        self.best_label.setAnchor((1.0 if iteration > (low + high) / 2 else 0.0, 0.0))
         self.best_label.setPos(iteration, value)
 
     def _show_legend(self) -> None:

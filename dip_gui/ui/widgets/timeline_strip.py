@@ -69,6 +69,8 @@ class TimelineBar(QWidget):
     def set_store(self, store: SnapshotStore | None) -> None:
         self.store, self.suggestion, self.selected = store, None, None
         self.suggested_button.setEnabled(False)
+        self.suggested_button.setText("Go to suggested stop")
+        self.label.setText("live")
         self.refresh()
 
     def set_suggestion(self, iteration: int) -> None:

@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.files = FileController(self.document, self.parts, self.run, self.runs, self.timeline_control,
                                     self.sidecar_action)
         self.files.confirm_discard = lambda: self.confirm_discard()  # late-bound: the window's question as it is then
+        self.runs.confirm_discard = lambda: self.confirm_discard()
         self.sessions = SessionController(self.document, self.parts, self.run, self.runs, self.files)
         self.view = ViewController(self.document, self.parts, self.side_action, self.split_action)
         self.batch_queue: BatchQueue | None = None

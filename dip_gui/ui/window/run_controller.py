@@ -8,6 +8,7 @@ on a stop request (stopping) and when the run's end has been handled (finished).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
@@ -59,6 +60,8 @@ class RunController(QObject):
         self.panel = parts.panel
         self._network_share: float | None = None  # of the holes, from the last preview (holdout presets)
         self._iterations_at_start = -1  # the panel's iterations when the run started (Continue reads a change)
+        #: Asks whether an unsaved result may go (the window's question, with Save); set by the window.
+        self.confirm_discard: Callable[[], bool] = lambda: True
         self._device_failure: str | None = None
         self.estimate_timer = QTimer(self, singleShot=True, interval=300)
         self.estimate_timer.timeout.connect(self.update_estimate)
@@ -127,6 +130,8 @@ class RunController(QObject):
         if self.doc.photo is None:
             self.parts.show_error("open a photo first")
             return
+        if self.doc.unsaved_result and not self.confirm_discard():
+            return  # a new run replaces the result shown
         self.estimate_timer.stop()
         if not self.confirm_cost():
             return
@@ -241,7 +246,7 @@ class RunController(QObject):
                     "shown. Run > Continue (Ctrl+Shift+Return) runs on.")
         if reason == "diverged":
             text += " The last good result is kept; a lower learning rate may help."
-        text += self._psnr_summary()
+        text += self._psnr_summary() + _size_note(session)
         share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
         self.parts.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
 
@@ -389,6 +394,16 @@ def _offer_label(name: str, duration: str) -> str:
     if name.startswith(SHORTER):
         return f"Run {int(name.removeprefix(SHORTER)):,} iterations ({duration})"
     return f"Use the {name} preset ({duration})"
+
+
+def _size_note(session: Session) -> str:
+    """" The result is 256x256 (x4 of 64x64)." for a run that changes the size, else ""."""
+    problem = session.problem
+    if not problem.task.changes_size or problem.scale is None:
+        return ""
+    out_height, out_width = problem.out_size
+    height, width = problem.observed.shape[:2]
+    return f" The result is {out_width}x{out_height} (x{problem.scale} of {width}x{height})."
 
 
 def _going(session: Session) -> WindowState:

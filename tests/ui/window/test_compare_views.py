@@ -61,6 +61,16 @@ def test_both_panes_are_labelled_with_their_zoom(finished):
     assert window.result_view.caption_text() == "Input | Result"
 
 
+def test_a_pane_s_name_stays_in_its_corner_when_the_photo_scrolls(finished, qtbot):
+    view = finished.input_view
+    view.set_zoom(40.0)
+    corner = view.caption.pos()
+    assert view.horizontalScrollBar().maximum() > 100
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().maximum())
+    qtbot.wait(20)
+    assert view.caption.pos() == corner and view.caption.isVisible()
+
+
 def test_the_divider_moves_to_a_click_anywhere_on_the_photo(finished, qtbot):
     window = finished
     window.split_action.trigger()
@@ -107,6 +117,7 @@ def test_a_new_photo_leaves_nothing_of_the_last_run(finished, tmp_path, qtbot):
     save_image(other, smooth_image(30, 36, seed=5))
     window.files.open_path(other)
     assert window.timeline.selected is None and window.timeline.store is None
+    assert window.timeline.label.text() == "live"
     assert window.files.timeline.displayed_result() is None  # nothing of the last photo to save
     assert window.progress_bar.value() in (-1, 0) and window.progress_bar.minimum() == 0
     assert not window.result_view.horizontalScrollBar().isVisible()

@@ -103,3 +103,18 @@ def test_save_chosen_during_a_run_stops_it_and_a_cancelled_dialog_leaves_the_win
     assert not window.run.running and window.photo.size == (40, 48)
     assert window.start_action.isEnabled() and window.panel.isEnabled() and not window.stop_action.isEnabled()
     assert window.continue_action.isEnabled()  # the stopped run can go on
+
+
+def test_starting_again_over_an_unsaved_result_asks_first(window, photo_path, qtbot, monkeypatch, run_to_end):
+    window.files.open_path(photo_path)
+    run_to_end(window, qtbot, 3)
+    first = window.run.session
+    seen: list = []
+    with asking_for_real(window, monkeypatch):
+        answer_with(qtbot, QMessageBox.StandardButton.Cancel, seen)
+        window.runs.start()
+        assert seen == ["The result is not saved."] and window.run.session is first and not window.run.running
+        answer_with(qtbot, QMessageBox.StandardButton.Discard, seen)
+        window.runs.start()
+        assert window.run.session is not first
+        qtbot.waitUntil(lambda: not window.run.running, timeout=30000)

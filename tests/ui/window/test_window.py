@@ -611,6 +611,16 @@ def test_super_resolution_says_the_size_it_makes(window, photo_path, qtbot):
     qtbot.waitUntil(lambda: window.panel.estimate.text().startswith("Estimate"), timeout=30000)
 
 
+def test_super_resolution_says_the_size_it_made_at_the_end(window, photo_path, qtbot, run_to_end):
+    from dip_gui.core.problem.choices import Task
+
+    window.files.open_path(photo_path)
+    window.panel.task.setCurrentIndex(window.panel.task.findData(Task.SR))
+    window.panel.scale.setCurrentIndex(window.panel.scale.findData(2))
+    run_to_end(window, qtbot, 2)
+    assert "The result is 96x80 (x2 of 48x40)." in window.status.text()
+
+
 def test_the_sidecar_of_a_test_image_says_how_it_was_made_and_keeps_the_mask(window, photo_path, qtbot, tmp_path,
                                                                            run_to_end):
     """From the sidecar alone the result can be made again: the clean photo, the degradation and its
