@@ -6,5 +6,5 @@ from setuptools import find_packages, setup
 setup(
     packages=[*find_packages(include=["dip_gui", "dip_gui.*"]), "dip_gui.resources"],
     package_dir={"dip_gui.resources": "resources"},
-    package_data={"dip_gui": ["py.typed"], "dip_gui.resources": ["samples/*.png", "samples/*.md"]},
+    package_data={"dip_gui": ["py.typed"], "dip_gui.resources": ["samples/*.png", "samples/*.md", "icons/*.svg"]},
 )

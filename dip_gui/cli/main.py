@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--preset", help="preset of every case's task (default: the task's default)")
     evaluate.add_argument("--cases", help="comma-separated: noise15,noise25,noise50,jpeg10,downscale4,drop0.5 (default: all)")
 
+    desktop = commands.add_parser("install-desktop", help="add DIP Studio and its icon to this user's applications menu")
+    desktop.add_argument("--uninstall", action="store_true", help="remove the menu entry and icon instead")
+
     presets = commands.add_parser("presets", help="list the presets of every task")
     presets.add_argument("--json", action="store_true")
 
@@ -170,6 +173,10 @@ def _command(args: argparse.Namespace, command: str) -> int:
         return evaluate_command(args)
     if command == "presets":
         return presets_command(args)
+    if command == "install-desktop":
+        from dip_gui.cli.desktop import install_desktop_command
+
+        return install_desktop_command(args)
     if command == "bench":
         from dip_gui.cli.bench import bench_command
 

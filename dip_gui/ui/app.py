@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import traceback
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # before pyqtgraph is impo
 
 import torch  # noqa: F401  -- torch before Qt: on Windows the DLL load order matters
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from dip_gui.ui.system_libraries import warn_about_missing_libraries
@@ -51,6 +53,12 @@ def preload_in_background() -> threading.Thread:
     return thread
 
 
+def application_icon() -> QIcon:
+    """The icon shipped in the package (an empty icon where the package was installed without it)."""
+    path = files("dip_gui.resources") / "icons" / "dip-studio.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
 def make_main_window(photo: str | None = None, settings: QSettings | None = None) -> MainWindow:
     """The window on ``photo`` (a bad file gets its error dialog and an empty window), or on the
     bundled sample."""
@@ -68,6 +76,8 @@ def run_app(photo: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("DIP Studio")
     app.setOrganizationName("DIPStudio")
+    app.setDesktopFileName("dip-studio")  # the menu entry of ``install-desktop``: docks group the window under it
+    app.setWindowIcon(application_icon())
     window = make_main_window(photo)
     install_excepthook(lambda: window)
     window.show()

@@ -685,3 +685,10 @@ def test_inverting_a_painted_mask_into_mostly_holes_warns(window, photo_path, qt
     qtbot.mouseClick(window.panel.mask_tools.invert_button, Qt.MouseButton.LeftButton)
     assert window.input_view.mask_model.holes.mean() > 0.9
     assert "to fill" in window.status.text() and "Invert again" in window.status.text()
+
+
+def test_the_application_has_its_icon():
+    from dip_gui.ui.app import application_icon
+
+    icon = application_icon()
+    assert not icon.isNull() and not icon.pixmap(64, 64).isNull()
