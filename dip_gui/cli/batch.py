@@ -50,6 +50,8 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--raw-output", action="store_true", help="inpainting: the network output, known pixels too")
     batch.add_argument("--seed", type=int, default=0)
     batch.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality of the results")
+    batch.add_argument("--to-srgb", action="store_true",
+                       help="convert each result from its photo's colour profile to sRGB (default: keep the profile)")
     batch.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     batch.add_argument("--precision", default="auto", choices=PRECISION_CHOICES)
     batch.add_argument("--host-memory", default="auto", choices=HOST_MEMORY_CHOICES)
@@ -69,7 +71,8 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
 def settings_from(args: argparse.Namespace) -> BatchSettings:
     return BatchSettings(task=args.task, preset=args.preset, iterations=args.iters, lr=args.lr, scale=args.scale,
                          seed=args.seed, max_seconds=args.max_seconds, auto_stop=args.auto_stop, quality=args.quality,
-                         mask_white_known=args.mask_white_known, raw_output=args.raw_output, output_format=args.format,
+                         to_srgb=args.to_srgb, mask_white_known=args.mask_white_known, raw_output=args.raw_output,
+                         output_format=args.format,
                          device=args.device, precision=args.precision, host_memory=args.host_memory,
                          checkpoint_every=args.checkpoint_every)
 

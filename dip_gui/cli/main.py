@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "when the extra is under 1 GB)")
     run.add_argument("--metrics-json", help="write iteration history and final figures here")
     run.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality of the output")
+    run.add_argument("--to-srgb", action="store_true",
+                     help="convert the result from the photo's colour profile (Display P3, Adobe RGB...) to sRGB, "
+                          "for places that ignore profiles; by default the result keeps the photo's profile")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     run.add_argument("--auto-stop", action=argparse.BooleanOptionalAction, default=True,
                      help="end the run where the stop detector finds the result best and save that result (the "

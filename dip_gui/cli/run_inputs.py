@@ -20,7 +20,7 @@ import numpy as np
 from dip_gui.cli.signals import tell
 from dip_gui.core.atomic import check_writable
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError, MaskError
-from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, load_image, load_mask, same_file, save_like
+from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, in_srgb, load_image, load_mask, same_file, save_like
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset, preset_for_photo
 from dip_gui.core.runtime.device import resolve_device
@@ -48,7 +48,17 @@ def load_photo(args: argparse.Namespace) -> LoadedImage:
     photo = load_image(args.input)
     if photo.frames_note():
         tell(f"note: {photo.frames_note()}")
+    if getattr(args, "to_srgb", False):
+        check_srgb_conversion(photo)
     return photo
+
+
+def check_srgb_conversion(photo: LoadedImage) -> None:
+    """--to-srgb on a photo whose profile cannot be read fails here, before the first iteration."""
+    try:
+        in_srgb(photo.rgb[:1, :1], photo)
+    except ImageWriteError as exc:
+        raise InvalidParameterError(f"{photo.path.name if photo.path else 'the photo'}: --to-srgb {exc}") from None
 
 
 def check_task_options(args: argparse.Namespace) -> None:
@@ -200,7 +210,7 @@ def save_result(args: argparse.Namespace, photo: LoadedImage, image: np.ndarray)
     protected = tuple(p for p in (args.input, args.mask, args.guide, args.reference) if p)
 
     def write(path: Path) -> Path:
-        return save_like(path, image, photo, quality=args.quality, protected=protected)
+        return save_like(path, image, photo, quality=args.quality, protected=protected, to_srgb=args.to_srgb)
 
     try:
         return write(Path(args.output))

@@ -12,18 +12,18 @@ PNG, JPEG, WebP and 8-bit TIFF carry both; a 16-bit PNG gets them as iCCP and eX
 from __future__ import annotations
 
 import os
-import struct
 import warnings
-import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from dip_gui.core import colour
 from dip_gui.core.atomic import atomic_target
 from dip_gui.core.errors import ImageReadError, ImageWriteError, MaskError
+from dip_gui.core.png_chunks import with_png_chunks
 
 #: Refuse images above this many pixels before decoding them (decompression bombs).
 MAX_PIXELS = 120_000_000
@@ -173,14 +173,33 @@ def save_image(
 
 
 def save_like(path: str | os.PathLike[str], image: np.ndarray, photo: LoadedImage, *, quality: int = 95,
-              protected: tuple[str | os.PathLike[str], ...] = ()) -> Path:
+              protected: tuple[str | os.PathLike[str], ...] = (), to_srgb: bool = False) -> Path:
     """Write a result the way its input photo was: bit depth, grey, alpha (resized to the result, which
-    super-resolution makes larger), colour profile and EXIF."""
+    super-resolution makes larger), colour profile and EXIF; with ``to_srgb`` its colours converted
+    to sRGB and tagged so (core/colour.py)."""
     alpha = photo.alpha
     if alpha is not None and alpha.shape != image.shape[:2]:
         alpha = cv2.resize(alpha, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
+    metadata = photo.metadata
+    if to_srgb:
+        image, metadata = in_srgb(image, photo)
     return save_image(path, image, alpha=alpha, bit_depth=photo.bit_depth, grey=photo.grey, quality=quality,
-                      protected=protected, metadata=photo.metadata)
+                      protected=protected, metadata=metadata)
+
+
+def in_srgb(image: np.ndarray, photo: LoadedImage) -> tuple[np.ndarray, PhotoMetadata | None]:
+    """``image`` and the metadata to save it with, converted from the photo's RGB profile to sRGB.
+    A photo without a profile (read as sRGB), in sRGB already, or grey is left as it is. ImageWriteError
+    where the profile cannot be read."""
+    metadata = photo.metadata
+    profile = None if metadata is None or photo.grey else metadata.profile_for(grey=False)
+    if metadata is None or profile is None or colour.describes_srgb(profile):
+        return image, metadata
+    try:
+        converted = colour.to_srgb(image, profile)
+    except ValueError as exc:
+        raise ImageWriteError(f"cannot convert to sRGB: {exc}") from None
+    return converted, replace(metadata, icc_profile=colour.srgb_profile())
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -358,24 +377,5 @@ def _write_sixteen_bit(path: str, data: np.ndarray, ext: str, metadata: PhotoMet
         raise OSError("OpenCV could not encode the 16-bit image")
     payload = buffer.tobytes()
     if ext == ".png" and metadata is not None:
-        payload = _with_png_chunks(payload, metadata, grey=data.ndim == 2)
+        payload = with_png_chunks(payload, metadata.profile_for(grey=data.ndim == 2), metadata.exif)
     Path(path).write_bytes(payload)
-
-
-def _with_png_chunks(png: bytes, metadata: PhotoMetadata, grey: bool) -> bytes:
-    """The PNG with the profile (iCCP) and EXIF (eXIf) put right after its header."""
-    chunks = b""
-    profile = metadata.profile_for(grey)
-    if profile is not None:
-        chunks += _png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(profile))
-    if metadata.exif is not None:
-        exif = metadata.exif[6:] if metadata.exif.startswith(b"Exif\0\0") else metadata.exif
-        chunks += _png_chunk(b"eXIf", exif)
-    if not chunks:
-        return png
-    header_end = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4  # signature, IHDR's length+type, data, CRC
-    return png[:header_end] + chunks + png[header_end:]
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))

@@ -74,6 +74,7 @@ def run_app(photo: str | None = None) -> int:
     if not QApplication.instance():
         warn_about_missing_libraries()
     app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)  # the window's own: a QGuiApplication has no widgets
     app.setApplicationName("DIP Studio")
     app.setOrganizationName("DIPStudio")
     app.setDesktopFileName("dip-studio")  # the menu entry of ``install-desktop``: docks group the window under it

@@ -89,3 +89,18 @@ def test_a_batch_killed_mid_photo_and_run_again_ends_as_an_uninterrupted_one(fol
     assert any(entry["resumed_from"] for entry in report["photos"].values()), "the killed photo was started again"
     for name in ("a.png", "sub/b.png"):
         assert np.array_equal(load_image(out / name).rgb, load_image(whole / name).rgb), name
+
+
+def test_a_batch_to_srgb_tags_every_result_srgb(tmp_path):
+    from PIL import Image
+
+    from dip_gui.core.colour import srgb_profile
+    from tests.makers import adobe_rgb_profile
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pixels = np.random.default_rng(5).integers(0, 255, (20, 24, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(photos / "a.png", icc_profile=adobe_rgb_profile())
+    out = tmp_path / "out"
+    assert main(["batch", str(photos), "-o", str(out), "--task", "denoise", "--iters", "1", "--to-srgb", "--quiet"]) == 0
+    assert load_image(out / "a.png").metadata.icc_profile == srgb_profile()

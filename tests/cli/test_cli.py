@@ -578,3 +578,26 @@ def test_ctrl_c_during_a_tiled_run_saves_the_tiles_done(photo, tmp_path, capsys,
     assert load_image(out).size == (24, 20)
     report = json.loads(metrics.read_text())
     assert report["end_reason"] == "interrupted" and report["tiles_reached"] == 2
+
+
+def test_run_to_srgb_converts_a_wide_gamut_photo_and_checks_its_profile_first(tmp_path, capsys):
+    from dip_gui.core.colour import srgb_profile
+    from tests.makers import adobe_rgb_profile
+
+    pixels = np.zeros((24, 32, 3), np.uint8) + np.array([90, 200, 60], np.uint8)  # a green sRGB has no room for
+    photo = tmp_path / "adobe.png"
+    Image.fromarray(pixels).save(photo, icc_profile=adobe_rgb_profile())
+    kept, converted = tmp_path / "kept.png", tmp_path / "srgb.png"
+    assert run_cli("run", photo, "--task", "denoise", "--iters", "1", "-o", kept, "--quiet") == 0
+    assert run_cli("run", photo, "--task", "denoise", "--iters", "1", "-o", converted, "--quiet", "--to-srgb") == 0
+    assert load_image(kept).metadata.icc_profile == adobe_rgb_profile()
+    assert load_image(converted).metadata.icc_profile == srgb_profile()
+    assert np.abs(load_image(converted).rgb - load_image(kept).rgb).max() > 20 / 255  # the colours moved
+
+    broken = tmp_path / "broken-profile.png"
+    Image.fromarray(pixels).save(broken, icc_profile=bytes(16) + b"RGB " + bytes(108) + b"junk")
+    capsys.readouterr()
+    out = tmp_path / "never.png"
+    assert run_cli("run", broken, "--task", "denoise", "--iters", "1", "-o", out, "--quiet", "--to-srgb") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--to-srgb" in error and not out.exists()

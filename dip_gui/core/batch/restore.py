@@ -18,7 +18,7 @@ from typing import Any
 from dip_gui.core.batch.plan import BatchItem
 from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.errors import DipError, MaskError
-from dip_gui.core.imaging import LoadedImage, load_image, load_mask, save_like
+from dip_gui.core.imaging import LoadedImage, in_srgb, load_image, load_mask, save_like
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import preset_for_photo
 from dip_gui.core.problem.tasks import make_problem
@@ -57,6 +57,8 @@ def restore_photo(item: BatchItem, settings: BatchSettings, *, output: Path | No
     A DipError (unreadable photo, missing or wrong-sized mask) is raised before the first iteration.
     ``keep_going`` returns False to stop the run, keeping its checkpoint."""
     photo = load_image(item.source)
+    if settings.to_srgb:
+        in_srgb(photo.rgb[:1, :1], photo)  # a profile that cannot be converted fails the photo before its run
     notes = [photo.frames_note()] if photo.frames_note() else []
     fingerprint = _fingerprint(item, settings)  # hashes the files: once per photo
     session, monitor, resumed_from = _session(item, settings, photo, fingerprint)
@@ -90,7 +92,7 @@ def _write_result(item: BatchItem, settings: BatchSettings, session: Session, mo
     target.parent.mkdir(parents=True, exist_ok=True)
     protected = tuple(p for p in (item.source, item.mask) if p is not None)
     save_like(target, session.result() if suggested is None else suggested, photo, quality=settings.quality,
-              protected=protected)
+              protected=protected, to_srgb=settings.to_srgb)
     item.checkpoint.unlink(missing_ok=True)
     return monitor.suggestion.iteration if suggested is not None and monitor.suggestion is not None else None
 

@@ -30,6 +30,7 @@ class BatchSettings:
     max_seconds: float | None = None
     auto_stop: bool = True
     quality: int = 95
+    to_srgb: bool = False  # convert each result from its photo's colour profile to sRGB
     mask_white_known: bool = False
     raw_output: bool = False
     output_format: str = "png"

@@ -6,7 +6,7 @@ from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.ui.widgets.task_panel import TaskPanel
 
 
-def batch_settings(panel: TaskPanel, auto_stop: bool) -> BatchSettings:
+def batch_settings(panel: TaskPanel, auto_stop: bool, to_srgb: bool = False) -> BatchSettings:
     """The batch's settings from the task panel. A named preset is fitted to each photo as a run of
     that photo would be (its noise, its JPEG quality); custom settings keep their iterations and
     learning rate for every photo."""
@@ -14,7 +14,7 @@ def batch_settings(panel: TaskPanel, auto_stop: bool) -> BatchSettings:
     return BatchSettings(task=str(panel.current_task()), preset=panel.base_preset_name(), scale=panel.current_scale(),
                          iterations=panel.iterations.value() if custom else None,
                          lr=panel.lr.value() if custom else None, seed=panel.seed.value(), auto_stop=auto_stop,
-                         device=panel.device.currentText(), host_memory=panel.current_host_memory())
+                         device=panel.device.currentText(), host_memory=panel.current_host_memory(), to_srgb=to_srgb)
 
 
 def describe(settings: BatchSettings) -> str:
@@ -24,4 +24,6 @@ def describe(settings: BatchSettings) -> str:
         words.append(f"{settings.iterations} iterations")
     if not settings.auto_stop:
         words.append("no auto-stop")
+    if settings.to_srgb:
+        words.append("sRGB")
     return " · ".join(words)

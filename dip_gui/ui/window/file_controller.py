@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from dip_gui.core.errors import DipError
-from dip_gui.core.imaging import LoadedImage, load_image, load_mask, save_image
+from dip_gui.core.imaging import LoadedImage, in_srgb, load_image, load_mask, save_image
 from dip_gui.core.problem.photo_traits import PhotoTraits
 from dip_gui.core.problem.presets import GRAINY
 from dip_gui.ui.widgets.degrade_dialog import TestImageDialog, make_test_image
@@ -38,10 +38,11 @@ class FileController(QObject):
     photo_set = Signal()  # the views show a new photo (opened, pasted, a test image or a session's)
 
     def __init__(self, document: Document, parts: WindowParts, run: CurrentRun, runs: RunController,
-                 timeline: TimelineController, sidecar_action: QAction) -> None:
+                 timeline: TimelineController, sidecar_action: QAction, srgb_action: QAction) -> None:
         super().__init__(parts.parent)
         self.doc, self.parts, self.run, self.runs, self.timeline = document, parts, run, runs, timeline
         self.panel, self.settings, self.sidecar_action = parts.panel, parts.settings, sidecar_action
+        self.srgb_action = srgb_action  # checked: results are converted from the photo's profile to sRGB
         #: Asks whether an unsaved result may go (the window's question, with Save); set by the window.
         self.confirm_discard: Callable[[], bool] = lambda: True
 
@@ -179,6 +180,9 @@ class FileController(QObject):
         photo = self.doc.require_photo()
         try:
             alpha = photo.alpha if photo.alpha is not None and photo.alpha.shape == image.shape[:2] else None
+            metadata = photo.metadata
+            if self.srgb_action.isChecked():
+                image, metadata = in_srgb(image, photo)
             save_image(
                 path,
                 image,
@@ -187,7 +191,7 @@ class FileController(QObject):
                 grey=photo.grey,
                 quality=quality,
                 protected=(photo.path,) if photo.path else (),
-                metadata=photo.metadata,
+                metadata=metadata,
             )
             if self.sidecar_action.isChecked():
                 files.write_sidecar(path, self._sidecar(path))

@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.timeline_control = TimelineController(self.parts, self.run)
         self.runs = RunController(self.document, self.parts, self.run, self.timeline_control)
         self.files = FileController(self.document, self.parts, self.run, self.runs, self.timeline_control,
-                                    self.sidecar_action)
+                                    self.sidecar_action, self.srgb_action)
         self.files.confirm_discard = lambda: self.confirm_discard()  # late-bound: the window's question as it is then
         self.runs.confirm_discard = lambda: self.confirm_discard()
         self.sessions = SessionController(self.document, self.parts, self.run, self.runs, self.files)
@@ -161,6 +161,9 @@ class MainWindow(QMainWindow):
         self.save_session_action = a("Save session…", "Ctrl+Shift+S",
                                      tip="Save the whole run (network, settings, timeline) to continue it later")
         self.sidecar_action = a("Write settings sidecar (JSON) when saving", checkable=True)
+        self.srgb_action = a("Convert results to sRGB", checkable=True,
+                             tip="Save results in sRGB, for places that ignore colour profiles (by default a result "
+                                 "keeps its photo's profile: Display P3, Adobe RGB...)")
         self.test_image_action = a("Make a &test image…", "Ctrl+T", tip="Degrade this clean photo and keep it as the reference")
         self.quit_action = a("&Quit", QKeySequence.StandardKey.Quit)
         self.undo_action = a("&Undo mask stroke", QKeySequence.StandardKey.Undo)
@@ -215,7 +218,8 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addActions([self.open_action, self.paste_action])
         self.recent_menu = file_menu.addMenu("Open &recent")
-        file_menu.addActions([self.save_action, self.save_mask_action, self.sidecar_action, self.test_image_action])
+        file_menu.addActions([self.save_action, self.save_mask_action, self.sidecar_action, self.srgb_action,
+                              self.test_image_action])
         file_menu.addSeparator()
         file_menu.addActions([self.open_session_action, self.save_session_action])
         file_menu.addSeparator()
@@ -260,7 +264,8 @@ class MainWindow(QMainWindow):
     def show_batch_queue(self) -> BatchQueue:
         """The batch queue's window (one per main window, kept while the app runs)."""
         if self.batch_queue is None:
-            self.batch_queue = BatchQueue(lambda: batch_settings(self.panel, self.timeline.auto_stop.isChecked()),
+            self.batch_queue = BatchQueue(lambda: batch_settings(self.panel, self.timeline.auto_stop.isChecked(),
+                                                                 self.srgb_action.isChecked()),
                                           self.settings, parent=self)
             self.batch_queue.open_result.connect(self.files.open_path)
         self.batch_queue.show()
@@ -304,6 +309,7 @@ class MainWindow(QMainWindow):
             self.panel.device.setCurrentText(device)
         self.panel.select_host_memory(str(self.settings.value("host_memory", "auto")))
         self.sidecar_action.setChecked(self.settings.value("sidecar", "false") == "true")
+        self.srgb_action.setChecked(self.settings.value("to_srgb", "false") == "true")
         self.panel.show_advanced(self.settings.value("advanced_settings", "false") == "true")
         self.timeline.auto_stop.setChecked(self.settings.value("auto_stop", "true") == "true")
         self.run.set_auto_stop(self.timeline.auto_stop.isChecked())
@@ -318,6 +324,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("device", self.panel.device.currentText())
         self.settings.setValue("host_memory", self.panel.current_host_memory())
         self.settings.setValue("sidecar", "true" if self.sidecar_action.isChecked() else "false")
+        self.settings.setValue("to_srgb", "true" if self.srgb_action.isChecked() else "false")
         self.settings.setValue("advanced_settings", "true" if self.panel.advanced_toggle.isChecked() else "false")
         self.settings.setValue("auto_stop", "true" if self.timeline.auto_stop.isChecked() else "false")
         self.settings.setValue("task", str(self.panel.current_task()))

@@ -692,3 +692,25 @@ def test_the_application_has_its_icon():
 
     icon = application_icon()
     assert not icon.isNull() and not icon.pixmap(64, 64).isNull()
+
+
+def test_convert_to_srgb_saves_an_adobe_rgb_photo_s_result_in_srgb_and_is_remembered(window, tmp_path, qtbot, run_to_end,
+                                                                                   settings):
+    from PIL import Image
+
+    from dip_gui.core.colour import srgb_profile
+    from tests.makers import adobe_rgb_profile
+
+    photo = tmp_path / "adobe.png"
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8) + np.array([90, 200, 60], np.uint8)).save(
+        photo, icc_profile=adobe_rgb_profile())
+    window.files.open_path(photo)
+    run_to_end(window, qtbot, 1)
+    assert window.files.save_result(tmp_path / "kept.png")
+    window.srgb_action.trigger()
+    assert window.files.save_result(tmp_path / "srgb.png")
+    assert load_image(tmp_path / "kept.png").metadata.icc_profile == adobe_rgb_profile()
+    assert load_image(tmp_path / "srgb.png").metadata.icc_profile == srgb_profile()
+    assert load_image(tmp_path / "srgb.png").rgb[..., 0].mean() < load_image(tmp_path / "kept.png").rgb[..., 0].mean() - 0.1
+    window._save_settings()
+    assert settings.value("to_srgb") == "true"
