@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -171,3 +172,23 @@ def test_a_run_resumed_after_ctrl_c_ends_bit_for_bit_where_an_uninterrupted_one_
                  "--quiet"]) == 0
     whole, resumed = (load_image(tmp_path / name).rgb for name in ("whole.png", "resumed.png"))
     assert (whole == resumed).all()
+
+
+def test_a_resumed_run_keeps_the_photo_s_colour_profile_and_exif(tmp_path):
+    from PIL import Image
+
+    from tests.makers import adobe_rgb_profile
+
+    exif = Image.Exif()
+    exif[0x8298] = "(c) A. Photographer"
+    photo = tmp_path / "adobe.png"
+    pixels = np.random.default_rng(6).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(photo, icc_profile=adobe_rgb_profile(), exif=exif.tobytes())
+    checkpoint = tmp_path / "run.dips"
+    assert main(["run", str(photo), "-o", str(tmp_path / "a.png"), "--task", "denoise", "--iters", "2", "--checkpoint",
+                 str(checkpoint), "--quiet"]) == 0
+    resumed = tmp_path / "resumed.png"
+    assert main(["run", "--resume", str(checkpoint), "-o", str(resumed), "--iters", "3", "--quiet"]) == 0
+    written = load_image(resumed)
+    assert written.metadata is not None and written.metadata.icc_profile == adobe_rgb_profile()
+    assert b"A. Photographer" in written.metadata.exif

@@ -24,7 +24,7 @@ import torch
 
 from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
 from dip_gui.core.errors import DipError
-from dip_gui.core.imaging import LoadedImage
+from dip_gui.core.imaging import LoadedImage, PhotoMetadata
 from dip_gui.core.problem.presets import preset_from_dict
 from dip_gui.core.problem.tasks import Problem
 from dip_gui.core.session.session import Execution, Session
@@ -120,8 +120,19 @@ def photo_facts(photo: LoadedImage, **extra: Any) -> dict[str, Any]:
     """The ``source`` of a saved session: what a resumed run needs to save the same kind of file
     (bit depth, grey, alpha) and to protect the same input, plus any ``extra`` entries."""
     alpha = None if photo.alpha is None else torch.from_numpy(np.ascontiguousarray(photo.alpha))
+    metadata = photo.metadata or PhotoMetadata()
     return {"input": str(photo.path) if photo.path else None, "bit_depth": photo.bit_depth, "grey": photo.grey,
-            "alpha": alpha, **extra}
+            "alpha": alpha, "icc_profile": _bytes_tensor(metadata.icc_profile), "exif": _bytes_tensor(metadata.exif),
+            **extra}
+
+
+def _bytes_tensor(data: bytes | None) -> torch.Tensor | None:
+    """Bytes as a tensor: a session file holds tensors and plain values only (it is loaded weights-only)."""
+    return None if data is None else torch.frombuffer(bytearray(data), dtype=torch.uint8)
+
+
+def _tensor_bytes(tensor: torch.Tensor | None) -> bytes | None:
+    return None if tensor is None else bytes(tensor.numpy().tobytes())
 
 
 def saved_photo(session: Session, source: dict[str, Any]) -> LoadedImage:
@@ -130,8 +141,10 @@ def saved_photo(session: Session, source: dict[str, Any]) -> LoadedImage:
     observed = problem.full if problem.full is not None else problem.observed
     rgb = np.repeat(observed, 3, axis=2) if observed.shape[2] == 1 else observed
     alpha, name = source.get("alpha"), source.get("input")
+    profile, exif = _tensor_bytes(source.get("icc_profile")), _tensor_bytes(source.get("exif"))
+    metadata = PhotoMetadata(profile, exif) if profile is not None or exif is not None else None
     return LoadedImage(rgb, None if alpha is None else alpha.numpy(), source.get("bit_depth", 8),
-                       bool(source.get("grey", False)), Path(name) if name else None)
+                       bool(source.get("grey", False)), Path(name) if name else None, metadata)
 
 
 class Checkpointer:
