@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 #: Bytes of the file's name kept in its temporary's name: ``.NAME.xxxxxxxx.ext`` must stay within
 #: the 255 bytes most file systems allow, also for a name close to that limit itself.
@@ -72,3 +73,44 @@ def write_json_atomic(path: str | os.PathLike[str], data: object) -> None:
     """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
     with atomic_target(path) as tmp, open(tmp, "w") as handle:
         json.dump(data, handle, indent=1)
+
+
+@contextmanager
+def held_alone(lock_file: str | os.PathLike[str]) -> Iterator[bool]:
+    """Hold ``lock_file`` (an advisory lock, freed by the system when the process dies, however it
+    dies): yields False where another process holds it, True where this one does; the file is removed
+    when the block ends. Where the system has no advisory locks (Windows) it yields True: two writers
+    are the user's call there."""
+    try:
+        import fcntl
+    except ImportError:
+        yield True
+        return
+    path = Path(lock_file)
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 - held for the block
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            yield False
+            return
+        if _same_file(handle, path):
+            break
+        handle.close()  # its holder removed it as this one opened it: lock the file there now
+    try:
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield True
+    finally:
+        with suppress(OSError):
+            path.unlink()  # while still held, so the next holder locks a file that stays
+        handle.close()
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == path.stat().st_ino
+    except OSError:
+        return False

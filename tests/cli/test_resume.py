@@ -192,3 +192,28 @@ def test_a_resumed_run_keeps_the_photo_s_colour_profile_and_exif(tmp_path):
     written = load_image(resumed)
     assert written.metadata is not None and written.metadata.icc_profile == adobe_rgb_profile()
     assert b"A. Photographer" in written.metadata.exif
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="advisory locks")
+def test_a_second_run_on_the_same_checkpoint_is_refused_and_the_first_goes_on(photo, tmp_path, capsys):
+    checkpoint = tmp_path / "run.dips"
+    command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(tmp_path / "first.png"), "--task", "denoise",
+               "--iters", "100000", "--no-auto-stop", "--checkpoint", str(checkpoint), "--checkpoint-every", "0",
+               "--quiet"]
+    process = started_until_checkpoint(command, checkpoint)
+    try:
+        assert process.poll() is None
+        for second in (["run", str(photo), "-o", str(tmp_path / "second.png"), "--task", "denoise", "--iters", "2",
+                        "--checkpoint", str(checkpoint)],
+                       ["run", "--resume", str(checkpoint), "-o", str(tmp_path / "third.png")]):
+            assert main(second) == 2
+            error = capsys.readouterr().err
+            assert error.count("\n") == 1 and "is used by another run" in error
+        assert process.poll() is None  # the first run was left alone
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    # a killed holder frees it: the next run takes the checkpoint over
+    assert main(["run", "--resume", str(checkpoint), "-o", str(tmp_path / "resumed.png"), "--iters", "100000",
+                 "--max-seconds", "0.5", "--quiet"]) == 0
+    assert not any(p.name.endswith("-lock") for p in tmp_path.iterdir())

@@ -9,12 +9,12 @@ the batch after the current step; that photo's checkpoint is kept for the next b
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
+from dip_gui.core.atomic import held_alone
 from dip_gui.core.batch.plan import WORK_FOLDER, BatchItem
 from dip_gui.core.batch.report import BatchReport
 from dip_gui.core.batch.restore import PhotoOutcome, restore_photo
@@ -169,19 +169,7 @@ def batch_lock(out_dir: Path) -> Iterator[None]:
     write over the first one's report and checkpoints."""
     work = out_dir / WORK_FOLDER
     work.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; running two batches into one folder is the user's call
+    with held_alone(work / "lock") as alone:
+        if not alone:
+            raise InvalidParameterError(f"{out_dir} is in use by another batch; wait for it or choose another folder")
         yield
-        return
-    handle: IO[str] = open(work / "lock", "w")  # noqa: SIM115 - held for the batch
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise InvalidParameterError(f"{out_dir} is in use by another batch; wait for it or choose another folder") from None
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        handle.close()
