@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +17,14 @@ from dip_gui.cli.run_inputs import (
     check_output,
     check_resume_options,
     check_task_options,
+    held_session_files,
     load_photo,
     load_side_inputs,
     preset_for,
     progress_printer,
     save_result,
 )
-from dip_gui.core.atomic import held_alone, remove_stale_temporaries, write_json_atomic
+from dip_gui.core.atomic import remove_stale_temporaries, write_json_atomic
 from dip_gui.core.errors import DipError, InvalidParameterError
 from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning
 from dip_gui.core.imaging import LoadedImage, load_image, save_image
@@ -41,11 +41,7 @@ from dip_gui.core.stopping.monitor import RunMonitor
 def run_command(args: argparse.Namespace) -> int:
     """One photo restored; the session files it reads and writes are held for the run, so a second
     run given the same one is refused before it reads it, instead of writing over the first's."""
-    with ExitStack() as held:
-        for path in sorted({str(Path(p).resolve()) for p in (args.checkpoint, args.resume) if p}):
-            lock = Path(path).with_name(f".{Path(path).name}-lock")  # not ".NAME.*": those are its stale temporaries
-            if not held.enter_context(held_alone(lock)):
-                raise InvalidParameterError(f"{path} is used by another run; wait for it to end or choose another file")
+    with held_session_files(args):
         return _run(args)
 
 

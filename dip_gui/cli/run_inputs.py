@@ -11,14 +11,15 @@ import argparse
 import math
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from dip_gui.cli.signals import tell
-from dip_gui.core.atomic import check_writable
+from dip_gui.core.atomic import check_writable, held_alone
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError, MaskError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, in_srgb, load_image, load_mask, same_file, save_like
 from dip_gui.core.problem.choices import Task
@@ -40,6 +41,18 @@ def check_resume_options(args: argparse.Namespace) -> None:
     if given:
         names = ", ".join("the photo" if name == "input" else f"--{name}" for name in given)
         raise InvalidParameterError(f"--resume takes the photo, task and settings from the saved session; leave out {names}")
+
+
+@contextmanager
+def held_session_files(args: argparse.Namespace) -> Iterator[None]:
+    """The session files a run reads and writes (--checkpoint, --resume), held for the run, so a second
+    run given the same one is refused before it reads it, instead of writing over the first's."""
+    with ExitStack() as held:
+        for path in sorted({str(Path(p).resolve()) for p in (args.checkpoint, getattr(args, "resume", None)) if p}):
+            lock = Path(path).with_name(f".{Path(path).name}-lock")  # not ".NAME.*": those are its stale temporaries
+            if not held.enter_context(held_alone(lock)):
+                raise InvalidParameterError(f"{path} is used by another run; wait for it to end or choose another file")
+        yield
 
 
 def load_photo(args: argparse.Namespace) -> LoadedImage:

@@ -11,6 +11,7 @@ import numpy as np
 from dip_gui.cli.run_inputs import (
     check_output,
     check_task_options,
+    held_session_files,
     load_photo,
     load_side_inputs,
     preset_for,
@@ -23,11 +24,17 @@ from dip_gui.core.imaging import load_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.session.tiles import TilesInterrupted, plan_tiles, run_tiled
 
-#: Options that follow one session through a run; a tiled run is many sessions.
-NOT_WITH_TILES = ("resume", "checkpoint", "save_snapshots", "raw_output")
+#: Options that follow one session through a run; a tiled run is many sessions (its --checkpoint holds
+#: the tiles done and the tile in progress, and the same command again continues from it).
+NOT_WITH_TILES = ("resume", "save_snapshots", "raw_output")
 
 
 def run_tiled_command(args: argparse.Namespace) -> int:
+    with held_session_files(args):
+        return _run_tiled(args)
+
+
+def _run_tiled(args: argparse.Namespace) -> int:
     for name in NOT_WITH_TILES:
         if getattr(args, name, None):
             raise InvalidParameterError(f"--{name.replace('_', '-')} does not work with --tile")
@@ -51,7 +58,8 @@ def run_tiled_command(args: argparse.Namespace) -> int:
     try:
         image = run_tiled(args.task, photo.rgb, preset, tile=args.tile, overlap=args.tile_overlap, seed=args.seed,
                           device=args.device, grey=photo.grey, scale=args.scale, mask=mask, guide=guide,
-                          max_seconds=args.max_seconds, auto_stop=args.auto_stop, progress=progress)
+                          max_seconds=args.max_seconds, auto_stop=args.auto_stop, progress=progress,
+                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
     except TilesInterrupted as stop:  # the tiles done are kept
         interrupted, image = stop, stop.image
         log(f"{stop}; saving the finished tiles (the photo as it was where no tile ran)", force=True)

@@ -332,7 +332,7 @@ def test_tiled_run_writes_the_whole_photo_and_refuses_single_session_options(tmp
     assert report["tiles"] == 3 and "psnr" in report["final"]
     assert load_image(tmp_path / "out.png").size == (40, 150)
     assert main(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise", "--tile", "64",
-                 "--checkpoint", str(tmp_path / "c.dips")]) == 2
+                 "--resume", str(tmp_path / "c.dips")]) == 2
     assert "does not work with --tile" in capsys.readouterr().err
     assert main(["run", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise", "--tile", "20"]) == 2
     assert "more than twice the overlap" in capsys.readouterr().err

@@ -217,3 +217,49 @@ def test_a_second_run_on_the_same_checkpoint_is_refused_and_the_first_goes_on(ph
     assert main(["run", "--resume", str(checkpoint), "-o", str(tmp_path / "resumed.png"), "--iters", "100000",
                  "--max-seconds", "0.5", "--quiet"]) == 0
     assert not any(p.name.endswith("-lock") for p in tmp_path.iterdir())
+
+
+def tiled_command(photo: Path, out: Path, checkpoint: Path | None) -> list[str]:
+    command = [sys.executable, "-m", "dip_gui", "run", str(photo), "-o", str(out), "--task", "denoise", "--iters", "60",
+               "--no-auto-stop", "--tile", "24", "--tile-overlap", "8", "--quiet"]
+    return command + (["--checkpoint", str(checkpoint), "--checkpoint-every", "0"] if checkpoint else [])
+
+
+@pytest.mark.timing
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_killed_tiled_run_goes_on_from_its_checkpoint_to_the_same_result(photo, tmp_path):
+    """The photo is 20x28: two tiles of 24 px. Killed in the second tile, the same command again keeps
+    the first tile and continues the second from its last iteration saved."""
+    from dip_gui.core.session.checkpoint import read_session_file
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    whole = tmp_path / "whole.png"
+    subprocess.run(tiled_command(photo, whole, None), cwd=ROOT, env=env, check=True, timeout=600)
+
+    checkpoint, resumed = tmp_path / "tiles.dips", tmp_path / "resumed.png"
+    process = subprocess.Popen(tiled_command(photo, resumed, checkpoint), cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            if checkpoint.exists():
+                try:
+                    saved = read_session_file(checkpoint)
+                except Exception:  # being replaced: read it again
+                    continue
+                if saved["source"]["tiles"]["index"] == 1 and saved["session"]["iteration"] >= 5:
+                    break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not resumed.exists()
+    subprocess.run(tiled_command(photo, resumed, checkpoint), cwd=ROOT, env=env, check=True, timeout=600)
+    assert np.array_equal(load_image(resumed).rgb, load_image(whole).rgb)
+
+    other = tmp_path / "other.png"
+    save_image(other, load_image(photo).rgb[::-1].copy())
+    done = subprocess.run(tiled_command(other, tmp_path / "x.png", checkpoint), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2 and "holds a tiled run of another photo" in done.stderr

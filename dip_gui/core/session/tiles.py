@@ -9,6 +9,7 @@ exact, where they differ slightly the change is spread over the whole overlap, s
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,8 +20,10 @@ from dip_gui.core.errors import InvalidParameterError, MaskError
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset
 from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.checkpoint import Checkpointer, restore_monitor
 from dip_gui.core.session.run_loop import EndReason, RunLoop
 from dip_gui.core.session.session import Session
+from dip_gui.core.session.tile_checkpoint import load_tile_progress, run_fingerprint, tile_source
 from dip_gui.core.stopping.monitor import RunMonitor
 
 #: Below this overlap the raised-cosine ramp is too short to hide a difference between tiles.
@@ -98,13 +101,16 @@ def blend(tiles: list[Tile], results: list[np.ndarray], size: tuple[int, int], o
 def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overlap: int, seed: int = 0,
               device: str = "auto", grey: bool = False, scale: int | None = None, mask: np.ndarray | None = None,
               guide: np.ndarray | None = None, max_seconds: float | None = None, auto_stop: bool = True,
-              progress: Callable[[int, int, Session], None] | None = None) -> np.ndarray:
+              progress: Callable[[int, int, Session], None] | None = None,
+              checkpoint: str | os.PathLike[str] | None = None, checkpoint_every: float = 60.0) -> np.ndarray:
     """Restore ``image`` tile by tile; returns the blended result (HxWx3 float32, output size).
 
     ``max_seconds`` (optimisation time, as for one run) is shared equally between the tiles, and each
     tile is a ``RunLoop`` with its share as its budget; with ``auto_stop`` each tile ends at its own
     stop detector's suggestion and gives its result there. Inpainting tiles without a hole are kept
-    as they are (there is nothing to fill).
+    as they are (there is nothing to fill). With ``checkpoint`` the run is saved there every
+    ``checkpoint_every`` seconds and at each tile's end, and a run given a checkpoint of the same
+    photo and settings continues from it (core/session/tile_checkpoint.py).
     """
     if overlap < MIN_OVERLAP:
         raise InvalidParameterError(f"the tile overlap must be at least {MIN_OVERLAP} pixels, not {overlap}")
@@ -112,21 +118,29 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
     tiles = plan_tiles(size[0], size[1], tile, overlap)
     factor = scale if Task.parse(task, "task").changes_size and scale else 1
     budget = None if max_seconds is None else max_seconds / len(tiles)
-    results = []
+    settings = {"task": task, "preset": preset.to_dict(), "tile": tile, "overlap": overlap, "seed": seed, "grey": grey,
+                "scale": scale, "max_seconds": max_seconds, "auto_stop": auto_stop}
+    fingerprint = run_fingerprint({"image": image, "mask": mask, "guide": guide}, settings)
+    saved = None if checkpoint is None else load_tile_progress(checkpoint, fingerprint, device)
+    results: list[np.ndarray] = [] if saved is None else saved.done
     for index, piece in enumerate(tiles):
+        if index < len(results):
+            continue  # done before the checkpoint was written
         rows, cols = piece.window()
         crop_mask = None if mask is None else mask[rows, cols]
         if crop_mask is not None and crop_mask.min() >= 1.0:
             results.append(image[rows, cols])  # no hole in this tile
             continue
-        try:
-            problem = make_problem(task, image[rows, cols], grey=grey, scale=scale, mask=crop_mask,
-                                   guide=None if guide is None else guide[rows, cols])
-        except MaskError as exc:
-            raise MaskError(f"tile {index + 1} of {len(tiles)}: {exc}; use larger tiles") from None
-        session = Session(problem, preset, seed=seed + index, device=device)
-        monitor = RunMonitor(session, snapshots=False)
-        loop = RunLoop(session, monitor, budget_s=budget, auto_stop=auto_stop)
+        if saved is not None and saved.index == index:
+            session, monitor = saved.session, RunMonitor(saved.session, snapshots=False)
+            restore_monitor(monitor, saved.state)
+        else:
+            session, monitor = _tile_session(task, image, piece, index, len(tiles), preset, seed, device, grey, scale,
+                                             crop_mask, guide)
+        saver = Checkpointer(checkpoint, checkpoint_every, session, monitor, tile_source(fingerprint, index, results))
+        ended = auto_stop and monitor.suggestion is not None  # ended at its suggestion before the checkpoint
+        loop = RunLoop(session, monitor, until=session.iteration if ended else None, budget_s=budget,
+                       auto_stop=auto_stop, checkpoint=saver)
         try:
             for _ in loop.steps():
                 if progress is not None:
@@ -139,6 +153,20 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
             untouched = [_as_output(image[piece.window()], factor) for piece in tiles[index + 1:]]
             raise TilesInterrupted(blend(tiles, results + untouched, size, overlap, factor), index + 1, len(tiles))
     return blend(tiles, results, size, overlap, factor)
+
+
+def _tile_session(task: str, image: np.ndarray, piece: Tile, index: int, count: int, preset: Preset, seed: int,
+                  device: str, grey: bool, scale: int | None, crop_mask: np.ndarray | None,
+                  guide: np.ndarray | None) -> tuple[Session, RunMonitor]:
+    """A new session (and its monitor) for tile ``index``; its seed is the run's plus the index."""
+    rows, cols = piece.window()
+    try:
+        problem = make_problem(task, image[rows, cols], grey=grey, scale=scale, mask=crop_mask,
+                               guide=None if guide is None else guide[rows, cols])
+    except MaskError as exc:
+        raise MaskError(f"tile {index + 1} of {count}: {exc}; use larger tiles") from None
+    session = Session(problem, preset, seed=seed + index, device=device)
+    return session, RunMonitor(session, snapshots=False)
 
 
 def _as_output(crop: np.ndarray, factor: int) -> np.ndarray:
