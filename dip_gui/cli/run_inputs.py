@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from dip_gui.cli.signals import tell
-from dip_gui.core.atomic import check_writable, held_alone
+from dip_gui.core.atomic import check_writable, held_alone, lock_path
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError, MaskError
 from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, in_srgb, load_image, load_mask, same_file, save_like
 from dip_gui.core.problem.choices import Task
@@ -49,8 +49,11 @@ def held_session_files(args: argparse.Namespace) -> Iterator[None]:
     run given the same one is refused before it reads it, instead of writing over the first's."""
     with ExitStack() as held:
         for path in sorted({str(Path(p).resolve()) for p in (args.checkpoint, getattr(args, "resume", None)) if p}):
-            lock = Path(path).with_name(f".{Path(path).name}-lock")  # not ".NAME.*": those are its stale temporaries
-            if not held.enter_context(held_alone(lock)):
+            try:
+                alone = held.enter_context(held_alone(lock_path(path)))
+            except OSError:
+                continue  # no file can be made there: the checks before the first iteration say why
+            if not alone:
                 raise InvalidParameterError(f"{path} is used by another run; wait for it to end or choose another file")
         yield
 

@@ -63,10 +63,21 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> None:
 
 def _temporary_prefix(path: Path) -> str:
     """``.NAME.`` with NAME cut to ``TEMPORARY_NAME_BYTES`` (whole characters)."""
+    return f".{_cut_name(path)}."
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """``.NAME-lock`` beside ``path``: what ``held_alone`` holds for it (not ``.NAME.*``, which are
+    its temporaries, removed as stale), its name cut as a temporary's is."""
+    path = Path(path)
+    return path.with_name(f".{_cut_name(path)}-lock")
+
+
+def _cut_name(path: Path) -> str:
     name = path.name
     while len(name.encode("utf-8", "surrogateescape")) > TEMPORARY_NAME_BYTES:
         name = name[:-1]
-    return f".{name}."
+    return name
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: object) -> None:
