@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 REDRAW_MS = 100
 LOSS_COLOUR, PSNR_COLOUR, HELD_OUT_COLOUR = "#4fc3f7", "#ffb74d", "#aed581"
@@ -99,8 +99,13 @@ class PlotPanel(QWidget):
         self.graphs.scene().sigMouseClicked.connect(self._clicked)
         self.hint = pg.TextItem(EMPTY_HINT, color="#888888", anchor=(0.5, 0.5))
         self.plot.addItem(self.hint, ignoreBounds=True)
+        self.legend = QLabel()
+        self.legend.setStyleSheet("background: #1e1e1e; color: #dddddd; padding: 1px 8px;")
+        self.legend.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.legend)
         layout.addWidget(self.graphs)
         self._psnr_band_shown = False
         self.clear()
@@ -142,10 +147,6 @@ class PlotPanel(QWidget):
         band.addItem(self.best_point)
         self.best_label = pg.TextItem("", color=PSNR_COLOUR, anchor=(0.0, 0.0))
         band.addItem(self.best_label, ignoreBounds=True)
-        # bottom right, on a dark ground: the curves start at the left and the best is marked at their top
-        self.legend = pg.LegendItem(offset=(-5, -2), labelTextColor="#dddddd", brush=pg.mkBrush(30, 30, 30, 210),
-                                    verSpacing=-6)
-        self.legend.setParentItem(band.getViewBox())
         return band
 
     def set_total(self, iterations: int) -> None:
@@ -161,11 +162,10 @@ class PlotPanel(QWidget):
         self.held_out_iterations: list[int] = []
         self.held_out_psnrs: list[float] = []
         self._dirty = True
+        self._show_legend()
         self.set_marker(None)
         self.set_suggestion(None)
         self._show_psnr_band(False)
-        for name in (REFERENCE_PSNR, HELD_OUT_PSNR):
-            self.legend.removeItem(name)
         self.best_point.setData([], [])
         self.best_label.setText("")
         self.plot.setYRange(*EMPTY_LOG_LOSS, padding=0)
@@ -252,14 +252,17 @@ class PlotPanel(QWidget):
         self.best_label.setPos(iteration, value)
 
     def _show_legend(self) -> None:
-        """Names the PSNR curves (the loss has its own band and name)."""
-        wanted = [(self.psnr_curve, REFERENCE_PSNR, bool(self.psnrs)),
-                  (self.held_out_curve, HELD_OUT_PSNR, bool(self.held_out_psnrs))]
-        names = {label.text for _, label in self.legend.items}
-        for curve, name, shown in wanted:
-            if shown and name not in names:
-                self.legend.addItem(curve, name)
-        self.legend.setVisible(any(shown for _, _, shown in wanted))
+        """Names the PSNR curves in a line above the bands, where it covers no curve and no mark."""
+        shown = self.curve_names()
+        self.legend.setText("   ".join(f'<span style="color:{colour}">&#9472;&#9472;</span> {name}'
+                                       for name, colour in shown))
+        self.legend.setVisible(bool(shown))
+
+    def curve_names(self) -> list[tuple[str, str]]:
+        """(name, colour) of the PSNR curves drawn: against the clean photo, on the held-back pixels."""
+        return [(name, colour) for name, colour, drawn in ((REFERENCE_PSNR, PSNR_COLOUR, bool(self.psnrs)),
+                                                          (HELD_OUT_PSNR, HELD_OUT_COLOUR, bool(self.held_out_psnrs)))
+                if drawn]
 
     def _show_psnr_band(self, shown: bool) -> None:
         """Only on a change: each change re-lays out both bands."""

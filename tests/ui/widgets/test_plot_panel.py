@@ -70,20 +70,20 @@ def test_the_held_out_psnr_is_drawn_in_the_psnr_band_and_named(qtbot):
     qtbot.addWidget(panel)
     panel.add_results(results(1, 3, None))
     panel.redraw()
-    assert not panel.legend.isVisible() and not panel.psnr_shown  # the loss alone needs no second band
+    assert panel.legend.isHidden() and not panel.psnr_shown  # the loss alone needs no second band
     batch = results(4, 3, None)
     batch[-1].held_out = [(4, 30.0), (5, 31.0), (6, 31.5)]  # as the monitor hands them over, late or not
     panel.add_results(batch)
     panel.redraw()
     assert panel.held_out_iterations == [4, 5, 6] and panel.held_out_psnrs == [30.0, 31.0, 31.5]
-    assert panel.psnr_shown and panel.legend.isVisible()
-    names = [label.text for _, label in panel.legend.items]
+    assert panel.psnr_shown and not panel.legend.isHidden()
+    names = [name for name, _ in panel.curve_names()]
     assert HELD_OUT_PSNR in names and REFERENCE_PSNR not in names
     assert panel.best_psnr() is None  # the best is marked against the clean photo only
     panel.clear()
     panel.redraw()
-    assert not panel.legend.isVisible() and not panel.held_out_psnrs
-    assert [label.text for _, label in panel.legend.items] == []
+    assert panel.legend.isHidden() and not panel.held_out_psnrs
+    assert panel.curve_names() == []
 
 
 def test_the_empty_plot_says_what_it_will_show_and_the_first_curve_is_fitted(qtbot):
