@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import sys
 from importlib.resources import files
@@ -42,8 +41,19 @@ def launch_command() -> str:
     Python with ``-m dip_gui``."""
     script = Path(sys.executable).with_name(APP_ID)
     if script.is_file() and os.access(script, os.X_OK):
-        return shlex.quote(str(script))
-    return f"{shlex.quote(sys.executable)} -m dip_gui gui"
+        return exec_quote(str(script))
+    return f"{exec_quote(sys.executable)} -m dip_gui gui"
+
+
+def exec_quote(argument: str) -> str:
+    """An argument of a desktop entry's Exec key: in double quotes with ", `, $ and \\ escaped where it
+    holds anything but plain characters (the Desktop Entry Specification allows no single quotes)."""
+    argument = argument.replace("%", "%%")  # a literal % (a lone one starts a field code such as %f)
+    if argument and all(char.isalnum() or char in "/._-+%" for char in argument):
+        return argument
+    escaped = "".join("\\" + char if char in '"`$\\' else char for char in argument)
+    return f'"{escaped}"'
+
 
 
 def desktop_entry() -> str:

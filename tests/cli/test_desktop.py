@@ -44,3 +44,12 @@ def test_the_wheel_ships_the_icon_the_samples_and_the_command(tmp_path):
     assert "dip_gui/resources/samples/chelsea.png" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "dip-studio = dip_gui.__main__:entry" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_an_exec_argument_with_spaces_or_quotes_is_quoted_as_the_desktop_specification_says():
+    from dip_gui.cli.desktop import exec_quote
+
+    assert exec_quote("/usr/bin/dip-studio") == "/usr/bin/dip-studio"
+    assert exec_quote("/opt/100%/python") == "/opt/100%%/python"
+    assert exec_quote("/home/a b/venv/bin/python") == '"/home/a b/venv/bin/python"'
+    assert exec_quote('/x/"$HOME"/py') == '"/x/\\"\\$HOME\\"/py"'

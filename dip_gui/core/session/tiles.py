@@ -118,8 +118,9 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
     tiles = plan_tiles(size[0], size[1], tile, overlap)
     factor = scale if Task.parse(task, "task").changes_size and scale else 1
     budget = None if max_seconds is None else max_seconds / len(tiles)
+    # what changes a tile's result; not --max-seconds: a run that ran out of time may go on with more
     settings = {"task": task, "preset": preset.to_dict(), "tile": tile, "overlap": overlap, "seed": seed, "grey": grey,
-                "scale": scale, "max_seconds": max_seconds, "auto_stop": auto_stop}
+                "scale": scale, "auto_stop": auto_stop}
     fingerprint = run_fingerprint({"image": image, "mask": mask, "guide": guide}, settings)
     saved = None if checkpoint is None else load_tile_progress(checkpoint, fingerprint, device)
     results: list[np.ndarray] = [] if saved is None else saved.done
