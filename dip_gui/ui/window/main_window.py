@@ -255,6 +255,7 @@ class MainWindow(QMainWindow):
     def _settings_changed(self) -> None:
         self.view.show_task()
         self.runs.estimate_timer.start()
+        self.continue_action.setEnabled(self.runs.can_continue())  # more iterations let a finished run go on
 
     def _photo_changed(self) -> None:
         self._settings_changed()

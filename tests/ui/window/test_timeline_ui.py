@@ -204,3 +204,14 @@ def test_a_test_image_run_says_its_psnr_where_the_timeline_stops_and_at_the_end(
     assert "PSNR" in window.status.text()
     window.timeline.select_iteration(1)
     assert window.timeline.label.text() == f"iteration 1 · {window.plot.psnr_at(1):.2f} dB"
+
+
+def test_a_finished_run_goes_on_when_its_iterations_are_raised(window, photo_path, qtbot, run_to_end):
+    window.files.open_path(photo_path)
+    run_to_end(window, qtbot, 3)
+    assert not window.continue_action.isEnabled()  # it ran all its iterations
+    window.panel.iterations.setValue(6)
+    assert window.continue_action.isEnabled()
+    window.continue_action.trigger()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
+    assert window.run.session.iteration == 6
