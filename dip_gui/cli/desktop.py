@@ -13,23 +13,18 @@ import argparse
 import os
 import shutil
 import sys
-from importlib.resources import files
 from pathlib import Path
 
 from dip_gui import __version__
 from dip_gui.cli.signals import tell
 from dip_gui.core.atomic import atomic_target
 from dip_gui.core.errors import ImageWriteError
+from dip_gui.core.samples import application_icon_path
 
 APP_ID = "dip-studio"
 #: The photo types the window opens, for a file manager's *Open with*.
 MIME_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/webp", "image/heic", "image/heif", "image/avif",
               "image/bmp", "image/gif")
-
-
-def icon_path() -> Path:
-    """The application icon shipped in the package (``resources/icons``)."""
-    return Path(str(files("dip_gui.resources") / "icons" / f"{APP_ID}.svg"))
 
 
 def data_home() -> Path:
@@ -53,7 +48,6 @@ def exec_quote(argument: str) -> str:
         return argument
     escaped = "".join("\\" + char if char in '"`$\\' else char for char in argument)
     return f'"{escaped}"'
-
 
 
 def desktop_entry() -> str:
@@ -88,7 +82,7 @@ def install_desktop_command(args: argparse.Namespace) -> int:
         icon.parent.mkdir(parents=True, exist_ok=True)
         with atomic_target(entry) as tmp:
             Path(tmp).write_text(desktop_entry())
-        shutil.copyfile(icon_path(), icon)
+        shutil.copyfile(application_icon_path(), icon)
     except OSError as exc:
         raise ImageWriteError(f"{exc.filename or home}: cannot be written ({exc.strerror or exc})") from None
     tell(f"DIP Studio is in the applications menu: {entry} (icon {icon})")

@@ -1,4 +1,5 @@
-"""The sample photos shipped with the package (``resources/samples``, package ``dip_gui.resources``).
+"""The sample photos and the application icon shipped with the package (``resources/samples`` and
+``resources/icons``, package ``dip_gui.resources``).
 
 Found with ``importlib.resources``, never by a path into the checkout: an installed wheel opens
 the window on the sample exactly as a checkout does.
@@ -35,3 +36,8 @@ def is_bundled_sample(path: Path) -> bool:
 def sample_photo(name: str = START_SAMPLE) -> Path | None:
     """One bundled sample by file name, or None when it is missing."""
     return next((path for path in sample_photos() if path.name == name), None)
+
+
+def application_icon_path() -> Path:
+    """The application icon (SVG) shipped in the package: the window's, and the menu entry's."""
+    return Path(str(files("dip_gui.resources") / "icons" / "dip-studio.svg"))

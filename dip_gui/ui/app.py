@@ -7,7 +7,6 @@ import os
 import sys
 import threading
 import traceback
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from dip_gui.core.samples import application_icon_path
 from dip_gui.ui.system_libraries import warn_about_missing_libraries
 
 log = logging.getLogger("dip_gui")
@@ -55,7 +55,7 @@ def preload_in_background() -> threading.Thread:
 
 def application_icon() -> QIcon:
     """The icon shipped in the package (an empty icon where the package was installed without it)."""
-    path = files("dip_gui.resources") / "icons" / "dip-studio.svg"
+    path = application_icon_path()
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 

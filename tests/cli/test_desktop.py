@@ -5,8 +5,8 @@ import subprocess
 import sys
 import zipfile
 
-from dip_gui.cli.desktop import icon_path
 from dip_gui.cli.main import main
+from dip_gui.core.samples import application_icon_path
 
 
 def test_the_menu_entry_and_icon_are_installed_for_this_user_and_removed_again(tmp_path, monkeypatch, capsys):
@@ -20,7 +20,7 @@ def test_the_menu_entry_and_icon_are_installed_for_this_user_and_removed_again(t
     assert fields["Type"] == "Application" and fields["Name"] == "DIP Studio" and fields["Icon"] == "dip-studio"
     assert fields["Exec"].endswith(" %f") and (sys.executable in fields["Exec"] or "dip-studio" in fields["Exec"])
     assert "image/jpeg" in fields["MimeType"] and "Photography" in fields["Categories"]
-    assert icon.read_bytes() == icon_path().read_bytes() and b"<svg" in icon.read_bytes()
+    assert icon.read_bytes() == application_icon_path().read_bytes() and b"<svg" in icon.read_bytes()
     assert "applications menu" in capsys.readouterr().err
     assert main(["install-desktop", "--uninstall"]) == 0
     assert not entry.exists() and not icon.exists()
@@ -35,7 +35,7 @@ def test_an_unwritable_place_is_one_line_and_exit_2(tmp_path, monkeypatch, capsy
 
 
 def test_the_wheel_ships_the_icon_the_samples_and_the_command(tmp_path):
-    root = icon_path().parents[2]
+    root = application_icon_path().parents[2]
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
                     str(root)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("dip_studio-*.whl"))
