@@ -21,7 +21,15 @@ import numpy as np
 from dip_gui.cli.signals import tell
 from dip_gui.core.atomic import check_writable, held_alone, lock_path
 from dip_gui.core.errors import ImageWriteError, InvalidParameterError, MaskError
-from dip_gui.core.imaging import WRITABLE_FORMATS, LoadedImage, in_srgb, load_image, load_mask, same_file, save_like
+from dip_gui.core.imaging import (
+    WRITABLE_FORMATS,
+    LoadedImage,
+    check_srgb_conversion,
+    load_image,
+    load_mask,
+    same_file,
+    save_like,
+)
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset, preset_for_photo
 from dip_gui.core.runtime.device import resolve_device
@@ -65,16 +73,11 @@ def load_photo(args: argparse.Namespace) -> LoadedImage:
     if photo.frames_note():
         tell(f"note: {photo.frames_note()}")
     if getattr(args, "to_srgb", False):
-        check_srgb_conversion(photo)
+        try:  # a profile that cannot be read fails here, before the first iteration
+            check_srgb_conversion(photo)
+        except ImageWriteError as exc:
+            raise InvalidParameterError(f"{photo.path.name if photo.path else 'the photo'}: --to-srgb {exc}") from None
     return photo
-
-
-def check_srgb_conversion(photo: LoadedImage) -> None:
-    """--to-srgb on a photo whose profile cannot be read fails here, before the first iteration."""
-    try:
-        in_srgb(photo.rgb[:1, :1], photo)
-    except ImageWriteError as exc:
-        raise InvalidParameterError(f"{photo.path.name if photo.path else 'the photo'}: --to-srgb {exc}") from None
 
 
 def check_task_options(args: argparse.Namespace) -> None:

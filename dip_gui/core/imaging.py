@@ -187,6 +187,12 @@ def save_like(path: str | os.PathLike[str], image: np.ndarray, photo: LoadedImag
                       protected=protected, metadata=metadata)
 
 
+def check_srgb_conversion(photo: LoadedImage) -> None:
+    """ImageWriteError where the photo's result could not be converted to sRGB (its profile cannot be
+    read): asked before a run, on one pixel, so that the run is not lost at its save."""
+    in_srgb(photo.rgb[:1, :1], photo)
+
+
 def in_srgb(image: np.ndarray, photo: LoadedImage) -> tuple[np.ndarray, PhotoMetadata | None]:
     """``image`` and the metadata to save it with, converted from the photo's RGB profile to sRGB.
     A photo without a profile (read as sRGB), in sRGB already, or grey is left as it is. ImageWriteError

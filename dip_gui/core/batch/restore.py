@@ -18,7 +18,7 @@ from typing import Any
 from dip_gui.core.batch.plan import BatchItem
 from dip_gui.core.batch.settings import BatchSettings
 from dip_gui.core.errors import DipError, MaskError
-from dip_gui.core.imaging import LoadedImage, in_srgb, load_image, load_mask, save_like
+from dip_gui.core.imaging import LoadedImage, check_srgb_conversion, load_image, load_mask, save_like
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import preset_for_photo
 from dip_gui.core.problem.tasks import make_problem
@@ -58,7 +58,7 @@ def restore_photo(item: BatchItem, settings: BatchSettings, *, output: Path | No
     ``keep_going`` returns False to stop the run, keeping its checkpoint."""
     photo = load_image(item.source)
     if settings.to_srgb:
-        in_srgb(photo.rgb[:1, :1], photo)  # a profile that cannot be converted fails the photo before its run
+        check_srgb_conversion(photo)  # a profile that cannot be converted fails the photo before its run
     notes = [photo.frames_note()] if photo.frames_note() else []
     fingerprint = _fingerprint(item, settings)  # hashes the files: once per photo
     session, monitor, resumed_from = _session(item, settings, photo, fingerprint)
