@@ -33,6 +33,7 @@ from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.device import available_memory_bytes
 from dip_gui.core.session.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
 from dip_gui.core.session.cost_probe import estimate_run_cost
+from dip_gui.core.session.handed_back import HandedBack, handed_back
 from dip_gui.core.session.run_loop import EndReason, RunEnd, RunLoop
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.core.stopping.monitor import RunMonitor
@@ -75,10 +76,10 @@ def _run(args: argparse.Namespace) -> int:
     checkpoint = Checkpointer(args.checkpoint, args.checkpoint_every, session, monitor,
                               photo_facts(photo, **paths, scale=args.scale))
     history, end = _optimise(args, session, monitor, log, checkpoint)
-    stopped_at = monitor.suggestion.iteration if args.auto_stop and monitor.suggestion else None
-    suggested = monitor.suggested_image() if stopped_at else None
-    output = save_result(args, photo, session.result() if suggested is None else suggested)
-    metrics = _metrics(args, session, history, output, monitor, stopped_at, end)
+    result = handed_back(session, monitor, args.auto_stop)
+    stopped_at = result.stopped_at
+    output = save_result(args, photo, result.image)
+    metrics = _metrics(args, session, history, output, monitor, result, end)
     if args.save_snapshots:
         _save_snapshots(Path(args.save_snapshots), monitor, photo, args)
     if args.metrics_json:
@@ -155,7 +156,8 @@ def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, l
               checkpoint: Checkpointer) -> tuple[list[dict], RunEnd]:
     """Drive the run loop, logging progress, suggestions, checkpoint problems and how it ended."""
     history: list[dict] = []
-    loop = RunLoop(session, monitor, budget_s=args.max_seconds, auto_stop=args.auto_stop, checkpoint=checkpoint)
+    loop = RunLoop(session, monitor, budget_s=args.max_seconds, auto_stop=args.auto_stop, checkpoint=checkpoint,
+                   announce=lambda message: log(message, force=not args.quiet))
     try:
         for step in loop.steps():
             history.append(_record(step.result))
@@ -171,6 +173,10 @@ def _optimise(args: argparse.Namespace, session: Session, monitor: RunMonitor, l
         _log_suggestion(monitor, log)
     if end.checkpoint_problem is not None:
         _log_checkpoint_problem(checkpoint, end.checkpoint_problem, log)
+    if end.check_problem is not None:
+        log(f"warning: the result could not be checked against its start: {end.check_problem}", force=True)
+    elif end.start_check is not None:
+        log(end.start_check.describe(), force=not args.quiet)
     if end.reason is EndReason.INTERRUPTED:
         log(f"interrupted at iteration {session.iteration}; saving the result so far", force=True)
     elif end.reason is EndReason.DIVERGED:
@@ -196,8 +202,8 @@ def _progress_line(session: Session, result, budget: float | None) -> str:
 
 
 def _metrics(args: argparse.Namespace, session: Session, history: list[dict], output: Path, monitor: RunMonitor,
-             stopped_at: int | None, end: RunEnd) -> dict:
-    final: dict = {"iteration": stopped_at or session.iteration, "loss": session.last_loss}
+             result: HandedBack, end: RunEnd) -> dict:
+    final: dict = {"iteration": result.iteration, "loss": session.last_loss}
     metrics = {
         "task": args.task,
         "preset": session.preset.name,
@@ -208,12 +214,15 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
         "iterations": session.iteration,
         "seconds": round(session.seconds, 3),
         "start_seconds": round(end.start_seconds, 3),
+        "check_seconds": round(end.check_seconds, 3),
         "end_reason": end.reason.value,
         "history": history,
         "final": final,
     }
     if monitor.suggestion is not None:
         metrics["stop_suggestion"] = monitor.suggestion.to_dict()
+    if result.start_check is not None:
+        metrics["start_check"] = result.start_check.to_dict()
     if getattr(session, "stopped_early", None):
         metrics["stopped_early"] = session.stopped_early
     if session.problem.reference is not None:

@@ -42,12 +42,14 @@ class RunWorker(Pausable, QThread):
     saved = Signal(str)  # a session file written on request (the path)
     save_failed = Signal(str)  # a requested session file could not be written (message)
     warning = Signal(str)  # the recovery copy could not be written (the run goes on)
+    note = Signal(str)  # what the run does after its last iteration (the start check), in a sentence
 
     def __init__(self, session: Session, until: int, preview_interval: float = 0.1, parent=None) -> None:
         super().__init__(parent)
         self.session, self.until, self.preview_interval = session, until, preview_interval
         self.monitor = RunMonitor(session)
-        self.loop = RunLoop(session, self.monitor, until=until, keep_going=self._wait_while_paused)
+        self.loop = RunLoop(session, self.monitor, until=until, keep_going=self._wait_while_paused,
+                            announce=self.note.emit)
         self.raw_preview = False  # preview the raw network output instead of the average
         self._running = threading.Event()
         self._running.set()
@@ -140,6 +142,8 @@ class RunWorker(Pausable, QThread):
             self.warning.emit(f"could not write the recovery copy: {end.checkpoint_problem}")
         if end.message is not None:  # a divergence: the last good result is kept, and the user told why
             self.warning.emit(end.message)
+        if end.check_problem is not None:
+            self.warning.emit(f"the result could not be checked against its start: {end.check_problem}")
 
     def _record_thread_trial(self, seconds: float) -> None:
         """During the thread trial: the iteration's time, and the thread count set for the next."""

@@ -11,6 +11,7 @@ from PIL import Image
 
 from dip_gui.cli.main import build_parser, main
 from dip_gui.core.imaging import load_image, save_image
+from dip_gui.core.problem.degradations import add_gaussian_noise
 
 FAST = ["--iters", "3", "--quiet"]
 
@@ -40,6 +41,20 @@ def test_run_denoise_writes_output_and_metrics(photo, tmp_path):
     from dip_gui.core.metrics import psnr
 
     assert saved_psnr == pytest.approx(psnr(load_image(out).rgb, load_image(photo).rgb), abs=1e-6)
+
+
+def test_a_denoise_run_judges_its_result_against_its_start_unless_told_to_run_on(tmp_path, smooth_image, capsys):
+    noisy = tmp_path / "noisy.png"
+    save_image(noisy, add_gaussian_noise(smooth_image(24, 20), 25, seed=1))
+    out, metrics = tmp_path / "out.png", tmp_path / "m.json"
+    assert run_cli("run", noisy, "-o", out, "--task", "denoise", "--iters", "3", "--metrics-json", metrics) == 0
+    check = json.loads(metrics.read_text())["start_check"]
+    assert check["iteration"] == 3 and check["measure"] == "recorrupted copy" and 0 <= check["network_share"] <= 1
+    told = capsys.readouterr().err
+    assert "checking the result against its classical start" in told and "recorrupted copy of the photo" in told
+    assert run_cli("run", noisy, "-o", out, "--task", "denoise", "--iters", "3", "--metrics-json", metrics,
+                   "--no-auto-stop", "--quiet") == 0
+    assert "start_check" not in json.loads(metrics.read_text())
 
 
 def test_run_sr_output_is_k_times_larger(photo, tmp_path):

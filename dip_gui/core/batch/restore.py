@@ -24,6 +24,7 @@ from dip_gui.core.problem.presets import preset_for_photo
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.device import resolve_device
 from dip_gui.core.session.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor
+from dip_gui.core.session.handed_back import handed_back
 from dip_gui.core.session.run_loop import EndReason, RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
@@ -88,13 +89,12 @@ def _write_result(item: BatchItem, settings: BatchSettings, session: Session, mo
                   photo: LoadedImage, target: Path) -> int | None:
     """The result (at the suggested stop where the stop rule ended the run) written like the photo,
     and the checkpoint removed; returns the iteration of the stop the result is from, if any."""
-    suggested = monitor.suggested_image() if settings.auto_stop and monitor.suggestion is not None else None
+    result = handed_back(session, monitor, settings.auto_stop)
     target.parent.mkdir(parents=True, exist_ok=True)
     protected = tuple(p for p in (item.source, item.mask) if p is not None)
-    save_like(target, session.result() if suggested is None else suggested, photo, quality=settings.quality,
-              protected=protected, to_srgb=settings.to_srgb)
+    save_like(target, result.image, photo, quality=settings.quality, protected=protected, to_srgb=settings.to_srgb)
     item.checkpoint.unlink(missing_ok=True)
-    return monitor.suggestion.iteration if suggested is not None and monitor.suggestion is not None else None
+    return result.stopped_at
 
 
 def _session(item: BatchItem, settings: BatchSettings, photo: LoadedImage,

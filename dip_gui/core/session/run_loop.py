@@ -13,6 +13,10 @@ The command line, tiles, evaluate-stopping, the benchmark and the window's worke
   and the session's result is the one before the jump (not a failure).
 * checkpoints: written when due and at the end; a failed write never ends the run, the step
   carries the reason for the caller to report.
+* the start check: a denoising run that ends by itself with ``auto_stop`` (all its iterations, its
+  suggestion or its budget) judges the result it hands back against its classical start, by running
+  the same denoiser for as many iterations on a recorrupted copy of the photo
+  (core/stopping/start_check.py); ``announce`` is told before that second run starts.
 
 The loop is a generator so that its caller keeps control between steps (previews, progress,
 pause) without callbacks: ``for step in loop.steps(): ...``, then ``loop.end``.
@@ -26,14 +30,26 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dip_gui.core.errors import DivergenceError
+from dip_gui.core.problem.choices import Start, Task
+from dip_gui.core.problem.photo_traits import estimate_noise_sigma
+from dip_gui.core.problem.tasks import make_problem, to_numpy
 from dip_gui.core.runtime.interrupts import whole_step
 from dip_gui.core.session.checkpoint import Checkpointer
+from dip_gui.core.session.handed_back import handed_back_iteration
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.core.stopping.detectors import StopSuggestion
 from dip_gui.core.stopping.monitor import RunMonitor
+from dip_gui.core.stopping.start_check import StartCheck, network_share, recorrupted_pair
 
 #: Iterations timed before a time budget fixes the learning-rate schedule's horizon.
 HORIZON_PROBE = 5
+
+
+def judges_start(session: Session) -> bool:
+    """Whether the run's result is judged against its classical start when it ends by itself:
+    denoising over a non-local-means start (the noise model the recorrupted copy needs)."""
+    preset = session.preset
+    return session.problem.task is Task.DENOISE and preset.base == Start.NLM and preset.residual
 
 
 class EndReason(str, Enum):
@@ -45,6 +61,10 @@ class EndReason(str, Enum):
     STOPPED = "stopped"  # the caller asked (the window's Stop)
     INTERRUPTED = "interrupted"  # Ctrl+C
     DIVERGED = "diverged"  # the guard gave up; the last good result is kept
+
+
+#: The ends whose result is judged against the start: the run ended by itself, not at the user's word.
+JUDGED_ENDS = (EndReason.DONE, EndReason.AUTO_STOPPED, EndReason.BUDGET)
 
 
 @dataclass
@@ -72,6 +92,12 @@ class RunEnd:
     checkpoint_problem: str | None = None
     #: Seconds the classical start took before the first iteration (0 for a resumed or prepared session).
     start_seconds: float = 0.0
+    #: The judgement of the handed-back result against the classical start, where the run made one.
+    start_check: StartCheck | None = None
+    #: Seconds the start check took (its own classical start and iterations).
+    check_seconds: float = 0.0
+    #: Why the start check could not be made (the result is handed back unjudged), else None.
+    check_problem: str | None = None
 
 
 class RunLoop:
@@ -79,17 +105,20 @@ class RunLoop:
 
     ``monitor``: the stop detector and snapshots, observed after every step (None: no detector).
     ``until``: the iteration to end at (default: the preset's count; may exceed it, as a benchmark's
-    rounds do). ``budget_s``: optimisation seconds. ``auto_stop``: end at the stop rule's suggestion.
-    ``checkpoint``: saved when due and at the end. ``keep_going``: called before each step; it may
-    block (a paused window) and returns False to end the run as ``STOPPED``.
+    rounds do). ``budget_s``: optimisation seconds. ``auto_stop``: end at the stop rule's suggestion
+    and judge the result against the start (denoising). ``checkpoint``: saved when due and at the end.
+    ``keep_going``: called before each step (of the start check's run too); it may block (a paused
+    window) and returns False to end the run as ``STOPPED``. ``announce``: told what the run does
+    after its last step (the start check), in a sentence.
     """
 
     def __init__(self, session: Session, monitor: RunMonitor | None = None, *, until: int | None = None,
                  budget_s: float | None = None, auto_stop: bool = False, checkpoint: Checkpointer | None = None,
-                 keep_going: Callable[[], bool] | None = None) -> None:
+                 keep_going: Callable[[], bool] | None = None, announce: Callable[[str], None] | None = None) -> None:
         self.session, self.monitor, self.checkpoint = session, monitor, checkpoint
         self.until = session.total_iterations if until is None else until
         self.budget_s, self.auto_stop, self.keep_going = budget_s, auto_stop, keep_going
+        self.announce = announce
         self._stop_requested = False
         self._running: Generator[LoopStep, None, None] | None = None
         self.end: RunEnd | None = None
@@ -175,8 +204,49 @@ class RunLoop:
         if self.monitor is not None:
             self.monitor.flush()  # the iterations still queued for the detector and the snapshots (GPU)
             end.late_suggestion = self.monitor.take_new_suggestion()
+        if self.auto_stop and reason in JUDGED_ENDS and judges_start(self.session):
+            self._check_against_start(end)
         end.checkpoint_problem = self._save_checkpoint()
         return end
+
+    def _check_against_start(self, end: RunEnd) -> None:
+        """Judge the handed-back result against the start on a recorrupted copy (start_check.py). A
+        stop request or Ctrl+C during it leaves the result unjudged, as does a failure (said in
+        ``end.check_problem``): the run's own result is whole either way."""
+        session = self.session
+        iteration = handed_back_iteration(session, self.monitor, self.auto_stop)
+        if session.start_check is not None and session.start_check.iteration == iteration:
+            end.start_check = session.start_check  # judged before the checkpoint this run resumed from
+            return
+        if self.announce is not None:
+            self.announce(f"checking the result against its classical start on a recorrupted copy ({iteration} iterations)")
+        started = time.perf_counter()
+        try:
+            share = self._share_on_copy(iteration)
+        except KeyboardInterrupt:
+            share = None
+        except Exception as exc:  # a device or memory failure: the run's result stands unjudged
+            share, end.check_problem = None, str(exc) or type(exc).__name__
+        end.check_seconds = time.perf_counter() - started
+        if share is not None:
+            session.start_check = end.start_check = StartCheck(iteration, share)
+
+    def _share_on_copy(self, iteration: int) -> float | None:
+        """The network's share from the same denoiser run ``iteration`` iterations on a recorrupted
+        copy; None where the run was asked to stop first."""
+        session, problem = self.session, self.session.problem
+        sigma = estimate_noise_sigma(problem.observed) / 255
+        copy, target = recorrupted_pair(problem.observed, sigma, session.seed)
+        check = Session(make_problem(problem.task, copy, grey=problem.channels == 1), session.preset, seed=session.seed,
+                        device=str(session.device), precision=session.precision.value, host_memory=session.host_memory)
+        ended = RunLoop(check, until=iteration, keep_going=self._check_may_go_on).run()
+        if ended.reason is not EndReason.DONE:
+            return None
+        assert check.base is not None  # judges_start: a residual over the start
+        return network_share(to_numpy(check.base), to_numpy(check.result_tensor()), target)
+
+    def _check_may_go_on(self) -> bool:
+        return not self._stop_requested and (self.keep_going is None or self.keep_going())
 
     def _save_checkpoint(self) -> str | None:
         """The final checkpoint (none before a first step: there is nothing to continue)."""

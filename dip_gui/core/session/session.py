@@ -37,6 +37,7 @@ from dip_gui.core.runtime.device import (
 from dip_gui.core.session.setup import make_network, make_network_input, plan_host_memory
 from dip_gui.core.stopping.divergence import DivergenceGuard, OutputAverage
 from dip_gui.core.stopping.holdout import Holdout
+from dip_gui.core.stopping.start_check import StartCheck
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class Session:
         self.last_loss = float("nan")
         self.last_output: torch.Tensor | None = None  # raw network output of the last good step
         self.stopped_early: str | None = None  # why a run ended before its iterations (e.g. "diverged")
+        #: The judgement of a finished run's result against its classical start (run_loop.py), if made.
+        self.start_check: StartCheck | None = None
 
     def _build(self, generator: torch.Generator) -> None:
         problem, preset, dev = self.problem, self.preset, self.device
@@ -323,6 +326,7 @@ class Session:
             "device_type": self.device.type, "seed": self.seed, "precision": str(self.precision),
             "iteration": self.iteration, "seconds": self.seconds, "horizon": self.horizon, "lr_scale": self.lr_scale,
             "last_loss": self.last_loss, "stopped_early": self.stopped_early,
+            "start_check": None if self.start_check is None else self.start_check.to_dict(),
             "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "guard": self.guard.state_dict(),
             "z": optional(self._z), "average": optional(self.average.value),
             "holdout_released": self.holdout is not None and self.holdout.released_now(),
@@ -351,6 +355,7 @@ class Session:
             self.jitter.set_state(state["jitter"])
         self.iteration, self.seconds, self.horizon = state["iteration"], state["seconds"], state["horizon"]
         self.lr_scale, self.last_loss, self.stopped_early = state["lr_scale"], state["last_loss"], state["stopped_early"]
+        self.start_check = StartCheck.from_dict(state.get("start_check"))
         self._record_again()
 
     # -- results ----------------------------------------------------------------------------

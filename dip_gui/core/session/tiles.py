@@ -21,6 +21,7 @@ from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.session.checkpoint import Checkpointer, restore_monitor
+from dip_gui.core.session.handed_back import handed_back
 from dip_gui.core.session.run_loop import EndReason, RunLoop
 from dip_gui.core.session.session import Session
 from dip_gui.core.session.tile_checkpoint import load_tile_progress, run_fingerprint, tile_source
@@ -148,8 +149,7 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
                     progress(index, len(tiles), session)
         except KeyboardInterrupt:  # between steps; the loop ends a step's own interrupt itself
             loop.interrupt()
-        suggested = monitor.suggested_image() if auto_stop else None
-        results.append(session.result() if suggested is None else suggested)
+        results.append(handed_back(session, monitor, auto_stop).image)
         if loop.outcome.reason is EndReason.INTERRUPTED:
             untouched = [_as_output(image[piece.window()], factor) for piece in tiles[index + 1:]]
             raise TilesInterrupted(blend(tiles, results + untouched, size, overlap, factor), index + 1, len(tiles))

@@ -13,6 +13,7 @@ from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.problem.presets import Preset
 from dip_gui.core.problem.tasks import Problem
 from dip_gui.core.session.checkpoint import restore_monitor, save_session
+from dip_gui.core.session.handed_back import HandedBack, handed_back
 from dip_gui.core.session.session import Session
 from dip_gui.ui.worker import RunWorker
 
@@ -37,6 +38,7 @@ class CurrentRun(QObject):
     device_failed = Signal(str)
     suggested = Signal(object)  # StopSuggestion
     saved = Signal(str)  # session file written (path)
+    note = Signal(str)  # what the run does after its last iteration (the start check)
     warning = Signal(str)  # a problem that does not stop the run
 
     def __init__(self, parent=None) -> None:
@@ -111,6 +113,7 @@ class CurrentRun(QObject):
         self.worker.save_failed.connect(self.failed)
         self.worker.saved.connect(self.saved)
         self.worker.warning.connect(self.warning)
+        self.worker.note.connect(self._on_note)
         self.worker.run_ended.connect(self._on_ended)
         return session
 
@@ -195,11 +198,12 @@ class CurrentRun(QObject):
         if self.session.average.value is None:
             return self.latest_image if self.latest_image is not None or not self.session.prepared \
                 else self.session.result(raw=self.raw)
-        if self.ended_reason == "auto-stopped" and self.monitor is not None:
-            suggested = self.monitor.suggested_image()
-            if suggested is not None:
-                return suggested  # an auto-stopped run keeps the suggested result
-        return self.session.result(raw=self.raw)
+        return self.handed_back().image
+
+    def handed_back(self) -> HandedBack:
+        """What the finished run hands back: an auto-stopped run its suggested result, a judged one its
+        mix with the classical start (core/session/handed_back.py)."""
+        return handed_back(self.require_session(), self.monitor, self.ended_reason == "auto-stopped", raw=self.raw)
 
     def discard_recovery(self) -> None:
         """The work is safe (saved, or the user closed normally): drop the recovery copy."""
@@ -218,6 +222,11 @@ class CurrentRun(QObject):
             return
         self.latest_image = result.image
         self.preview.emit(result)
+
+    @Slot(str)
+    def _on_note(self, message: str) -> None:
+        if self._active:
+            self.note.emit(message)
 
     @Slot(str)
     def _on_ended(self, reason: str) -> None:

@@ -19,16 +19,19 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.estimate.cost import LONG_RUN_S, CostEstimate, cost_warning, format_duration
+from dip_gui.core.metrics import psnr as image_psnr
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset, fitted_for, get_preset
 from dip_gui.core.problem.tasks import Problem, make_problem
 from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
 from dip_gui.core.session.checkpoint import photo_facts
+from dip_gui.core.session.handed_back import HandedBack
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
 from dip_gui.ui.window.estimator import BackgroundEstimator, EstimateRequest
 from dip_gui.ui.window.parts import WindowParts
+from dip_gui.ui.window.run_texts import SHORTER, holes_text, offer_label, size_note
 from dip_gui.ui.window.timeline_controller import TimelineController
 
 #: How the status line names each classical start while the worker computes it.
@@ -37,8 +40,6 @@ START_NAMES = {"nlm": "non-local means and Wiener filtering", "blur": "a light b
 
 #: Presets a long run may switch to, slowest first (a preset is offered only those after it).
 QUICKER_PRESETS = ("balanced", "fast")
-#: The long-run question's offer of the same settings for fewer iterations: this prefix and the count.
-SHORTER = "iterations:"
 
 
 @contextmanager
@@ -70,6 +71,7 @@ class RunController(QObject):
         run.progress.connect(self._on_progress)
         run.preview.connect(self._on_preview)
         run.ended.connect(self._on_run_ended)
+        run.note.connect(self._on_note)
         run.failed.connect(parts.show_error)
         run.device_failed.connect(self._on_device_failed)
 
@@ -191,7 +193,7 @@ class RunController(QObject):
         if last.psnr is not None:
             text += f"   PSNR {last.psnr:.2f} dB"
         if self._network_share is not None:
-            text += "   " + _holes_text(self._network_share, session.problem.task)
+            text += "   " + holes_text(self._network_share, session.problem.task)
         self.parts.status.setText(text + ("   (paused)" if self.run.paused else ""))
 
     @Slot(object)
@@ -201,6 +203,12 @@ class RunController(QObject):
         if not self.timeline.following_live:
             return  # the user is looking at a snapshot: do not pull the view away
         self.parts.result_view.set_image(result.image, keep_view=not self.parts.result_view._pixmap.pixmap().isNull())
+
+    @Slot(str)
+    def _on_note(self, message: str) -> None:
+        """The run's iterations are done and it does more (the start check): say so, with a busy bar."""
+        self.parts.progress_bar.setRange(0, 0)
+        self.parts.status.setText(message[0].upper() + message[1:] + "…")
 
     @Slot(str)
     def _on_device_failed(self, message: str) -> None:
@@ -246,15 +254,21 @@ class RunController(QObject):
                     "shown. Run > Continue (Ctrl+Shift+Return) runs on.")
         if reason == "diverged":
             text += " The last good result is kept; a lower learning rate may help."
-        text += self._psnr_summary() + _size_note(session)
+        handed = self.run.handed_back() if session.prepared else None
+        check = None if handed is None else handed.start_check
+        text += ("" if check is None else " " + check.describe()) + self._psnr_summary(handed) + size_note(session)
         share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
-        self.parts.status.setText(text if share is None else f"{text} {_holes_text(share, session.problem.task).capitalize()}.")
+        self.parts.status.setText(text if share is None else f"{text} {holes_text(share, session.problem.task).capitalize()}.")
 
-    def _psnr_summary(self) -> str:
-        """" PSNR 31.20 dB (best 31.84 dB at iteration 20)." for a run with a clean photo, else ""."""
+    def _psnr_summary(self, handed: HandedBack | None = None) -> str:
+        """" PSNR 31.20 dB (best 31.84 dB at iteration 20)." for a run with a clean photo, else "" (the
+        PSNR of the result shown: ``handed``'s where the start check mixed it with the start)."""
         best = self.parts.plot.best_psnr()
         shown = self.timeline.displayed_iteration()
         psnr = None if shown is None else self.parts.plot.psnr_at(shown)
+        reference = self.run.require_session().problem.reference
+        if handed is not None and handed.start_check is not None and reference is not None and self.timeline.following_live:
+            psnr = image_psnr(handed.image, np.repeat(reference, 3 // reference.shape[2], axis=2))
         if best is None or psnr is None:
             return ""
         return f" PSNR {psnr:.2f} dB (best {best[1]:.2f} dB at iteration {best[0]})."
@@ -350,7 +364,7 @@ class RunController(QObject):
         box = QMessageBox(QMessageBox.Icon.Question, "Long run", warning, parent=self.parts.parent)
         run = box.addButton("Run anyway", QMessageBox.ButtonRole.AcceptRole)
         buttons: dict[object, str] = {
-            box.addButton(_offer_label(name, duration), QMessageBox.ButtonRole.ActionRole): name
+            box.addButton(offer_label(name, duration), QMessageBox.ButtonRole.ActionRole): name
             for name, duration in offers}
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
@@ -390,30 +404,6 @@ class RunController(QObject):
                                self.panel.current_host_memory())
 
 
-def _offer_label(name: str, duration: str) -> str:
-    if name.startswith(SHORTER):
-        return f"Run {int(name.removeprefix(SHORTER)):,} iterations ({duration})"
-    return f"Use the {name} preset ({duration})"
-
-
-def _size_note(session: Session) -> str:
-    """" The result is 256x256 (x4 of 64x64)." for a run that changes the size, else ""."""
-    problem = session.problem
-    if not problem.task.changes_size or problem.scale is None:
-        return ""
-    out_height, out_width = problem.out_size
-    height, width = problem.observed.shape[:2]
-    return f" The result is {out_width}x{out_height} (x{problem.scale} of {width}x{height})."
-
-
 def _going(session: Session) -> WindowState:
     """A run that is not paused: still computing its classical start, or iterating."""
     return WindowState.RUNNING if session.prepared else WindowState.PREPARING
-
-
-def _holes_text(network_share: float, task: str | Task) -> str:
-    """What fills the holes (or a restoration's missing pixels) where the preset judges the network
-    against the classical fill."""
-    holes = "missing pixels" if Task(task) is Task.RESTORE else "holes"
-    return (f"{holes} filled {network_share:.0%} by the network, {1 - network_share:.0%} by a classical fill "
-            "(mixed by how well each predicts pixels hidden from it)")

@@ -232,6 +232,7 @@ def test_a_long_run_offers_as_many_iterations_as_fit_the_long_run_mark(window, p
     """With nothing quicker to switch to (``fast``) the question still offers a shorter run: the
     iterations that fit the mark, with their time; choosing it runs that many."""
     import dip_gui.ui.window.run_controller as run_controller
+    import dip_gui.ui.window.run_texts as run_texts
 
     window.files.open_path(photo_path)
     window.panel.preset.setCurrentIndex(window.panel.preset.findData("fast"))
@@ -242,7 +243,7 @@ def test_a_long_run_offers_as_many_iterations_as_fit_the_long_run_mark(window, p
     window.runs.start()
     assert asked == [[("iterations:7", "~" + cost.duration(7))]]
     assert window.run.session.total_iterations == 7
-    assert run_controller._offer_label(*asked[0][0]).startswith("Run 7 iterations (~")
+    assert run_texts.offer_label(*asked[0][0]).startswith("Run 7 iterations (~")
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
 
 

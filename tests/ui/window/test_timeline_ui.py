@@ -60,12 +60,21 @@ def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eag
     window.files.open_path(photo_path)
     quick_settings(window, 100000)
     window.timeline.auto_stop.setChecked(True)
+    notes = []
+    window.run.note.connect(notes.append)
     window.runs.start()
     qtbot.waitUntil(lambda: not window.run.running, timeout=60000)
     qtbot.wait(100)
+    assert notes and "recorrupted copy" in notes[0], "the check after the last iteration is announced"
     assert "Stopped at the suggested iteration" in window.status.text()
     assert window.run.session.iteration < 1000
-    np.testing.assert_array_equal(window.run.result(), window.run.monitor.suggested_image())
+    # the suggested result, judged against the denoiser's start (mixed with it by the judgement's share)
+    session, suggestion = window.run.session, window.run.monitor.suggestion
+    check = session.start_check
+    assert check is not None and check.iteration == suggestion.iteration
+    expected = check.apply(session.to_image(session.base), window.run.monitor.suggested_image())
+    np.testing.assert_array_equal(window.run.result(), expected)
+    assert "recorrupted copy" in window.status.text()
 
 
 def test_raw_and_averaged_outputs_differ(window, photo_path, qtbot, run_to_end):
@@ -180,12 +189,16 @@ def test_the_sidecar_names_the_iteration_of_the_image_saved(window, noisy_photo_
     stop = window.run.monitor.suggestion.iteration
     assert window.run.session.iteration > stop or window.run.session.iteration == stop
     assert window.files.save_result(tmp_path / "stopped.png")
-    assert json.loads((tmp_path / "stopped.png.json").read_text())["iteration"] == stop
+    stopped = json.loads((tmp_path / "stopped.png.json").read_text())
+    assert stopped["iteration"] == stop
+    # the saved result is the suggestion's mixed with the start as judged: the sidecar says by how much
+    assert stopped["start_check"] == window.run.session.start_check.to_dict() and stopped["start_check"]["iteration"] == stop
 
     window.timeline.slider.setValue(0)  # rewind to the first snapshot
     first = window.timeline.selected.iteration
     assert window.files.save_result(tmp_path / "first.png")
-    assert json.loads((tmp_path / "first.png.json").read_text())["iteration"] == first == 1
+    rewound = json.loads((tmp_path / "first.png.json").read_text())
+    assert rewound["iteration"] == first == 1 and "start_check" not in rewound  # a snapshot as it is
 
 
 def test_the_timeline_slider_keeps_its_room_beside_the_suggestion(window, qtbot):

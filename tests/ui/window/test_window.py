@@ -283,7 +283,7 @@ def test_inpaint_status_says_how_much_of_the_holes_the_network_draws(window, tmp
 
 
 def test_the_status_says_in_plain_words_what_fills_the_holes():
-    from dip_gui.ui.window.run_controller import _holes_text
+    from dip_gui.ui.window.run_texts import holes_text as _holes_text
 
     assert _holes_text(0.25, "restore") == ("missing pixels filled 25% by the network, 75% by a classical fill "
                                             "(mixed by how well each predicts pixels hidden from it)")

@@ -1,0 +1,108 @@
+"""Denoising's judgement of the network's result against its classical start, on a recorrupted copy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dip_gui.core.metrics import psnr
+from dip_gui.core.problem.degradations import add_gaussian_noise
+from dip_gui.core.problem.presets import get_preset
+from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.session.checkpoint import load_session, save_session
+from dip_gui.core.session.handed_back import handed_back
+from dip_gui.core.session.run_loop import EndReason, RunLoop, judges_start
+from dip_gui.core.session.session import Session
+from dip_gui.core.stopping.start_check import RECORRUPTION, StartCheck, network_share, recorrupted_pair
+from tests.makers import TINY_NET
+
+
+def test_the_copy_and_the_target_carry_uncorrelated_noise_of_the_expected_levels():
+    clean = np.full((128, 128, 3), 0.5, np.float32)
+    sigma = 0.1
+    observed = clean + np.random.default_rng(3).normal(0, sigma, clean.shape).astype(np.float32)
+    copy, target = recorrupted_pair(observed, sigma, seed=0)
+    copy_noise, target_noise = (copy - clean).ravel(), (target - clean).ravel()
+    assert np.std(copy_noise) == pytest.approx(sigma * np.sqrt(1 + RECORRUPTION**2), rel=0.02)
+    assert np.std(target_noise) == pytest.approx(sigma * np.sqrt(1 + RECORRUPTION**-2), rel=0.02)
+    correlation = np.corrcoef(copy_noise, target_noise)[0, 1]
+    assert abs(correlation) < 0.02, "the target's noise must not tell the copy's"
+    again, _ = recorrupted_pair(observed, sigma, seed=0)
+    np.testing.assert_array_equal(copy, again)  # one draw per seed: a resumed run judges the same copy
+
+
+def test_the_share_is_none_of_a_change_that_fits_the_noise_and_all_of_one_that_removes_the_error():
+    rng = np.random.default_rng(0)
+    clean = np.linspace(0, 1, 64 * 64 * 3, dtype=np.float32).reshape(64, 64, 3)
+    sigma = 0.1
+    observed = clean + rng.normal(0, sigma, clean.shape).astype(np.float32)
+    copy, target = recorrupted_pair(observed, sigma, seed=1)
+    start = clean + rng.normal(0, 0.02, clean.shape).astype(np.float32)  # a good start with its own error
+    fits_the_noise = start + 0.5 * (copy - clean)  # the copy's noise, half of it learnt
+    assert network_share(start, fits_the_noise, target) < 0.1
+    assert network_share(start, clean, target) > 0.9
+    assert network_share(start, start, target) == 1.0  # nothing changed: nothing to judge
+
+
+def test_a_share_mixes_the_start_and_the_result_and_survives_its_dict():
+    start, result = np.zeros((2, 2, 3), np.float32), np.ones((2, 2, 3), np.float32)
+    np.testing.assert_allclose(StartCheck(5, 0.0).apply(start, result), start)
+    np.testing.assert_allclose(StartCheck(5, 1.0).apply(start, result), result)
+    np.testing.assert_allclose(StartCheck(5, 0.25).apply(start, result), 0.25)
+    check = StartCheck(7, 0.4)
+    assert StartCheck.from_dict(check.to_dict()) == check and StartCheck.from_dict(None) is None
+    assert "recorrupted" in check.describe() and "40%" in check.describe()
+
+
+@pytest.fixture
+def overfitting_session(smooth_image) -> tuple[Session, np.ndarray]:
+    """The fast denoiser (on a tiny network) on a smooth photo under heavy noise, run past its best:
+    the network ends under its non-local-means start, as on a smooth fundus photo (docs/stopping.md)."""
+    clean = smooth_image(48, 48)
+    noisy = add_gaussian_noise(clean, 50, seed=2)
+    preset = replace(get_preset("denoise", "fast"), net=TINY_NET, iterations=60, lr=0.05)
+    return Session(make_problem("denoise", noisy), preset, seed=0), clean
+
+
+def test_a_run_that_ends_worse_than_its_start_hands_back_the_start(overfitting_session):
+    session, clean = overfitting_session
+    assert judges_start(session)
+    end = RunLoop(session, auto_stop=True).run()
+    assert end.reason is EndReason.DONE and end.check_seconds > 0
+    start, network = session.to_image(session.base), session.result()
+    assert psnr(network, clean) < psnr(start, clean) - 0.05, "the set-up must overfit for the test to mean anything"
+    assert end.start_check is not None and end.start_check.iteration == 60
+    assert end.start_check.network_share < 0.5
+    handed = handed_back(session, None, auto_stop=True)
+    assert handed.start_check == end.start_check
+    assert psnr(handed.image, clean) > psnr(network, clean) + 0.03
+
+
+def test_without_auto_stop_or_when_stopped_during_the_check_the_result_is_unjudged(overfitting_session):
+    session, _ = overfitting_session
+    session.preset = session.preset.with_overrides(iterations=6)
+    RunLoop(session, auto_stop=False).run()
+    assert session.start_check is None
+    np.testing.assert_array_equal(handed_back(session, None, auto_stop=False).image, session.result())
+    calls = []
+
+    def until_the_check(limit=session.iteration + 6 + 1):  # the run's 6 steps and its last look
+        calls.append(1)
+        return len(calls) <= limit
+
+    end = RunLoop(session, until=session.iteration + 6, auto_stop=True, keep_going=until_the_check).run()
+    assert end.reason is EndReason.DONE and end.start_check is None and session.start_check is None
+
+
+def test_the_judgement_is_kept_in_a_session_file(overfitting_session, tmp_path):
+    session, _ = overfitting_session
+    session.preset = session.preset.with_overrides(iterations=4)
+    RunLoop(session, auto_stop=True).run()
+    assert session.start_check is not None
+    save_session(tmp_path / "run.dips", session)
+    loaded, _ = load_session(tmp_path / "run.dips")
+    assert loaded.start_check == session.start_check
+    np.testing.assert_allclose(handed_back(loaded, None, auto_stop=True).image,
+                               handed_back(session, None, auto_stop=True).image, atol=1e-6)
