@@ -1,5 +1,6 @@
 """What a user gets from `run` with default settings: the saved result against the best the run
-passed through and against its first preview.
+passed through and against its first preview, and (denoising) the network's share in it after the
+check against the classical start (docs/stopping.md).
 
 Each photo is centre-cropped, degraded (``--noise`` sigma, ``--jpeg`` quality, ``--scale`` factor
 for super-resolution, ``--drop`` share of missing pixels for restoration), and restored by
@@ -38,7 +39,8 @@ def run_once(degraded: Path, clean: Path, task: str, folder: Path, extra: list[s
     scored = [h for h in data["history"] if "psnr" in h]
     return {"first": scored[0]["psnr"], "best": data["best"]["psnr"], "best_at": data["best"]["iteration"],
             "saved": data["final"]["psnr"], "saved_at": data["final"]["iteration"], "iterations": data["iterations"],
-            "end": data["end_reason"], "seconds": data["seconds"]}
+            "end": data["end_reason"], "seconds": data["seconds"], "check_seconds": data.get("check_seconds", 0.0),
+            "network_share": data.get("start_check", {}).get("network_share")}
 
 
 def degraded_case(clean: np.ndarray, args: argparse.Namespace, folder: Path) -> tuple[str, np.ndarray, list[str]]:
@@ -70,8 +72,8 @@ def main() -> int:
     args = parser.parse_args()
     runs = [item.partition("=")[::2] for item in (args.compare or ["default=", "no-auto-stop=--no-auto-stop"])]
     rows = []
-    print("| photo | run | first preview | best (iteration) | saved (iteration) | end | seconds |")
-    print("|---|---|---|---|---|---|---|")
+    print("| photo | run | first preview | best (iteration) | saved (iteration) | network's share | end | seconds (check) |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for photo in args.photos:
@@ -84,8 +86,10 @@ def main() -> int:
                                   task_flags + shlex.split(flags))
                 row = {"photo": Path(photo).stem, "run": name, **result}
                 rows.append(row)
+                share = "-" if row["network_share"] is None else f"{row['network_share']:.2f}"
                 print(f"| {row['photo']} | {name} | {row['first']:.2f} | {row['best']:.2f} ({row['best_at']}) "
-                      f"| {row['saved']:.2f} ({row['saved_at']}) | {row['end']} | {row['seconds']:.0f} |", flush=True)
+                      f"| {row['saved']:.2f} ({row['saved_at']}) | {share} | {row['end']} "
+                      f"| {row['seconds']:.0f} ({row['check_seconds']:.0f}) |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

@@ -26,6 +26,45 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     return float(np.median(np.abs(diagonal)) / 0.6745 * 255 * np.sqrt(channels))  # the mean divided it
 
 
+#: The PCA estimator's patch side and the most patches it reads per channel (a grid of them, evenly
+#: spread, on larger photos: 0.1-0.3 s a channel).
+PCA_PATCH, PCA_MAX_PATCHES = 7, 60_000
+
+
+def estimate_noise_sigma_pca(image: np.ndarray) -> float:
+    """Gaussian noise level of a photo on the 0-255 scale from the spectrum of its 7x7 patches (Chen,
+    Zhu, Heng, "An Efficient Statistical Method for Image Noise Level Estimation", ICCV 2015): the
+    noise spreads its variance evenly over every direction of patch space, the picture over a few,
+    so the noise variance is the mean of the smallest eigenvalues of the patches' covariance, taken
+    from the largest tail whose mean does not exceed its median. Fine texture reads as far less
+    noise than with ``estimate_noise_sigma`` (scikit-image's grass at sigma 15: 18.9 against 26.0;
+    barbara at sigma 5: 5.8 against 10.1), at 0.1-0.3 s a channel; the same clipping at black and
+    white reads low. Photos smaller than a patch read through ``estimate_noise_sigma``."""
+    planes = image if image.ndim == 3 else image[:, :, None]
+    if min(planes.shape[:2]) < PCA_PATCH:
+        return estimate_noise_sigma(image)
+    variances = [_noise_variance(_patch_spectrum(planes[:, :, c])) for c in range(planes.shape[2])]
+    return float(np.sqrt(np.mean(variances)) * 255)
+
+
+def _patch_spectrum(plane: np.ndarray) -> np.ndarray:
+    """The eigenvalues of the covariance of ``plane``'s PCA_PATCH-square patches, largest first."""
+    windows = np.lib.stride_tricks.sliding_window_view(plane.astype(np.float64), (PCA_PATCH, PCA_PATCH))
+    step = max(1, int(np.ceil(np.sqrt(windows.shape[0] * windows.shape[1] / PCA_MAX_PATCHES))))
+    patches = windows[::step, ::step].reshape(-1, PCA_PATCH * PCA_PATCH)
+    patches = patches - patches.mean(axis=0)
+    return np.linalg.eigvalsh(patches.T @ patches / len(patches))[::-1]
+
+
+def _noise_variance(eigenvalues: np.ndarray) -> float:
+    """The mean of the largest tail of ``eigenvalues`` (largest first) that is no larger than its median."""
+    for first in range(len(eigenvalues)):
+        tail = eigenvalues[first:]
+        if tail.mean() <= np.median(tail):
+            return max(float(tail.mean()), 0.0)
+    return max(float(eigenvalues[-1]), 0.0)
+
+
 @dataclass(frozen=True)
 class PhotoTraits:
     """``jpeg_quality``: IJG quality 1-100, None where the pixels show no JPEG grid. ``noise_sigma``:

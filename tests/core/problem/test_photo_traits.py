@@ -1,9 +1,10 @@
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from dip_gui.core.problem.degradations import add_gaussian_noise, jpeg_compress
-from dip_gui.core.problem.photo_traits import PhotoTraits
+from dip_gui.core.problem.photo_traits import PhotoTraits, estimate_noise_sigma, estimate_noise_sigma_pca
 from dip_gui.core.problem.presets import GRAINY, NOISY, STRONG_COMPRESSION, fitted_for, get_preset
 from tests.core.problem.test_jpeg_quality import sample
 
@@ -36,3 +37,16 @@ def test_noise_changes_no_other_tasks_schedule_and_compression_none_of_denoising
     jpeg = get_preset("jpeg", "fast")
     both = fitted_for(jpeg, None, replace(heavy, jpeg_quality=10))
     assert (both.iterations, both.lr) == (150, 0.02)
+
+
+@pytest.mark.parametrize("sigma", [5, 10, 20])
+def test_the_patch_spectrum_reads_the_noise_under_fine_texture_that_the_wavelet_band_takes_for_noise(sigma):
+    """Fine diagonal ripples fill the finest diagonal wavelet band; in patch space they take two
+    directions of 49, and the rest still reads the noise alone."""
+    rows, cols = np.mgrid[0:96, 0:96]
+    ripples = (0.5 + 0.25 * np.sin(2 * np.pi * (rows + cols) / 3.3))[:, :, None].repeat(3, axis=2).astype(np.float32)
+    noisy = add_gaussian_noise(ripples, sigma, seed=2)
+    assert estimate_noise_sigma_pca(noisy) == pytest.approx(sigma, rel=0.1)
+    assert estimate_noise_sigma(noisy) > 5 * sigma
+    tiny = add_gaussian_noise(ripples[:5, :5], sigma, seed=2)  # under one patch: the wavelet reading
+    assert estimate_noise_sigma_pca(tiny) == estimate_noise_sigma(tiny)

@@ -106,3 +106,13 @@ def test_the_judgement_is_kept_in_a_session_file(overfitting_session, tmp_path):
     assert loaded.start_check == session.start_check
     np.testing.assert_allclose(handed_back(loaded, None, auto_stop=True).image,
                                handed_back(session, None, auto_stop=True).image, atol=1e-6)
+
+
+def test_only_a_photo_whose_noise_reads_grainy_or_more_is_judged(smooth_image):
+    clean = smooth_image(48, 48)
+    preset = replace(get_preset("denoise", "fast"), net=TINY_NET)
+    grainy = Session(make_problem("denoise", add_gaussian_noise(clean, 25, seed=0)), preset)
+    faint = Session(make_problem("denoise", add_gaussian_noise(clean, 3, seed=0)), preset)
+    assert judges_start(grainy) and not judges_start(faint)
+    jpeg = Session(make_problem("jpeg", add_gaussian_noise(clean, 25, seed=0)), preset)
+    assert not judges_start(jpeg)  # its artefacts are no Gaussian noise to recorrupt
