@@ -37,8 +37,11 @@ def run_once(degraded: Path, clean: Path, task: str, folder: Path, extra: list[s
     subprocess.run(command, check=True)
     data = json.loads(metrics.read_text())
     scored = [h for h in data["history"] if "psnr" in h]
+    # the network's own result at the iteration handed back, before any mix with the start
+    network = next(h["psnr"] for h in scored if h["iteration"] == data["final"]["iteration"])
     return {"first": scored[0]["psnr"], "best": data["best"]["psnr"], "best_at": data["best"]["iteration"],
-            "saved": data["final"]["psnr"], "saved_at": data["final"]["iteration"], "iterations": data["iterations"],
+            "saved": data["final"]["psnr"], "saved_at": data["final"]["iteration"], "network": network,
+            "iterations": data["iterations"],
             "end": data["end_reason"], "seconds": data["seconds"], "check_seconds": data.get("check_seconds", 0.0),
             "network_share": data.get("start_check", {}).get("network_share")}
 
@@ -72,8 +75,9 @@ def main() -> int:
     args = parser.parse_args()
     runs = [item.partition("=")[::2] for item in (args.compare or ["default=", "no-auto-stop=--no-auto-stop"])]
     rows = []
-    print("| photo | run | first preview | best (iteration) | saved (iteration) | network's share | end | seconds (check) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| photo | run | first preview | best (iteration) | saved (iteration) | network's result there | network's share "
+          "| end | seconds (check) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for photo in args.photos:
@@ -88,7 +92,7 @@ def main() -> int:
                 rows.append(row)
                 share = "-" if row["network_share"] is None else f"{row['network_share']:.2f}"
                 print(f"| {row['photo']} | {name} | {row['first']:.2f} | {row['best']:.2f} ({row['best_at']}) "
-                      f"| {row['saved']:.2f} ({row['saved_at']}) | {share} | {row['end']} "
+                      f"| {row['saved']:.2f} ({row['saved_at']}) | {row['network']:.2f} | {share} | {row['end']} "
                       f"| {row['seconds']:.0f} ({row['check_seconds']:.0f}) |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))

@@ -227,7 +227,8 @@ class RunLoop:
             self.announce(f"checking the result against its classical start on a recorrupted copy ({iteration} iterations)")
         started = time.perf_counter()
         try:
-            share = self._share_on_copy(iteration)
+            sigma = estimate_noise_sigma_pca(session.problem.observed)  # texture read as noise would lean to the start
+            share = network_share_on_copy(session, iteration, sigma, self._check_may_go_on)
         except KeyboardInterrupt:
             share = None
         except Exception as exc:  # a device or memory failure: the run's result stands unjudged
@@ -235,20 +236,6 @@ class RunLoop:
         end.check_seconds = time.perf_counter() - started
         if share is not None:
             session.start_check = end.start_check = StartCheck(iteration, share)
-
-    def _share_on_copy(self, iteration: int) -> float | None:
-        """The network's share from the same denoiser run ``iteration`` iterations on a recorrupted
-        copy; None where the run was asked to stop first."""
-        session, problem = self.session, self.session.problem
-        sigma = estimate_noise_sigma_pca(problem.observed) / 255  # texture read as noise would lean to the start
-        copy, target = recorrupted_pair(problem.observed, sigma, session.seed)
-        check = Session(make_problem(problem.task, copy, grey=problem.channels == 1), session.preset, seed=session.seed,
-                        device=str(session.device), precision=session.precision.value, host_memory=session.host_memory)
-        ended = RunLoop(check, until=iteration, keep_going=self._check_may_go_on).run()
-        if ended.reason is not EndReason.DONE:
-            return None
-        assert check.base is not None  # judges_start: a residual over the start
-        return network_share(to_numpy(check.base), to_numpy(check.result_tensor()), target)
 
     def _check_may_go_on(self) -> bool:
         return not self._stop_requested and (self.keep_going is None or self.keep_going())
@@ -258,3 +245,19 @@ class RunLoop:
         if self.checkpoint is None or self.session.iteration == 0:
             return None
         return self.checkpoint.save()
+
+
+def network_share_on_copy(session: Session, iteration: int, noise_sigma: float,
+                          keep_going: Callable[[], bool] | None = None) -> float | None:
+    """The network's share in ``session``'s result at ``iteration``, judged by the same denoiser run
+    as many iterations on a copy of the photo recorrupted for noise of ``noise_sigma`` (0-255 scale;
+    start_check.py); None where ``keep_going`` ended that run first."""
+    problem = session.problem
+    copy, target = recorrupted_pair(problem.observed, noise_sigma / 255, session.seed)
+    check = Session(make_problem(problem.task, copy, grey=problem.channels == 1), session.preset, seed=session.seed,
+                    device=str(session.device), precision=session.precision.value, host_memory=session.host_memory)
+    ended = RunLoop(check, until=iteration, keep_going=keep_going).run()
+    if ended.reason is not EndReason.DONE:
+        return None
+    assert check.base is not None  # judges_start: a residual over the start
+    return network_share(to_numpy(check.base), to_numpy(check.result_tensor()), target)
