@@ -51,7 +51,8 @@ def judges_start(session: Session) -> bool:
     denoising over a non-local-means start (the noise model the recorrupted copy needs) of a photo
     whose noise reads at ``GRAINY`` or more. Below that the read is as much the photo's fine texture
     and its own grain as the noise, and a copy recorrupted at that level judges against the network's
-    detail: at sigma 5 it kept 0-26% of a 0.1-0.2 dB gain on four photos (docs/stopping.md)."""
+    detail: at sigma 5 it threw away 46-100% of a 0.12-0.31 dB gain on three photos and won nothing
+    (docs/stopping.md, benchmarks/start_check.py)."""
     preset, problem = session.preset, session.problem
     return (problem.task is Task.DENOISE and preset.base == Start.NLM and preset.residual
             and estimate_noise_sigma(problem.observed) >= GRAINY)
@@ -255,7 +256,7 @@ def network_share_on_copy(session: Session, iteration: int, noise_sigma: float,
     problem = session.problem
     copy, target = recorrupted_pair(problem.observed, noise_sigma / 255, session.seed)
     check = Session(make_problem(problem.task, copy, grey=problem.channels == 1), session.preset, seed=session.seed,
-                    device=str(session.device), precision=session.precision.value, host_memory=session.host_memory)
+                    device=session.device.type, precision=session.precision.value, host_memory=session.host_memory)
     ended = RunLoop(check, until=iteration, keep_going=keep_going).run()
     if ended.reason is not EndReason.DONE:
         return None
