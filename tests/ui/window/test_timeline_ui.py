@@ -56,8 +56,9 @@ def test_scrubbing_the_timeline_shows_older_snapshots_and_live_returns(window, p
     assert window.timeline.selected is None and not window.plot.marker.isVisible()
 
 
-def test_auto_stop_ends_the_run_at_the_suggestion(window, photo_path, qtbot, eager_detector, quick_settings):
-    window.files.open_path(photo_path)
+def test_auto_stop_ends_the_run_at_the_suggestion(window, noisy_photo_path, qtbot, eager_detector, quick_settings):
+    """A noisy photo: the check against the start judges only photos whose noise reads grainy or more."""
+    window.files.open_path(noisy_photo_path)
     quick_settings(window, 100000)
     window.timeline.auto_stop.setChecked(True)
     notes = []
@@ -163,7 +164,9 @@ def test_a_run_left_alone_ends_at_the_suggestion_and_continue_runs_on(
     session, suggestion = window.run.session, window.run.monitor.suggestion
     assert suggestion is not None and session.iteration < 300
     shown = window.run.result()
-    np.testing.assert_array_equal(shown, window.run.monitor.suggested_image())  # the result at the stop
+    check = session.start_check  # the result at the stop, mixed with the start as the check judged
+    assert check is not None and check.iteration == suggestion.iteration
+    np.testing.assert_array_equal(shown, check.apply(session.to_image(session.base), window.run.monitor.suggested_image()))
     assert f"iteration {suggestion.iteration}" in window.status.text() and "Continue" in window.status.text()
     drawn = len(window.plot.iterations)
     assert window.continue_action.isEnabled()
