@@ -27,7 +27,7 @@ from dip_gui.cli.run_inputs import (
 from dip_gui.core.atomic import remove_stale_temporaries, write_json_atomic
 from dip_gui.core.errors import DipError, InvalidParameterError
 from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning
-from dip_gui.core.imaging import LoadedImage, load_image, save_image
+from dip_gui.core.imaging import LoadedImage, load_image, save_image, three_channels
 from dip_gui.core.metrics import psnr
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.runtime.device import available_memory_bytes
@@ -227,10 +227,7 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
         metrics["stopped_early"] = session.stopped_early
     if session.problem.reference is not None:
         saved = load_image(output).rgb  # the PSNR of the file as written, quantisation included
-        reference = session.problem.reference
-        if reference.shape[2] == 1:
-            reference = np.repeat(reference, 3, axis=2)
-        final["psnr"] = psnr(saved, reference)
+        final["psnr"] = psnr(saved, three_channels(session.problem.reference))
         scored = [h for h in history if "psnr" in h]
         if scored:
             best = max(scored, key=lambda h: h["psnr"])

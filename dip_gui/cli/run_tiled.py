@@ -6,8 +6,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from dip_gui.cli.run_inputs import (
     check_output,
     check_task_options,
@@ -20,7 +18,7 @@ from dip_gui.cli.run_inputs import (
 )
 from dip_gui.core.atomic import write_json_atomic
 from dip_gui.core.errors import InvalidParameterError
-from dip_gui.core.imaging import load_image
+from dip_gui.core.imaging import load_image, three_channels
 from dip_gui.core.metrics import psnr
 from dip_gui.core.session.tiles import TilesInterrupted, plan_tiles, run_tiled
 
@@ -70,8 +68,7 @@ def _run_tiled(args: argparse.Namespace) -> int:
                      "end_reason": "interrupted" if interrupted else "done",
                      "tiles_reached": interrupted.reached if interrupted else len(tiles)}
     if reference is not None:
-        expected = np.repeat(reference, 3, axis=2) if reference.shape[2] == 1 else reference
-        metrics["final"]["psnr"] = psnr(load_image(output).rgb, expected)
+        metrics["final"]["psnr"] = psnr(load_image(output).rgb, three_channels(reference))
     if args.metrics_json:
         write_json_atomic(Path(args.metrics_json), metrics)
     log(f"saved {output} ({len(tiles)} tiles, {metrics['seconds']:.1f} s)", force=True)

@@ -208,6 +208,12 @@ def in_srgb(image: np.ndarray, photo: LoadedImage) -> tuple[np.ndarray, PhotoMet
     return converted, replace(metadata, icc_profile=colour.srgb_profile())
 
 
+def three_channels(image: np.ndarray) -> np.ndarray:
+    """An HxWx1 grey image as HxWx3 (the channel repeated), for comparing and showing it beside colour
+    ones; an HxWx3 image as it is."""
+    return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Float [0, 1] -> uint8 with rounding; NaN -> 0."""
     return (np.clip(np.nan_to_num(image, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

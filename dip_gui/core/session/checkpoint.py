@@ -24,7 +24,7 @@ import torch
 
 from dip_gui.core.atomic import atomic_target, remove_stale_temporaries
 from dip_gui.core.errors import DipError
-from dip_gui.core.imaging import LoadedImage, PhotoMetadata
+from dip_gui.core.imaging import LoadedImage, PhotoMetadata, three_channels
 from dip_gui.core.problem.presets import preset_from_dict
 from dip_gui.core.problem.tasks import Problem
 from dip_gui.core.session.session import Execution, Session
@@ -139,7 +139,7 @@ def saved_photo(session: Session, source: dict[str, Any]) -> LoadedImage:
     """The input photo of a loaded session as the CLI and the window use it (3 channels, file facts)."""
     problem = session.problem
     observed = problem.full if problem.full is not None else problem.observed
-    rgb = np.repeat(observed, 3, axis=2) if observed.shape[2] == 1 else observed
+    rgb = three_channels(observed)
     alpha, name = source.get("alpha"), source.get("input")
     profile, exif = _tensor_bytes(source.get("icc_profile")), _tensor_bytes(source.get("exif"))
     metadata = PhotoMetadata(profile, exif) if profile is not None or exif is not None else None

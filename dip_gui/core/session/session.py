@@ -21,6 +21,7 @@ from dip_gui.core.classical.back_projection import BackProjection
 from dip_gui.core.classical.hole_fills import run_fill_method
 from dip_gui.core.classical.warm_start import adapted_blur_sigma, fill_holes, gaussian_blur, warm_start
 from dip_gui.core.errors import DeviceError
+from dip_gui.core.imaging import three_channels
 from dip_gui.core.metrics import psnr
 from dip_gui.core.networks import count_parameters
 from dip_gui.core.networks.padded_canvas import Canvas
@@ -402,7 +403,7 @@ class Session:
     def to_image(self, result: torch.Tensor) -> np.ndarray:
         """A result tensor as the photo: HxWx3 float32, a region pasted back into the full photo."""
         image = self.problem.paste(to_numpy(result))
-        return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+        return three_channels(image)
 
 
 def _device_error(exc: RuntimeError) -> Exception:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dip_gui.core.errors import DeviceError, DipError
 from dip_gui.core.estimate.cost import LONG_RUN_S, CostEstimate, cost_warning, format_duration
+from dip_gui.core.imaging import three_channels
 from dip_gui.core.metrics import psnr as image_psnr
 from dip_gui.core.problem.choices import Task
 from dip_gui.core.problem.presets import Preset, fitted_for, get_preset
@@ -268,7 +269,7 @@ class RunController(QObject):
         psnr = None if shown is None else self.parts.plot.psnr_at(shown)
         reference = self.run.require_session().problem.reference
         if handed is not None and handed.start_check is not None and reference is not None and self.timeline.following_live:
-            psnr = image_psnr(handed.image, np.repeat(reference, 3 // reference.shape[2], axis=2))
+            psnr = image_psnr(handed.image, three_channels(reference))
         if best is None or psnr is None:
             return ""
         return f" PSNR {psnr:.2f} dB (best {best[1]:.2f} dB at iteration {best[0]})."

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from dip_gui.core.errors import DipError
+from dip_gui.core.imaging import three_channels
 from dip_gui.core.problem.tasks import TASK_LABELS
 from dip_gui.core.session.checkpoint import SUFFIX, load_session, read_session_file, saved_photo
 from dip_gui.core.session.session import Session
@@ -113,8 +113,7 @@ class SessionController(QObject):
             self.parts.input_view.start_mask().apply(known.numpy() < 0.5)
             self.parts.input_view.refresh_overlay()
         if problem.reference is not None and problem.region is None:
-            reference = problem.reference
-            self.doc.reference = np.repeat(reference, 3, axis=2) if reference.shape[2] == 1 else reference
+            self.doc.reference = three_channels(problem.reference)
 
     # -- crash recovery -------------------------------------------------------------------------
 
