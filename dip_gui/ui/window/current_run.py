@@ -195,15 +195,20 @@ class CurrentRun(QObject):
             return None
         if self.running:
             return self.latest_image
-        if self.session.average.value is None:
+        finished = self.finished_result()
+        if finished is None:  # no output averaged yet: the last preview, or the classical start
             return self.latest_image if self.latest_image is not None or not self.session.prepared \
                 else self.session.result(raw=self.raw)
-        return self.handed_back().image
+        return finished.image
 
-    def handed_back(self) -> HandedBack:
+    def finished_result(self) -> HandedBack | None:
         """What the finished run hands back: an auto-stopped run its suggested result, a judged one its
-        mix with the classical start (core/session/handed_back.py)."""
-        return handed_back(self.require_session(), self.monitor, self.ended_reason == "auto-stopped", raw=self.raw)
+        mix with the classical start (core/session/handed_back.py). None while a run is going, and
+        before a run has averaged any output."""
+        session = self.session
+        if session is None or self.running or session.average.value is None:
+            return None
+        return handed_back(session, self.monitor, self.ended_reason == "auto-stopped", raw=self.raw)
 
     def discard_recovery(self) -> None:
         """The work is safe (saved, or the user closed normally): drop the recovery copy."""

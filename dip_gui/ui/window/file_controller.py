@@ -225,10 +225,9 @@ class FileController(QObject):
             preset=session.preset.to_dict(),
             seed=session.seed,
         )
-        if self.parts.timeline.selected is None and not self.run.running:  # the run's result, not a snapshot
-            check = self.run.handed_back().start_check
-            if check is not None:
-                data["start_check"] = check.to_dict()  # the result is this mix of the network's and the start
+        finished = self.run.finished_result()
+        if self.parts.timeline.selected is None and finished is not None and finished.start_check is not None:
+            data["start_check"] = finished.start_check.to_dict()  # the run's result is this mix of the network's and the start
         return data
 
     def save_mask_dialog(self) -> None:

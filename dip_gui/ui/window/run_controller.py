@@ -244,7 +244,8 @@ class RunController(QObject):
             QTimer.singleShot(0, lambda: self._offer_cpu(failure))
         session = self.run.require_session()
         self._show_iterations_done(session)  # the bar is busy still if the run ended while preparing
-        image = self.run.result()
+        handed = self.run.finished_result()
+        image = self.run.result() if handed is None else handed.image
         if image is not None and self.timeline.following_live:
             self.parts.result_view.set_image(image, keep_view=True)
             self.doc.unsaved_result = True
@@ -255,7 +256,6 @@ class RunController(QObject):
                     "shown. Run > Continue (Ctrl+Shift+Return) runs on.")
         if reason == "diverged":
             text += " The last good result is kept; a lower learning rate may help."
-        handed = self.run.handed_back() if session.prepared else None
         check = None if handed is None else handed.start_check
         text += ("" if check is None else " " + check.describe()) + self._psnr_summary(handed) + size_note(session)
         share = session.network_share() if session.prepared else None  # the worker is done: reading is safe
