@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dip_gui.core.session.session import Session
+from dip_gui.core.stopping.detectors import StopSuggestion
 from dip_gui.core.stopping.monitor import RunMonitor
 from dip_gui.core.stopping.start_check import StartCheck
 
@@ -28,21 +29,26 @@ class HandedBack:
     start_check: StartCheck | None = None
 
 
+def _suggestion_used(monitor: RunMonitor | None, auto_stop: bool) -> StopSuggestion | None:
+    """The stop rule's suggestion where ``auto_stop`` hands back its result, else None."""
+    return monitor.suggestion if (auto_stop and monitor is not None) else None
+
+
 def handed_back_iteration(session: Session, monitor: RunMonitor | None, auto_stop: bool) -> int:
     """The iteration whose result the run hands back (the suggestion's, where ``auto_stop`` used it)."""
-    suggestion = monitor.suggestion if (auto_stop and monitor is not None) else None
+    suggestion = _suggestion_used(monitor, auto_stop)
     return session.iteration if suggestion is None else suggestion.iteration
 
 
 def handed_back(session: Session, monitor: RunMonitor | None, auto_stop: bool, raw: bool = False) -> HandedBack:
     """The run's result: at the suggestion where ``auto_stop`` ended the run there, with the start
     check's share applied where the check judged that iteration (not to the ``raw`` output)."""
-    suggested = monitor.suggested_image() if (auto_stop and monitor is not None) else None
-    if suggested is None:
+    suggestion = _suggestion_used(monitor, auto_stop)
+    suggested = None if (suggestion is None or monitor is None) else monitor.suggested_image()
+    if suggestion is None or suggested is None:
         handed = HandedBack(session.result(raw=raw), session.iteration)
     else:
-        assert monitor is not None and monitor.suggestion is not None  # a suggested image has a suggestion
-        handed = HandedBack(suggested, monitor.suggestion.iteration, stopped_at=monitor.suggestion.iteration)
+        handed = HandedBack(suggested, suggestion.iteration, stopped_at=suggestion.iteration)
     check = session.start_check
     if check is not None and check.iteration == handed.iteration and not raw and session.base is not None:
         handed.image = check.apply(session.to_image(session.base), handed.image)
