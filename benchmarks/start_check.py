@@ -31,7 +31,7 @@ from dip_gui.core.session.handed_back import handed_back
 from dip_gui.core.session.run_loop import RunLoop, judges_start, network_share_on_copy
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.monitor import RunMonitor
-from dip_gui.core.stopping.start_check import StartCheck, network_share
+from dip_gui.core.stopping.start_check import StartCheck, network_share, recorrupted_pair
 
 
 def judged(photo: str, size: int, sigma: float) -> dict:
@@ -49,7 +49,8 @@ def judged(photo: str, size: int, sigma: float) -> dict:
            "oracle_share": network_share(start, result.image, clean)}
     for name, reading in (("wavelet", estimate_noise_sigma), ("patches", estimate_noise_sigma_pca)):
         read = reading(noisy)
-        share = network_share_on_copy(session, result.iteration, read)
+        copy, target = recorrupted_pair(noisy, read / 255, session.seed)
+        share = network_share_on_copy(session, result.iteration, copy, target)
         assert share is not None  # nothing asks the check to stop
         row[f"{name}_sigma"], row[f"{name}_share"] = read, share
         row[f"{name}_psnr"] = psnr(StartCheck(result.iteration, share).apply(start, result.image), clean)

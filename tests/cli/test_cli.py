@@ -63,6 +63,17 @@ def test_run_sr_output_is_k_times_larger(photo, tmp_path):
     assert load_image(out).size == (48, 40)
 
 
+def test_an_x2_super_resolution_judges_its_result_on_the_photo_s_downscaled_copy(tmp_path, smooth_image, capsys):
+    small = tmp_path / "small.png"
+    save_image(small, smooth_image(40, 36))
+    out, metrics = tmp_path / "big.png", tmp_path / "m.json"
+    assert run_cli("run", small, "-o", out, "--task", "sr", "--scale", "2", "--iters", "3", "--metrics-json", metrics) == 0
+    check = json.loads(metrics.read_text())["start_check"]
+    assert check["iteration"] == 3 and check["measure"] == "downscaled copy" and 0 <= check["network_share"] <= 1
+    assert "the photo's own downscaled copy" in capsys.readouterr().err
+    assert load_image(out).size == (80, 72)
+
+
 def test_run_inpaint_keeps_known_pixels_with_a_user_mask(photo, tmp_path):
     holes = np.zeros((24, 20), np.float32)
     holes[8:14, 6:12] = 1.0  # white = fill

@@ -43,10 +43,12 @@ class BackProjection:
 
     def apply(self, output: torch.Tensor) -> torch.Tensor:
         """``output`` with the correction (a full one made for it, not kept, before the first update)."""
-        correction = self.correction
-        if correction is None:
-            correction = refine(torch.zeros_like(output), self.operator, self.observed, output, START_ROUNDS)
-        return output + correction
+        return self.fresh(output) if self.correction is None else output + self.correction
+
+    def fresh(self, output: torch.Tensor) -> torch.Tensor:
+        """``output`` with a full correction of its own, leaving the run's untouched (the classical
+        start as a result, which the run's correction, made for the network's output, does not fit)."""
+        return output + refine(torch.zeros_like(output), self.operator, self.observed, output, START_ROUNDS)
 
 
 def refine(correction: torch.Tensor, operator: torch.nn.Module, observed: torch.Tensor, output: torch.Tensor,

@@ -2,7 +2,7 @@
 
 A run that ended at the stop rule's suggestion hands back the result of the suggested iteration (its
 kept snapshot), else the session's current result. Where the run judged that result against its
-classical start (denoising, ``core/stopping/start_check.py``), the judgement's share of the network
+classical start (denoising, x2 super-resolution: ``core/stopping/start_check.py``), the judgement's share of the network
 is applied: the start, the network's result, or a mix of the two.
 """
 
@@ -50,8 +50,9 @@ def handed_back(session: Session, monitor: RunMonitor | None, auto_stop: bool, r
     else:
         handed = HandedBack(suggested, suggestion.iteration, stopped_at=suggestion.iteration)
     check = session.start_check
-    if check is not None and check.iteration == handed.iteration and not raw and session.base is not None:
-        handed.image = check.apply(session.to_image(session.base), handed.image)
+    start = None if (check is None or check.iteration != handed.iteration or raw) else session.classical_start()
+    if check is not None and start is not None:
+        handed.image = check.apply(session.to_image(start), handed.image)
         handed.start_check = check
     return handed
 

@@ -13,9 +13,10 @@ The command line, tiles, evaluate-stopping, the benchmark and the window's worke
   and the session's result is the one before the jump (not a failure).
 * checkpoints: written when due and at the end; a failed write never ends the run, the step
   carries the reason for the caller to report.
-* the start check: a denoising run that ends by itself with ``auto_stop`` (all its iterations, its
-  suggestion or its budget) judges the result it hands back against its classical start, by running
-  the same denoiser for as many iterations on a recorrupted copy of the photo
+* the start check: a denoising or x2 super-resolution run that ends by itself with ``auto_stop``
+  (all its iterations, its suggestion or its budget) judges the result it hands back against its
+  classical start, by running the same restorer for as many iterations on a copy of the photo with
+  a known answer: a recorrupted copy, or the photo's own downscaled copy
   (core/stopping/start_check.py); ``announce`` is told before that second run starts.
 
 The loop is a generator so that its caller keeps control between steps (previews, progress,
@@ -29,33 +30,65 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
+
 from dip_gui.core.errors import DivergenceError
 from dip_gui.core.problem.choices import Start, Task
 from dip_gui.core.problem.photo_traits import estimate_noise_sigma, estimate_noise_sigma_pca
 from dip_gui.core.problem.presets import GRAINY
-from dip_gui.core.problem.tasks import make_problem, to_numpy
+from dip_gui.core.problem.tasks import Problem, make_problem, to_numpy
 from dip_gui.core.runtime.interrupts import whole_step
 from dip_gui.core.session.checkpoint import Checkpointer
 from dip_gui.core.session.handed_back import handed_back_iteration
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.core.stopping.detectors import StopSuggestion
 from dip_gui.core.stopping.monitor import RunMonitor
-from dip_gui.core.stopping.start_check import StartCheck, network_share, recorrupted_pair
+from dip_gui.core.stopping.start_check import (
+    DOWNSCALED,
+    RECORRUPTED,
+    StartCheck,
+    downscaled_pair,
+    network_share,
+    recorrupted_pair,
+)
 
 #: Iterations timed before a time budget fixes the learning-rate schedule's horizon.
 HORIZON_PROBE = 5
 
 
-def judges_start(session: Session) -> bool:
-    """Whether the run's result is judged against its classical start when it ends by itself:
-    denoising over a non-local-means start (the noise model the recorrupted copy needs) of a photo
-    whose noise reads at ``GRAINY`` or more. Below that the read is as much the photo's fine texture
-    and its own grain as the noise, and a copy recorrupted at that level judges against the network's
-    detail: at sigma 5 it threw away 46-100% of a 0.12-0.31 dB gain on three photos and won nothing
-    (docs/stopping.md, benchmarks/start_check.py)."""
+#: Super-resolution's scale whose result is judged: at x2 on a small photo the network draws past its
+#: best and ends under its start; at x4 and x8 it climbs to the end or stays level (docs/stopping.md).
+JUDGED_SCALE = 2
+#: The smallest side of a downscaled copy worth judging by (pixels): smaller, and the copy's result
+#: is more its borders than its picture.
+MIN_COPY_SIDE = 16
+
+
+def check_measure(session: Session) -> str | None:
+    """How the run's result is judged against its classical start when it ends by itself (the copy
+    named in core/stopping/start_check.py), or None where it is not judged:
+
+    * denoising over a non-local-means start (the noise model the recorrupted copy needs) of a photo
+      whose noise reads at ``GRAINY`` or more. Below that the read is as much the photo's fine texture
+      and its own grain as the noise, and a copy recorrupted at that level judges against the
+      network's detail: at sigma 5 it threw away 46-100% of a 0.12-0.31 dB gain on three photos and
+      won nothing (docs/stopping.md, benchmarks/start_check.py);
+    * super-resolution at ``JUDGED_SCALE`` over a classical upscale, where the downscaled copy's
+      sides are at least ``MIN_COPY_SIDE``."""
     preset, problem = session.preset, session.problem
-    return (problem.task is Task.DENOISE and preset.base == Start.NLM and preset.residual
-            and estimate_noise_sigma(problem.observed) >= GRAINY)
+    if preset.base is None or not preset.residual:
+        return None
+    if problem.task is Task.DENOISE and preset.base == Start.NLM and estimate_noise_sigma(problem.observed) >= GRAINY:
+        return RECORRUPTED
+    copy_side = min(problem.observed.shape[:2]) // JUDGED_SCALE
+    if problem.task is Task.SR and problem.scale == JUDGED_SCALE and copy_side >= MIN_COPY_SIDE:
+        return DOWNSCALED
+    return None
+
+
+def judges_start(session: Session) -> bool:
+    """Whether the run's result is judged against its classical start when it ends by itself."""
+    return check_measure(session) is not None
 
 
 class EndReason(str, Enum):
@@ -210,33 +243,34 @@ class RunLoop:
         if self.monitor is not None:
             self.monitor.flush()  # the iterations still queued for the detector and the snapshots (GPU)
             end.late_suggestion = self.monitor.take_new_suggestion()
-        if self.auto_stop and reason in JUDGED_ENDS and judges_start(self.session):
-            self._check_against_start(end)
+        measure = check_measure(self.session) if (self.auto_stop and reason in JUDGED_ENDS) else None
+        if measure is not None:
+            self._check_against_start(end, measure)
         end.checkpoint_problem = self._save_checkpoint()
         return end
 
-    def _check_against_start(self, end: RunEnd) -> None:
-        """Judge the handed-back result against the start on a recorrupted copy (start_check.py). A
-        stop request or Ctrl+C during it leaves the result unjudged, as does a failure (said in
-        ``end.check_problem``): the run's own result is whole either way."""
+    def _check_against_start(self, end: RunEnd, measure: str) -> None:
+        """Judge the handed-back result against the start on the copy ``measure`` names
+        (start_check.py). A stop request or Ctrl+C during it leaves the result unjudged, as does a
+        failure (said in ``end.check_problem``): the run's own result is whole either way."""
         session = self.session
         iteration = handed_back_iteration(session, self.monitor, self.auto_stop)
         if session.start_check is not None and session.start_check.iteration == iteration:
             end.start_check = session.start_check  # judged before the checkpoint this run resumed from
             return
         if self.announce is not None:
-            self.announce(f"checking the result against its classical start on a recorrupted copy ({iteration} iterations)")
+            self.announce(f"checking the result against its classical start on a {measure} ({iteration} iterations)")
         started = time.perf_counter()
         try:
-            sigma = estimate_noise_sigma_pca(session.problem.observed)  # texture read as noise would lean to the start
-            share = network_share_on_copy(session, iteration, sigma, self._check_may_go_on)
+            copy, target = judging_pair(session.problem, measure, session.seed)
+            share = network_share_on_copy(session, iteration, copy, target, self._check_may_go_on)
         except KeyboardInterrupt:
             share = None
         except Exception as exc:  # a device or memory failure: the run's result stands unjudged
             share, end.check_problem = None, str(exc) or type(exc).__name__
         end.check_seconds = time.perf_counter() - started
         if share is not None:
-            session.start_check = end.start_check = StartCheck(iteration, share)
+            session.start_check = end.start_check = StartCheck(iteration, share, measure)
 
     def _check_may_go_on(self) -> bool:
         return not self._stop_requested and (self.keep_going is None or self.keep_going())
@@ -248,17 +282,28 @@ class RunLoop:
         return self.checkpoint.save()
 
 
-def network_share_on_copy(session: Session, iteration: int, noise_sigma: float,
+def judging_pair(problem: Problem, measure: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The copy of ``problem``'s photo to restore and the target its result is judged by, for the
+    check ``measure`` names (start_check.py)."""
+    if measure == DOWNSCALED:
+        assert problem.scale is not None  # check_measure: super-resolution
+        return downscaled_pair(problem.observed, problem.scale)
+    sigma = estimate_noise_sigma_pca(problem.observed)  # texture read as noise would lean to the start
+    return recorrupted_pair(problem.observed, sigma / 255, seed)
+
+
+def network_share_on_copy(session: Session, iteration: int, copy: np.ndarray, target: np.ndarray,
                           keep_going: Callable[[], bool] | None = None) -> float | None:
-    """The network's share in ``session``'s result at ``iteration``, judged by the same denoiser run
-    as many iterations on a copy of the photo recorrupted for noise of ``noise_sigma`` (0-255 scale;
-    start_check.py); None where ``keep_going`` ended that run first."""
+    """The network's share in ``session``'s result at ``iteration``, judged by the same restorer run
+    as many iterations on ``copy`` of the photo, its result against ``target`` (start_check.py); None
+    where ``keep_going`` ended that run first."""
     problem = session.problem
-    copy, target = recorrupted_pair(problem.observed, noise_sigma / 255, session.seed)
-    check = Session(make_problem(problem.task, copy, grey=problem.channels == 1), session.preset, seed=session.seed,
-                    device=session.device.type, precision=session.precision.value, host_memory=session.host_memory)
+    check = Session(make_problem(problem.task, copy, grey=problem.channels == 1, scale=problem.scale), session.preset,
+                    seed=session.seed, device=session.device.type, precision=session.precision.value,
+                    host_memory=session.host_memory)
     ended = RunLoop(check, until=iteration, keep_going=keep_going).run()
     if ended.reason is not EndReason.DONE:
         return None
-    assert check.base is not None  # judges_start: a residual over the start
-    return network_share(to_numpy(check.base), to_numpy(check.result_tensor()), target)
+    start = check.classical_start()
+    assert start is not None  # check_measure: a residual over the start
+    return network_share(to_numpy(start), to_numpy(check.result_tensor()), target)

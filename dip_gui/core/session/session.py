@@ -377,6 +377,15 @@ class Session:
             output = output * (1 - self.mask) + self.observed * self.mask
         return output
 
+    def classical_start(self) -> torch.Tensor | None:
+        """The classical estimate a residual run starts from, as a result (clamped, back-projected
+        where the run's results are: its first preview), or None where the run has no such start."""
+        base = self.base
+        if base is None:
+            return None
+        start = base if self.projection is None else self.projection.fresh(base)
+        return start.clamp(0.0, 1.0)
+
     def validation_error(self) -> torch.Tensor | None:
         """The result's mean squared error on the pixels hidden from the whole fit (a 0-d tensor on the
         device; reading it waits for the device), or None where the run hides none."""

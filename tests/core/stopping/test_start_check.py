@@ -1,4 +1,5 @@
-"""Denoising's judgement of the network's result against its classical start, on a recorrupted copy."""
+"""The judgement of the network's result against its classical start: denoising's on a recorrupted copy,
+x2 super-resolution's on the photo's own downscaled copy."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ import numpy as np
 import pytest
 
 from dip_gui.core.metrics import psnr
-from dip_gui.core.problem.degradations import add_gaussian_noise
-from dip_gui.core.problem.presets import get_preset
+from dip_gui.core.problem.degradations import add_gaussian_noise, downscale
+from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.session.checkpoint import load_session, save_session
 from dip_gui.core.session.handed_back import handed_back
-from dip_gui.core.session.run_loop import EndReason, RunLoop, judges_start
+from dip_gui.core.session.run_loop import EndReason, RunLoop, check_measure, judges_start
 from dip_gui.core.session.session import Session
-from dip_gui.core.stopping.start_check import RECORRUPTION, StartCheck, network_share, recorrupted_pair
+from dip_gui.core.stopping.start_check import (
+    DOWNSCALED,
+    RECORRUPTED,
+    RECORRUPTION,
+    StartCheck,
+    downscaled_pair,
+    network_share,
+    recorrupted_pair,
+)
 from tests.makers import TINY_NET
 
 
@@ -54,6 +63,18 @@ def test_a_share_mixes_the_start_and_the_result_and_survives_its_dict():
     check = StartCheck(7, 0.4)
     assert StartCheck.from_dict(check.to_dict()) == check and StartCheck.from_dict(None) is None
     assert "recorrupted" in check.describe() and "40%" in check.describe()
+    downscaled = StartCheck(7, 0.0, DOWNSCALED)
+    assert StartCheck.from_dict(downscaled.to_dict()) == downscaled
+    assert "downscaled copy" in downscaled.describe() and "the start is handed back" in downscaled.describe()
+    assert StartCheck.from_dict({"iteration": 3, "network_share": 1.0}).measure == RECORRUPTED  # a file without one
+
+
+def test_the_downscaled_copy_is_the_photo_brought_down_by_the_run_s_own_downsampler(smooth_image):
+    photo = smooth_image(35, 42)
+    copy, target = downscaled_pair(photo, 2)
+    assert copy.shape == (17, 21, 3) and target.shape == (34, 42, 3)  # an odd side loses its last row
+    np.testing.assert_array_equal(copy, downscale(photo, 2))
+    np.testing.assert_array_equal(target, photo[:34])
 
 
 @pytest.fixture
@@ -116,3 +137,43 @@ def test_only_a_photo_whose_noise_reads_grainy_or_more_is_judged(smooth_image):
     assert judges_start(grainy) and not judges_start(faint)
     jpeg = Session(make_problem("jpeg", add_gaussian_noise(clean, 25, seed=0)), preset)
     assert not judges_start(jpeg)  # its artefacts are no Gaussian noise to recorrupt
+
+
+def _super_resolution(clean: np.ndarray, scale: int = 2, name: str = "fast", noise: float = 25.0, **changes) -> Session:
+    """Fast super-resolution (on a tiny network) of ``clean`` brought down ``scale`` x, with noise in
+    the small photo for the network to draw past its best (the x2 overshoot of docs/stopping.md)."""
+    small = add_gaussian_noise(downscale(clean, scale), noise, seed=2)
+    preset = replace(scaled_for(get_preset("sr", name), scale), net=TINY_NET, **changes)
+    return Session(make_problem("sr", small, scale=scale), preset, seed=0)
+
+
+def test_an_x2_super_resolution_that_ends_worse_than_its_start_hands_back_the_start(smooth_image):
+    clean = smooth_image(96, 96)
+    session = _super_resolution(clean, iterations=60, lr=0.05)
+    assert check_measure(session) == DOWNSCALED
+    end = RunLoop(session, auto_stop=True).run()
+    start, network = session.to_image(session.classical_start()), session.result()
+    assert psnr(network, clean) < psnr(start, clean) - 0.1, "the set-up must overfit for the test to mean anything"
+    assert end.start_check is not None and end.start_check.measure == DOWNSCALED and end.start_check.iteration == 60
+    assert end.start_check.network_share < 0.5
+    handed = handed_back(session, None, auto_stop=True)
+    assert psnr(handed.image, clean) > psnr(network, clean) + 0.1
+
+
+def test_super_resolution_s_start_is_its_first_preview_back_projected_onto_the_photo(smooth_image):
+    session = _super_resolution(smooth_image(64, 64), noise=0.0, iterations=3)
+    RunLoop(session).run()
+    session.start_check = StartCheck(3, 0.0, DOWNSCALED)
+    handed = handed_back(session, None, auto_stop=True)
+    observed = session.problem.observed
+    brought_down = downscale(handed.image, 2)
+    blurred_upscale_brought_down = downscale(session.to_image(session.base), 2)
+    # the start explains the small photo (back-projected), where the blurred upscale it is made from does not
+    assert np.abs(brought_down - observed).mean() < 0.25 * np.abs(blurred_upscale_brought_down - observed).mean()
+
+
+def test_super_resolution_is_judged_at_x2_over_a_classical_start_with_a_copy_large_enough(smooth_image):
+    assert judges_start(_super_resolution(smooth_image(64, 64)))
+    assert not judges_start(_super_resolution(smooth_image(128, 128), scale=4))  # climbs to the end at x4
+    assert not judges_start(_super_resolution(smooth_image(40, 40)))  # a 10 px copy: borders more than picture
+    assert not judges_start(_super_resolution(smooth_image(64, 64), name="paper"))  # no classical start
