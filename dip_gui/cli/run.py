@@ -26,7 +26,7 @@ from dip_gui.cli.run_inputs import (
 )
 from dip_gui.core.atomic import remove_stale_temporaries, write_json_atomic
 from dip_gui.core.errors import DipError, InvalidParameterError
-from dip_gui.core.estimate.cost import LONG_RUN_S, cost_warning
+from dip_gui.core.estimate.cost import LONG_RUN_S, CostEstimate, cost_warning, with_check
 from dip_gui.core.imaging import LoadedImage, load_image, save_image, three_channels
 from dip_gui.core.metrics import psnr
 from dip_gui.core.problem.tasks import make_problem
@@ -34,7 +34,7 @@ from dip_gui.core.runtime.device import available_memory_bytes
 from dip_gui.core.session.checkpoint import Checkpointer, load_session, photo_facts, restore_monitor, saved_photo
 from dip_gui.core.session.cost_probe import estimate_run_cost
 from dip_gui.core.session.handed_back import HandedBack, handed_back
-from dip_gui.core.session.run_loop import EndReason, RunEnd, RunLoop
+from dip_gui.core.session.run_loop import EndReason, RunEnd, RunLoop, check_measure, check_size
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.core.stopping.monitor import RunMonitor
 
@@ -67,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{session.problem.out_size[1]}x{session.problem.out_size[0]} output",
         force=bool(args.resume),
     )
-    _announce_cost(session, log, args.max_seconds, args.host_memory)
+    _announce_cost(session, log, args.max_seconds, args.host_memory, args.auto_stop)
     monitor = RunMonitor(session, snapshots=bool(args.save_snapshots))
     if state is not None:
         restore_monitor(monitor, state)
@@ -94,12 +94,20 @@ def _run(args: argparse.Namespace) -> int:
     return 130 if end.reason is EndReason.INTERRUPTED else 0
 
 
-def _announce_cost(session: Session, log: Log, budget: float | None, host_memory: str) -> None:
-    """Time and memory of the run before it starts; a warning when it is long or may not fit.
-    ``host_memory``: the user's setting, which the estimate plans from as the session did."""
+def _announce_cost(session: Session, log: Log, budget: float | None, host_memory: str, auto_stop: bool) -> None:
+    """Time and memory of the run before it starts, and of its check against its start where
+    ``auto_stop`` ends it with one; a warning when it is long or may not fit. ``host_memory``: the
+    user's setting, which the estimate plans from as the session did."""
+    problem, preset = session.problem, session.preset
+    measure = check_measure(session) if auto_stop else None
+    photo_size = (problem.observed.shape[0], problem.observed.shape[1])
+    copy_size = None if measure is None else check_size(measure, photo_size, problem.out_size)
+
+    def estimate(size: tuple[int, int]) -> CostEstimate:
+        return estimate_run_cost(preset, size, problem.channels, session.device.type, host_memory)
+
     try:
-        cost = estimate_run_cost(session.preset, session.problem.out_size, session.problem.channels,
-                                 session.device.type, host_memory)
+        cost = with_check(estimate(problem.out_size), problem.out_size, copy_size, estimate)
     except (DipError, RuntimeError):
         return
     remaining = session.total_iterations - session.iteration

@@ -52,14 +52,31 @@ class CostEstimate:
     seconds_per_iteration: float
     memory_bytes: int
     canvas: tuple[int, int]
+    #: Per iteration of the check against the classical start, where the run ends with one: the same
+    #: restorer on a copy of the photo, for as many iterations (core/stopping/start_check.py).
+    check_seconds_per_iteration: float | None = None
 
     def duration(self, iterations: int) -> str:
         """The time ``iterations`` would take, for people: "40 s", "12 min", "1.4 h"."""
         return format_duration(self.seconds_per_iteration * iterations)
 
     def describe(self, iterations: int) -> str:
-        return (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{self.duration(iterations)} for {iterations} iterations, "
+        text = (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{self.duration(iterations)} for {iterations} iterations, "
                 f"~{self.memory_bytes / 2**20:,.0f} MB")
+        if self.check_seconds_per_iteration is None:
+            return text
+        return f"{text}; then up to ~{format_duration(self.check_seconds_per_iteration * iterations)} to check the result"
+
+
+def with_check(cost: CostEstimate, out_size: tuple[int, int], check_size: tuple[int, int] | None,
+               estimate: Callable[[tuple[int, int]], CostEstimate]) -> CostEstimate:
+    """``cost`` with the time per iteration of the run's check against its start, where it has one
+    (``check_size``: the copy's result size, ``run_loop.check_size``): the run's own where the copy is
+    the photo's size (denoising), else ``estimate``d for the copy's size (x2 super-resolution)."""
+    if check_size is None:
+        return cost
+    seconds = cost.seconds_per_iteration if check_size == out_size else estimate(check_size).seconds_per_iteration
+    return replace(cost, check_seconds_per_iteration=seconds)
 
 
 def cost_key(preset: Preset, out_size: tuple[int, int], channels: int, device: str,
@@ -215,4 +232,4 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["LONG_RUN_S", "CostEstimate", "StepTimer", "cost_warning", "estimate_cost", "format_duration"]
+__all__ = ["LONG_RUN_S", "CostEstimate", "StepTimer", "cost_warning", "estimate_cost", "format_duration", "with_check"]

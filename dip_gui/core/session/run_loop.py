@@ -35,7 +35,7 @@ import numpy as np
 from dip_gui.core.errors import DivergenceError
 from dip_gui.core.problem.choices import Start, Task
 from dip_gui.core.problem.photo_traits import estimate_noise_sigma, estimate_noise_sigma_pca
-from dip_gui.core.problem.presets import GRAINY
+from dip_gui.core.problem.presets import GRAINY, Preset
 from dip_gui.core.problem.tasks import Problem, make_problem, to_numpy
 from dip_gui.core.runtime.interrupts import whole_step
 from dip_gui.core.session.checkpoint import Checkpointer
@@ -66,7 +66,17 @@ MIN_COPY_SIDE = 16
 
 def check_measure(session: Session) -> str | None:
     """How the run's result is judged against its classical start when it ends by itself (the copy
-    named in core/stopping/start_check.py), or None where it is not judged:
+    named in core/stopping/start_check.py), or None where it is not judged (``measure_for``)."""
+    problem = session.problem
+    sigma = estimate_noise_sigma(problem.observed) if problem.task is Task.DENOISE else None
+    height, width = problem.observed.shape[:2]
+    return measure_for(session.preset, problem.task, problem.scale, (height, width), sigma)
+
+
+def measure_for(preset: Preset, task: Task, scale: int | None, photo_size: tuple[int, int],
+                noise_sigma: float | None) -> str | None:
+    """How a run of ``preset`` on a photo of ``photo_size`` (its noise read as ``noise_sigma`` by
+    ``estimate_noise_sigma``; None: not read) is judged against its classical start, or None:
 
     * denoising over a non-local-means start (the noise model the recorrupted copy needs) of a photo
       whose noise reads at ``GRAINY`` or more. Below that the read is as much the photo's fine texture
@@ -75,15 +85,21 @@ def check_measure(session: Session) -> str | None:
       won nothing (docs/stopping.md, benchmarks/start_check.py);
     * super-resolution at ``JUDGED_SCALE`` over a classical upscale, where the downscaled copy's
       sides are at least ``MIN_COPY_SIDE``."""
-    preset, problem = session.preset, session.problem
     if preset.base is None or not preset.residual:
         return None
-    if problem.task is Task.DENOISE and preset.base == Start.NLM and estimate_noise_sigma(problem.observed) >= GRAINY:
+    if task is Task.DENOISE and preset.base == Start.NLM and noise_sigma is not None and noise_sigma >= GRAINY:
         return RECORRUPTED
-    copy_side = min(problem.observed.shape[:2]) // JUDGED_SCALE
-    if problem.task is Task.SR and problem.scale == JUDGED_SCALE and copy_side >= MIN_COPY_SIDE:
+    if task is Task.SR and scale == JUDGED_SCALE and min(photo_size) // JUDGED_SCALE >= MIN_COPY_SIDE:
         return DOWNSCALED
     return None
+
+
+def check_size(measure: str, photo_size: tuple[int, int], out_size: tuple[int, int]) -> tuple[int, int]:
+    """The result size of the check's run on the copy (what its time is estimated for): the photo's
+    own size for the downscaled copy (its sides cut to multiples of the scale), the run's otherwise."""
+    if measure == DOWNSCALED:
+        return (photo_size[0] // JUDGED_SCALE * JUDGED_SCALE, photo_size[1] // JUDGED_SCALE * JUDGED_SCALE)
+    return out_size
 
 
 def judges_start(session: Session) -> bool:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from dip_gui.core.estimate.cost import CostEstimate, cost_key
+from dip_gui.core.estimate.cost import CostEstimate, cost_key, with_check
 from dip_gui.core.problem.presets import Preset
 from dip_gui.core.session.cost_probe import estimate_run_cost
 
@@ -24,10 +24,12 @@ class EstimateRequest(NamedTuple):
     channels: int
     device: str
     host_memory: str = "auto"
+    #: The result size of the run's check against its start (``run_loop.check_size``), None without one.
+    check_size: tuple[int, int] | None = None
 
     def cost_key(self) -> tuple:
         """``core.estimate.cost_key``: editing the schedule (iterations, lr, ...) costs no new estimate."""
-        return cost_key(self.preset, self.size, self.channels, self.device, self.host_memory)
+        return (*cost_key(self.preset, self.size, self.channels, self.device, self.host_memory), self.check_size)
 
 
 class _Relay(QObject):
@@ -102,4 +104,7 @@ class BackgroundEstimator(QObject):
 
 
 def _estimate(request: EstimateRequest) -> CostEstimate:
-    return estimate_run_cost(request.preset, request.size, request.channels, request.device, request.host_memory)
+    def at(size: tuple[int, int]) -> CostEstimate:
+        return estimate_run_cost(request.preset, size, request.channels, request.device, request.host_memory)
+
+    return with_check(at(request.size), request.size, request.check_size, at)

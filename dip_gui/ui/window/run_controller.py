@@ -27,6 +27,7 @@ from dip_gui.core.problem.tasks import Problem, make_problem
 from dip_gui.core.runtime.device import available_memory_bytes, resolve_device
 from dip_gui.core.session.checkpoint import photo_facts
 from dip_gui.core.session.handed_back import HandedBack
+from dip_gui.core.session.run_loop import check_size, measure_for
 from dip_gui.core.session.session import Session, StepResult
 from dip_gui.ui.window.current_run import CurrentRun
 from dip_gui.ui.window.document import Document, WindowState
@@ -67,6 +68,8 @@ class RunController(QObject):
         self._device_failure: str | None = None
         self.estimate_timer = QTimer(self, singleShot=True, interval=300)
         self.estimate_timer.timeout.connect(self.update_estimate)
+        # the automatic stop decides whether the run ends with a check against its start, which the estimate includes
+        parts.timeline.auto_stop.toggled.connect(lambda _on: self.estimate_timer.start())
         self.estimator = BackgroundEstimator(parts.parent)
         self.estimator.ready.connect(self.show_estimate)
         run.progress.connect(self._on_progress)
@@ -397,12 +400,16 @@ class RunController(QObject):
         return f"Result {out_width}x{out_height} (from {width}x{height}). "
 
     def _estimate_request(self, preset: Preset) -> EstimateRequest:
-        """A run of ``preset`` on the open photo with the panel's scale, device and memory setting."""
-        scale = self.panel.current_scale() or 1
+        """A run of ``preset`` on the open photo with the panel's scale, device and memory setting, and
+        the check against its start where the automatic stop ends the run with one."""
+        scale = self.panel.current_scale()
         photo = self.doc.require_photo()
-        size = (photo.size[0] * scale, photo.size[1] * scale)
+        size = (photo.size[0] * (scale or 1), photo.size[1] * (scale or 1))
+        traits = self.panel.traits
+        measure = measure_for(preset, preset.task, scale, photo.size, None if traits is None else traits.noise_sigma)
+        copy = None if (measure is None or not self.run.auto_stop) else check_size(measure, photo.size, size)
         return EstimateRequest(preset, size, 1 if photo.grey else 3, self.panel.device.currentText(),
-                               self.panel.current_host_memory())
+                               self.panel.current_host_memory(), copy)
 
 
 def _going(session: Session) -> WindowState:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dip_gui.core.estimate.cost import CostEstimate, cost_warning, format_duration
+from dip_gui.core.estimate.cost import CostEstimate, cost_warning, format_duration, with_check
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(40, "40 s"), (89.4, "89 s"), (1920, "32 min"), (5399, "90 min"),
@@ -106,3 +106,20 @@ def test_an_explicit_memory_setting_is_estimated_as_the_session_will_run_it():
                                                              host_memory=setting)
     with pytest.raises(InvalidParameterError):
         estimate.estimate_cost(preset, (256, 256), device="cpu", host_memory="quick")
+
+
+def test_a_run_checked_against_its_start_is_estimated_with_its_check():
+    cost = CostEstimate(seconds_per_iteration=0.2, memory_bytes=2**20, canvas=(128, 128))
+    asked = []
+
+    def estimate(size):
+        asked.append(size)
+        return CostEstimate(seconds_per_iteration=0.1, memory_bytes=2**20, canvas=size)
+
+    assert with_check(cost, (128, 128), None, estimate) == cost and asked == []  # no check
+    same = with_check(cost, (128, 128), (128, 128), estimate)  # denoising: a copy of the photo's size
+    assert same.check_seconds_per_iteration == 0.2 and asked == []
+    smaller = with_check(cost, (128, 128), (64, 64), estimate)  # x2 super-resolution: the photo's own copy
+    assert smaller.check_seconds_per_iteration == 0.1 and asked == [(64, 64)]
+    assert smaller.describe(600).endswith("; then up to ~60 s to check the result")
+    assert "check" not in cost.describe(600)

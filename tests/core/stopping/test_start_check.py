@@ -14,7 +14,7 @@ from dip_gui.core.problem.presets import get_preset, scaled_for
 from dip_gui.core.problem.tasks import make_problem
 from dip_gui.core.session.checkpoint import load_session, save_session
 from dip_gui.core.session.handed_back import handed_back
-from dip_gui.core.session.run_loop import EndReason, RunLoop, check_measure, judges_start
+from dip_gui.core.session.run_loop import EndReason, RunLoop, check_measure, check_size, judges_start, measure_for
 from dip_gui.core.session.session import Session
 from dip_gui.core.stopping.start_check import (
     DOWNSCALED,
@@ -177,3 +177,14 @@ def test_super_resolution_is_judged_at_x2_over_a_classical_start_with_a_copy_lar
     assert not judges_start(_super_resolution(smooth_image(128, 128), scale=4))  # climbs to the end at x4
     assert not judges_start(_super_resolution(smooth_image(40, 40)))  # a 10 px copy: borders more than picture
     assert not judges_start(_super_resolution(smooth_image(64, 64), name="paper"))  # no classical start
+
+
+def test_whether_a_run_will_be_judged_is_known_before_it_starts_and_so_is_its_copy_s_size():
+    sr, denoise = scaled_for(get_preset("sr", "fast"), 2), get_preset("denoise", "fast")
+    assert measure_for(sr, sr.task, 2, (40, 48), None) == DOWNSCALED
+    assert measure_for(sr, sr.task, 2, (30, 48), None) is None  # a 15 px copy
+    assert measure_for(denoise, denoise.task, None, (40, 48), 25.0) == RECORRUPTED
+    assert measure_for(denoise, denoise.task, None, (40, 48), 5.0) is None  # under GRAINY
+    assert measure_for(denoise, denoise.task, None, (40, 48), None) is None  # the noise not read
+    assert check_size(DOWNSCALED, (41, 48), (82, 96)) == (40, 48)  # the photo, its sides cut to even
+    assert check_size(RECORRUPTED, (40, 48), (40, 48)) == (40, 48)

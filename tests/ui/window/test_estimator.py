@@ -15,12 +15,14 @@ class FakeEstimates:
     def __init__(self):
         self.calls: list[tuple[str, threading.Thread]] = []
         self.host_memory: list[str] = []
+        self.sizes: list[tuple[int, int]] = []
         self.release = threading.Event()
         self.release.set()
         self.started = threading.Event()
 
     def __call__(self, preset, size, channels, device, host_memory="auto"):
         self.calls.append((preset.name, threading.current_thread()))
+        self.sizes.append(size)
         self.host_memory.append(host_memory)
         self.started.set()
         assert self.release.wait(20), "the test never released the estimate"
@@ -182,3 +184,22 @@ def test_an_estimate_that_ends_after_its_window_is_gone_is_dropped_quietly(qtbot
     shiboken6.delete(owner)  # as the window's deletion does: the pool waits for its thread
     qtbot.wait(100)
     assert not shiboken6.isValid(estimator) and delivered == [] and len(fake.calls) == 1
+
+
+def test_an_x2_enlargement_s_estimate_includes_its_check_unless_the_automatic_stop_is_off(window, photo_path, qtbot,
+                                                                                          fake):
+    window.files.open_path(photo_path)  # 40x48: its half-size copy is large enough to judge by
+    window.panel.select_task("sr")
+    window.panel.scale.setCurrentIndex(window.panel.scale.findData(2))
+    window.runs.estimate_timer.stop()
+    window.runs.update_estimate()
+    qtbot.waitUntil(lambda: "to check the result" in window.panel.estimate.text(), timeout=10000)
+    assert fake.sizes[-2:] == [(80, 96), (40, 48)]  # the run's result, then the copy's: the photo's size
+    assert "then up to ~25 min to check the result" in window.panel.estimate.text()  # 1500 iterations x 1 s
+    window.timeline.auto_stop.setChecked(False)  # no automatic stop: the run ends unjudged
+    qtbot.waitUntil(lambda: window.panel.estimate.text().startswith("Result 96x80 (from 48x40). Estimate:")
+                    and "check" not in window.panel.estimate.text(), timeout=10000)
+    window.panel.scale.setCurrentIndex(window.panel.scale.findData(4))
+    window.timeline.auto_stop.setChecked(True)
+    qtbot.waitUntil(lambda: "Result 192x160" in window.panel.estimate.text(), timeout=10000)
+    assert "check" not in window.panel.estimate.text()  # x4 climbs to its end: no check
