@@ -56,9 +56,18 @@ class CostEstimate:
     #: restorer on a copy of the photo, for as many iterations (core/stopping/start_check.py).
     check_seconds_per_iteration: float | None = None
 
+    @property
+    def whole_seconds_per_iteration(self) -> float:
+        """Per iteration of the run and of its check against its start, where it ends with one."""
+        return self.seconds_per_iteration + (self.check_seconds_per_iteration or 0.0)
+
     def duration(self, iterations: int) -> str:
         """The time ``iterations`` would take, for people: "40 s", "12 min", "1.4 h"."""
         return format_duration(self.seconds_per_iteration * iterations)
+
+    def whole_duration(self, iterations: int) -> str:
+        """The time ``iterations`` and the check after them would take at most, for people."""
+        return format_duration(self.whole_seconds_per_iteration * iterations)
 
     def describe(self, iterations: int) -> str:
         text = (f"~{self.seconds_per_iteration:.2f} s/iteration, ~{self.duration(iterations)} for {iterations} iterations, "
@@ -213,9 +222,10 @@ def _probe_seconds(net: torch.nn.Module, z: torch.Tensor, device: torch.device, 
 
 
 def cost_warning(cost: CostEstimate, iterations: int, available_bytes: int | None, long_run_s: float) -> str | None:
-    """Why a run deserves a question before it starts (too long, or more memory than is free), or None."""
+    """Why a run deserves a question before it starts (too long, its check against its start counted,
+    or more memory than is free), or None."""
     reasons = []
-    total = cost.seconds_per_iteration * iterations
+    total = cost.whole_seconds_per_iteration * iterations
     if total > long_run_s:
         reasons.append(f"take about {format_duration(total)}")
     if available_bytes and cost.memory_bytes > 0.8 * available_bytes:

@@ -335,9 +335,9 @@ class RunController(QObject):
         if warning is None:
             return True
         offers = self._quicker_presets(preset)
-        fitting = int(LONG_RUN_S / cost.seconds_per_iteration)  # iterations that fit the long-run mark
+        fitting = int(LONG_RUN_S / cost.whole_seconds_per_iteration)  # iterations that fit the long-run mark
         if 1 <= fitting < preset.iterations:
-            offers.append((f"{SHORTER}{fitting}", "~" + cost.duration(fitting)))
+            offers.append((f"{SHORTER}{fitting}", "~" + cost.whole_duration(fitting)))
         choice = self.ask_about_cost(warning, offers)
         if choice.startswith(SHORTER):
             self.panel.iterations.setValue(int(choice.removeprefix(SHORTER)))
@@ -356,7 +356,7 @@ class RunController(QObject):
             quicker = fitted_for(get_preset(self.panel.current_task(), name), self.panel.current_scale(),
                                  self.panel.traits)
             try:
-                duration = "~" + self.estimator.result_for(self._estimate_request(quicker)).duration(quicker.iterations)
+                duration = "~" + self.estimator.result_for(self._estimate_request(quicker)).whole_duration(quicker.iterations)
             except (DipError, RuntimeError):
                 duration = "time unknown"
             offers.append((name, duration))

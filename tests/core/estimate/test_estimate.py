@@ -123,3 +123,11 @@ def test_a_run_checked_against_its_start_is_estimated_with_its_check():
     assert smaller.check_seconds_per_iteration == 0.1 and asked == [(64, 64)]
     assert smaller.describe(600).endswith("; then up to ~60 s to check the result")
     assert "check" not in cost.describe(600)
+
+
+def test_the_long_run_question_counts_the_check_against_the_start():
+    run_only = CostEstimate(seconds_per_iteration=1.0, memory_bytes=2**20, canvas=(64, 64))
+    checked = CostEstimate(seconds_per_iteration=1.0, memory_bytes=2**20, canvas=(64, 64), check_seconds_per_iteration=0.5)
+    assert cost_warning(run_only, 1000, None, long_run_s=1200) is None
+    assert cost_warning(checked, 1000, None, long_run_s=1200) == "This run would take about 25 min."
+    assert checked.duration(1000) == "17 min" and checked.whole_duration(1000) == "25 min"

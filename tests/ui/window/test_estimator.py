@@ -6,6 +6,7 @@ import pytest
 
 import dip_gui.ui.window.estimator as estimator_module
 from dip_gui.core.estimate.cost import CostEstimate
+from dip_gui.ui.window.run_texts import SHORTER
 
 
 class FakeEstimates:
@@ -203,3 +204,19 @@ def test_an_x2_enlargement_s_estimate_includes_its_check_unless_the_automatic_st
     window.timeline.auto_stop.setChecked(True)
     qtbot.waitUntil(lambda: "Result 192x160" in window.panel.estimate.text(), timeout=10000)
     assert "check" not in window.panel.estimate.text()  # x4 climbs to its end: no check
+
+
+def test_the_long_run_question_counts_the_check_and_offers_a_run_that_fits_with_it(window, photo_path, qtbot, fake,
+                                                                                   monkeypatch):
+    asked = []
+    monkeypatch.setattr(window.runs, "ask_about_cost", lambda text, offers: asked.append((text, offers)) or "cancel")
+    window.files.open_path(photo_path)
+    window.panel.select_task("sr")
+    window.panel.scale.setCurrentIndex(window.panel.scale.findData(2))
+    window.panel.iterations.setValue(1200)  # 20 min of run (1 s per iteration), 40 with its check
+    window.runs.estimate_timer.stop()
+    assert not window.runs.confirm_cost()
+    text, offers = asked[-1]
+    assert text == "This run would take about 40 min."
+    assert (f"{SHORTER}900", "~30 min") in offers  # 900 iterations and their check fit the 30-minute mark
+    assert ("fast", "~50 min") in offers  # fast's own 1500 iterations, and their check
