@@ -101,7 +101,7 @@ def _announce_cost(session: Session, log: Log, budget: float | None, host_memory
     problem, preset = session.problem, session.preset
     measure = check_measure(session) if auto_stop else None
     photo_size = (problem.observed.shape[0], problem.observed.shape[1])
-    copy_size = None if measure is None else check_size(measure, photo_size, problem.out_size)
+    copy_size = None if measure is None else check_size(measure, photo_size)
 
     def estimate(size: tuple[int, int]) -> CostEstimate:
         return estimate_run_cost(preset, size, problem.channels, session.device.type, host_memory)

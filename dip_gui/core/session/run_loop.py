@@ -94,12 +94,13 @@ def measure_for(preset: Preset, task: Task, scale: int | None, photo_size: tuple
     return None
 
 
-def check_size(measure: str, photo_size: tuple[int, int], out_size: tuple[int, int]) -> tuple[int, int]:
+def check_size(measure: str, photo_size: tuple[int, int]) -> tuple[int, int]:
     """The result size of the check's run on the copy (what its time is estimated for): the photo's
-    own size for the downscaled copy (its sides cut to multiples of the scale), the run's otherwise."""
+    own size, its sides cut to multiples of the scale for the downscaled copy (denoising's copy and
+    result are the photo's size)."""
     if measure == DOWNSCALED:
         return (photo_size[0] // JUDGED_SCALE * JUDGED_SCALE, photo_size[1] // JUDGED_SCALE * JUDGED_SCALE)
-    return out_size
+    return photo_size
 
 
 def judges_start(session: Session) -> bool:

@@ -407,7 +407,7 @@ class RunController(QObject):
         size = (photo.size[0] * (scale or 1), photo.size[1] * (scale or 1))
         traits = self.panel.traits
         measure = measure_for(preset, preset.task, scale, photo.size, None if traits is None else traits.noise_sigma)
-        copy = None if (measure is None or not self.run.auto_stop) else check_size(measure, photo.size, size)
+        copy = None if (measure is None or not self.run.auto_stop) else check_size(measure, photo.size)
         return EstimateRequest(preset, size, 1 if photo.grey else 3, self.panel.device.currentText(),
                                self.panel.current_host_memory(), copy)
 
