@@ -1,21 +1,25 @@
 """Classical fills of painted holes, and the choice between them for a photo.
 
 Telea's method (OpenCV) marches into each hole from its border; biharmonic inpainting
-(scikit-image) solves for the smoothest surface that meets the known pixels. On thin holes in smooth
-areas the biharmonic fill is far better, on large holes in busy texture it overshoots. Measured on
-the paper's masks, whole photos (PSNR, dB; Telea / biharmonic): kate's text 40.79 / 43.96, vase's
-hole 28.69 / 28.97, library's blobs 20.80 / 17.71. No photo is known in advance, so each fill is
-tried on known pixels shaped like the holes (hole_shapes.holdout_mask), hidden from it, and the one
-that predicts them better fills the holes.
+(scikit-image) solves for the smoothest surface that meets the known pixels; frequency-selective
+reconstruction (frequency_fill.py) carries the texture around a hole into it. On thin holes in
+smooth areas the biharmonic fill is far better than Telea's, on large holes in busy texture it
+overshoots. Measured on the paper's masks, whole photos (PSNR, dB; Telea / biharmonic): kate's text
+40.79 / 43.96, vase's hole 28.69 / 28.97, library's blobs 20.80 / 17.71; on painted strokes, blobs
+and text over held-out photos the frequency fill leads on most (docs/quality.md, "Painted holes").
+No photo is known in advance, so each fill is tried on known pixels shaped like the holes
+(hole_shapes.holdout_mask), hidden from it, and the one that predicts them best fills the holes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from dip_gui.core.classical.frequency_fill import frequency_fill, fsr_available
 from dip_gui.core.classical.hole_shapes import holdout_mask
 from dip_gui.core.problem.choices import Start
 
@@ -45,36 +49,79 @@ def biharmonic_fill(image: np.ndarray, known: np.ndarray | None) -> np.ndarray:
     return np.where(known[:, :, None] > 0.5, image, np.clip(filled, 0.0, 1.0).reshape(image.shape))
 
 
+def texture_fill(image: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+    """Fill holes by frequency-selective reconstruction (frequency_fill.py), the chroma of a colour
+    photo by the smooth fill that suits the holes' size."""
+    if known is None:
+        return image
+    return frequency_fill(image, known, _smooth_fill)
+
+
+def _smooth_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Biharmonic where the holes allow it, else Telea's in each channel (any channel count)."""
+    if (known < 0.5).sum() <= BIHARMONIC_MAX_HOLE_PIXELS:
+        return biharmonic_fill(image, known)
+    return np.dstack([telea_fill(image[:, :, c:c + 1], known) for c in range(image.shape[2])])
+
+
 FILL_METHODS: dict[str, Callable[[np.ndarray, np.ndarray | None], np.ndarray]] = {
     "telea": telea_fill,
     "biharmonic": biharmonic_fill,
 }
+if fsr_available():  # OpenCV's contrib modules (a dependency; a plain OpenCV installed over it lacks them)
+    FILL_METHODS["texture"] = texture_fill
 
 
 def chosen_fill(image: np.ndarray, known: np.ndarray | None) -> str:
     """The name of the fill that best predicts known pixels shaped like the holes of ``known``
-    (Telea's where nothing can be judged or the holes are too large for the biharmonic solve)."""
-    if known is None or (known < 0.5).sum() > BIHARMONIC_MAX_HOLE_PIXELS:
+    (Telea's where nothing can be judged; the biharmonic fill is not tried where the holes are too
+    large for its solve)."""
+    if known is None:
         return "telea"
     hidden = holdout_mask(known > 0.5)
     if hidden is None:
         return "telea"
     seen = ((known > 0.5) & ~hidden).astype(np.float32)
-    errors = {name: float(np.mean((fill(image * seen[:, :, None], seen)[hidden] - image[hidden]) ** 2))
-              for name, fill in FILL_METHODS.items()}
+    errors = {name: float(np.mean((FILL_METHODS[name](image * seen[:, :, None], seen)[hidden] - image[hidden]) ** 2))
+              for name in _candidates(seen)}
     return min(errors, key=lambda name: errors[name])
 
 
-def fill_choice_mask(known: np.ndarray, seed: int) -> np.ndarray:
-    """The known pixels a run with a holdout chooses its fill on: all but those its holdout hides
-    (hole_shapes.holdout_mask with the run's seed), so that nothing of the hidden pixels reaches the
-    fit, not even through the choice of the fill."""
+def _candidates(known: np.ndarray) -> list[str]:
+    """The fills tried for holes ``known`` < 0.5: all but the biharmonic where its solve is too large."""
+    too_large = (known < 0.5).sum() > BIHARMONIC_MAX_HOLE_PIXELS
+    return [name for name in FILL_METHODS if not (too_large and name == "biharmonic")]
+
+
+@dataclass(frozen=True)
+class FillChoice:
+    """The fill of one run with a holdout: its method, and that method's fill made without the pixels
+    the holdout hides (``seen``: the known pixels less those), which the holdout judges the network
+    against and the fit starts from."""
+
+    method: str
+    seen: np.ndarray  # HxW float32, 1 where a pixel is known and not hidden
+    fill_unseen: np.ndarray  # HxWxC, the method's fill made from ``seen`` alone (not blurred)
+
+    def made_from(self, known: np.ndarray | None) -> bool:
+        return known is not None and np.array_equal(known, self.seen)
+
+
+def run_fill_choice(kind: str, image: np.ndarray, known: np.ndarray, seed: int) -> FillChoice | None:
+    """The fill of a ``fill`` start in a run with a holdout (None for the other starts, and where the
+    holdout hides nothing): each method fills the holes and the pixels the holdout hides (its mask
+    with the run's seed), and the one that predicts those best is the run's. The holdout then judges
+    that same fill, so the choice costs no fill of its own; a texture fill of a 512 px photo takes
+    seconds. The choice leans the holdout towards the fill (it is the best of its methods on the
+    hidden pixels), the safe side: the network has to beat the best fill there to take over."""
+    if kind != Start.FILL:
+        return None
     hidden = holdout_mask(known > 0.5, seed)
-    return known if hidden is None else (known * ~hidden).astype(np.float32)
-
-
-def run_fill_method(kind: str, image: np.ndarray, known: np.ndarray, seed: int) -> str | None:
-    """The method of a ``fill`` start in a run with a holdout, chosen once without the pixels its
-    holdout hides; the fill shown and the fill made without the hidden pixels both use it (None for
-    the other starts)."""
-    return chosen_fill(image, fill_choice_mask(known, seed)) if kind == Start.FILL else None
+    if hidden is None:
+        return None
+    seen = ((known > 0.5) & ~hidden).astype(np.float32)
+    observed = image * seen[:, :, None]
+    fills = {name: FILL_METHODS[name](observed, seen) for name in _candidates(seen)}
+    errors = {name: float(np.mean((filled[hidden] - image[hidden]) ** 2)) for name, filled in fills.items()}
+    method = min(errors, key=lambda name: errors[name])
+    return FillChoice(method, seen, fills[method])

@@ -15,7 +15,7 @@ import torch
 
 from dip_gui.core.classical.back_projection import START_ROUNDS, refine
 from dip_gui.core.classical.grouped_wiener import MAX_PIXELS, grouped_wiener
-from dip_gui.core.classical.hole_fills import FILL_METHODS, chosen_fill, telea_fill
+from dip_gui.core.classical.hole_fills import FILL_METHODS, FillChoice, chosen_fill, telea_fill
 from dip_gui.core.classical.wiener import wiener_channel
 from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 from dip_gui.core.problem.presets import BASES, FILLS
@@ -196,10 +196,20 @@ def _spread_known(image: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 def classical_fill(image: np.ndarray, known: np.ndarray | None, sigma: float,
                    method: str | None = None) -> np.ndarray:
-    """The ``fill`` start: holes filled by Telea's or the biharmonic method, whichever predicts known
-    pixels shaped like the holes better (hole_fills), then blurred by ``sigma`` px where the fill is
-    Telea's: the blur smooths its streaks (kate's text: 40.79 -> 41.32 dB), while the biharmonic fill
-    is smooth already and loses by it (43.96 -> 43.69). ``method``: the fill to use, chosen here
-    when None (hole_fills.chosen_fill)."""
+    """The ``fill`` start: holes filled by the method (hole_fills.FILL_METHODS) that predicts known
+    pixels shaped like the holes best, chosen here when ``method`` is None (hole_fills.chosen_fill),
+    then blurred by ``sigma`` px where the fill is Telea's (``blurred_fill``)."""
     method = method or chosen_fill(image, known)
-    return gaussian_blur(FILL_METHODS[method](image, known), sigma if method == "telea" else 0.0)
+    return blurred_fill(FILL_METHODS[method](image, known), method, sigma)
+
+
+def fill_as_made(choice: FillChoice, sigma: float) -> np.ndarray:
+    """``classical_fill`` of the pixels ``choice.seen`` with the run's method, from the fill the choice made."""
+    return blurred_fill(choice.fill_unseen, choice.method, sigma)
+
+
+def blurred_fill(filled: np.ndarray, method: str, sigma: float) -> np.ndarray:
+    """A fill blurred by ``sigma`` px where it is Telea's: the blur smooths its streaks (kate's text:
+    40.79 -> 41.32 dB), while the biharmonic fill is smooth already and loses by it (43.96 -> 43.69),
+    and the texture fill's texture is what it is for."""
+    return gaussian_blur(filled, sigma if method == "telea" else 0.0)

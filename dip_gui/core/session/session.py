@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from dip_gui.core.classical.back_projection import BackProjection
-from dip_gui.core.classical.hole_fills import run_fill_method
-from dip_gui.core.classical.warm_start import adapted_blur_sigma, fill_holes, gaussian_blur, warm_start
+from dip_gui.core.classical.hole_fills import FillChoice, run_fill_choice
+from dip_gui.core.classical.warm_start import adapted_blur_sigma, fill_as_made, fill_holes, gaussian_blur, warm_start
 from dip_gui.core.errors import DeviceError
 from dip_gui.core.imaging import three_channels
 from dip_gui.core.metrics import psnr
@@ -149,13 +149,14 @@ class Session:
         # known pixels leave it nothing to fit); the holdout judges and shows the sharp fill.
         fill_sigma = 0.0 if (holdout and preset.residual) else sigma
         try:
-            method = run_fill_method(preset.base, problem.observed_pixels(), problem.mask, self.seed) if (
+            choice = run_fill_choice(preset.base, problem.observed_pixels(), problem.mask, self.seed) if (
                 holdout and preset.base and problem.mask is not None) else None
+            method = None if choice is None else choice.method
             start = warm_start(problem, preset.base, fill_sigma, method) if preset.base else None
             unseen_fill: torch.Tensor | None = None
             if holdout:
                 assert start is not None  # Preset.validate: a holdout needs a fill
-                unseen_fill = self._prepare_holdout(to_tensor(start), fill_sigma, method)
+                unseen_fill = self._prepare_holdout(to_tensor(start), fill_sigma, choice)
                 start = to_numpy(unseen_fill)  # what the fit hides must not reach it through the start
             if start is not None and fill_sigma != sigma:
                 start = gaussian_blur(start, sigma)
@@ -172,15 +173,18 @@ class Session:
             raise _device_error(exc) from None
         self.prepared = True
 
-    def _prepare_holdout(self, fill: torch.Tensor, sigma: float, method: str | None) -> torch.Tensor:
+    def _prepare_holdout(self, fill: torch.Tensor, sigma: float, choice: FillChoice | None) -> torch.Tensor:
         """``fill``: the preset's fill of the holes, blurred by ``sigma`` (made once for the start and the
-        holdout). Returns the fill made without the pixels the fit hides."""
+        holdout); ``choice``: the run's fill method and its fill without the hidden pixels, made while
+        choosing it. Returns the fill made without the pixels the fit hides."""
         problem, base, ema = self.problem, self.preset.base, self.preset.ema
         assert base is not None and ema is not None and problem.mask is not None  # Preset.validate, prepare()
         observed = problem.observed_pixels()
 
         def fill_without(seen: np.ndarray) -> np.ndarray:
-            return fill_holes(base, observed, seen, sigma, method)  # the method of the shown fill
+            if choice is not None and choice.made_from(seen):
+                return fill_as_made(choice, sigma)
+            return fill_holes(base, observed, seen, sigma, None if choice is None else choice.method)
 
         self.holdout = Holdout.build(observed, problem.mask, fill.to(self.device), fill_without, self.seed, ema,
                                      self.iteration)

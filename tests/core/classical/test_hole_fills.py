@@ -44,28 +44,27 @@ def test_the_choice_is_the_fill_with_the_smaller_error_on_the_hidden_pixels():
     assert chosen_fill(observed, known) == min(errors, key=errors.get)
 
 
-def test_the_fill_without_hidden_pixels_is_made_by_the_method_chosen_for_the_run(monkeypatch):
-    photo = smooth_image(96, 96, seed=3)
+def test_a_run_chooses_the_fill_that_best_predicts_its_hidden_pixels_and_keeps_that_fill():
+    rng = np.random.default_rng(0)
+    photo = np.clip(smooth_image(80, 80, seed=1) + rng.normal(0, 0.15, (80, 80, 3)), 0, 1).astype(np.float32)
+    known = np.ones((80, 80), np.float32)
+    known[20:44, 30:54] = 0.0
+    observed = photo * known[:, :, None]
+    choice = hole_fills.run_fill_choice("fill", observed, known, seed=2)
+    hidden = holdout_mask(known > 0.5, 2)
+    seen = ((known > 0.5) & ~hidden).astype(np.float32)
+    assert choice is not None and np.array_equal(choice.seen, seen) and choice.made_from(seen)
+    errors = {name: np.mean((fill(observed * seen[:, :, None], seen)[hidden] - photo[hidden]) ** 2)
+              for name, fill in FILL_METHODS.items()}
+    assert choice.method == min(errors, key=errors.get)
+    np.testing.assert_array_equal(choice.fill_unseen, FILL_METHODS[choice.method](observed * seen[:, :, None], seen))
+
+
+def test_only_a_fill_start_with_something_to_hide_has_a_run_choice():
     known = text_strokes(96)
-    seen = known.copy()
-    seen[40:60, 40:60] = 0.0
-    method = hole_fills.run_fill_method("fill", photo * known[:, :, None], known, seed=0)
-    asked = []
-    real = hole_fills.chosen_fill
-    monkeypatch.setattr(hole_fills, "chosen_fill", lambda image, mask: asked.append(mask) or real(image, mask))
-    from dip_gui.core.classical import warm_start
-
-    monkeypatch.setattr(warm_start, "chosen_fill", hole_fills.chosen_fill)
-    filled = classical_fill(photo * seen[:, :, None], seen, 0.0, method)
-    assert asked == [], "the run's method is used, not chosen again"
-    np.testing.assert_array_equal(filled, FILL_METHODS[method](photo * seen[:, :, None], seen))
-
-
-def test_a_run_chooses_its_fill_without_the_pixels_its_holdout_hides():
-    known = text_strokes(96)
-    choice = hole_fills.fill_choice_mask(known, seed=0)
-    hidden = holdout_mask(known > 0.5, 0)
-    assert hidden is not None and not choice[hidden].any() and np.array_equal(choice[~hidden], known[~hidden])
+    photo = smooth_image(96, 96, seed=3) * known[:, :, None]
+    assert hole_fills.run_fill_choice("nlm_fill", photo, known, seed=0) is None
+    assert hole_fills.run_fill_choice("fill", photo, np.ones((96, 96), np.float32), seed=0) is None
 
 
 @pytest.mark.parametrize("known", [None, np.zeros((32, 32), np.float32)])

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from dip_gui.core.classical.hole_fills import run_fill_method
+from dip_gui.core.classical import hole_fills
+from dip_gui.core.classical import warm_start as warm_start_module
+from dip_gui.core.classical.hole_fills import run_fill_choice
 from dip_gui.core.classical.hole_shapes import COPIES, GAP_TO_HOLES, MAX_HIDDEN_FRACTION, holdout_mask
 from dip_gui.core.classical.warm_start import warm_start
 from dip_gui.core.errors import InvalidParameterError
@@ -55,8 +57,9 @@ def test_nothing_to_hide_gives_no_holdout(known):
 
 
 def shown_fill(problem, seed: int = 0) -> np.ndarray:
-    """The fill a run with a holdout shows in the holes: the method chosen without the hidden pixels."""
-    return warm_start(problem, "fill", 0.0, run_fill_method("fill", problem.observed_pixels(), problem.mask, seed))
+    """The fill a run with a holdout shows in the holes: the method chosen on its hidden pixels."""
+    choice = run_fill_choice("fill", problem.observed_pixels(), problem.mask, seed)
+    return warm_start(problem, "fill", 0.0, None if choice is None else choice.method)
 
 
 def test_holes_too_small_to_judge_show_the_average_that_starts_at_the_fill(tiny_preset, image32):
@@ -94,9 +97,19 @@ def holdout_preset(tiny_preset):
     return replace(tiny_preset, task="inpaint", base="fill", base_sigma=0.0, holdout=True)
 
 
+@pytest.fixture
+def telea_fill_only(monkeypatch):
+    """Telea's fill alone. Only which fill a run uses is chosen on its hidden pixels
+    (hole_fills.run_fill_choice); and on these smooth photos the biharmonic and texture fills predict
+    scattered hidden pixels so well that the fills made with and without them hardly differ."""
+    monkeypatch.setattr(hole_fills, "FILL_METHODS", {"telea": hole_fills.FILL_METHODS["telea"]})
+    monkeypatch.setattr(warm_start_module, "FILL_METHODS", hole_fills.FILL_METHODS)
+
+
 @pytest.mark.parametrize("residual", [False, True])
-def test_the_fit_never_sees_the_hidden_pixels(tiny_preset, scratched, residual):
-    """Nor through the start of a residual preset, which is made without them."""
+def test_the_fit_never_sees_the_hidden_pixels(tiny_preset, scratched, residual, telea_fill_only):
+    """Nor through the start of a residual preset, which is made without them: with one fill method,
+    nothing of them reaches the fit."""
     problem, known = scratched
     preset = holdout_preset(tiny_preset)
     if residual:
@@ -199,7 +212,8 @@ def test_a_restoration_holdout_judges_against_the_scattered_pixel_fill_made_with
     np.testing.assert_allclose(session.result(), non_local_means_fill(observed, known), atol=1e-6)
 
 
-def test_the_first_results_show_the_full_fill_not_the_one_made_without_the_hidden_pixels(tiny_preset, smooth_image):
+def test_the_first_results_show_the_full_fill_not_the_one_made_without_the_hidden_pixels(tiny_preset, smooth_image,
+                                                                                          telea_fill_only):
     """The average starts at the fill made without the hidden pixels; the result counts what is left
     of that start as the full fill, so the network's share grows from zero at the averaging rate."""
     from dip_gui.core.problem.degradations import random_known_mask
@@ -298,7 +312,8 @@ def test_the_probe_stays_hidden_after_the_hand_over(tiny_preset):
     assert changed.step().loss == pytest.approx(session.step().loss, rel=1e-6)
 
 
-def test_the_validation_error_is_the_results_error_on_the_probe_with_the_fill_that_never_saw_it(tiny_preset):
+def test_the_validation_error_is_the_results_error_on_the_probe_with_the_fill_that_never_saw_it(tiny_preset,
+                                                                                                telea_fill_only):
     problem, image = restored()
     session = Session(problem, replace(holdout_preset(tiny_preset), task="restore"), device="cpu")
     session.step()
@@ -335,3 +350,23 @@ def test_only_scattered_holes_keep_a_probe(tiny_preset, smooth_image):
     assert session.holdout.probe is None and session.validation_values() == 0
     restoration, _ = restored()
     assert holes_are_scattered(restoration.mask > 0.5)
+
+
+def test_preparing_a_run_fills_once_per_method_and_once_more_with_the_chosen_one(tiny_preset, scratched, monkeypatch):
+    """The fill the holdout judges is the one its choice made: a texture fill of a 512 px photo takes
+    seconds, and the first preview waits for them."""
+    problem, _ = scratched
+    calls: list[str] = []
+
+    def counted(name, fill):
+        return lambda image, known: calls.append(name) or fill(image, known)
+
+    counting = {name: counted(name, fill) for name, fill in hole_fills.FILL_METHODS.items()}
+    monkeypatch.setattr(hole_fills, "FILL_METHODS", counting)
+    monkeypatch.setattr(warm_start_module, "FILL_METHODS", counting)
+    session = Session(problem, holdout_preset(tiny_preset), device="cpu")
+    session.prepare()
+    made = list(calls)
+    choice = run_fill_choice("fill", problem.observed_pixels(), problem.mask, session.seed)
+    assert sorted(made) == sorted([*counting, choice.method])
+    np.testing.assert_allclose(to_numpy(session.holdout.fill_unseen), choice.fill_unseen, atol=1e-6)
