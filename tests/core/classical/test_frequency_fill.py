@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dip_gui.core.classical import frequency_fill
+from dip_gui.core.classical import frequency_fill, hole_fills
 from dip_gui.core.classical.frequency_fill import strip_cuts
 from dip_gui.core.classical.hole_fills import FILL_METHODS, chosen_fill, texture_fill
 from dip_gui.core.classical.warm_start import classical_fill
@@ -48,6 +48,20 @@ def test_the_choice_takes_the_texture_fill_for_a_weave_and_the_start_keeps_it_sh
     observed = photo * known[:, :, None]
     assert chosen_fill(observed, known) == "texture"
     np.testing.assert_array_equal(classical_fill(observed, known, 2.0), texture_fill(observed, known))
+
+
+def test_the_texture_fill_is_kept_where_a_smooth_fill_predicts_the_hidden_pixels_only_slightly_better(monkeypatch):
+    photo = woven_photo()
+    known = blob_holes()
+    observed = photo * known[:, :, None]
+
+    def close_second(image, mask):  # 0.3 dB nearer the photo than the texture fill wherever it fills
+        return photo + (texture_fill(image, mask) - photo) * 10 ** (-0.3 / 20)
+
+    monkeypatch.setitem(FILL_METHODS, "biharmonic", close_second)
+    assert chosen_fill(observed, known) == "texture"
+    monkeypatch.setattr(hole_fills, "TEXTURE_CREDIT_DB", 0.0)
+    assert chosen_fill(observed, known) == "biharmonic"
 
 
 def test_thin_strokes_over_smooth_shading_still_get_a_smooth_fill():

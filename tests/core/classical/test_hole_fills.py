@@ -21,6 +21,12 @@ def text_strokes(size: int) -> np.ndarray:
     return known
 
 
+def credited(errors: dict[str, float]) -> dict[str, float]:
+    """The errors as the choice weighs them: the texture fill's counted ``TEXTURE_CREDIT_DB`` lower."""
+    return {name: error * (10 ** (-hole_fills.TEXTURE_CREDIT_DB / 10) if name == "texture" else 1.0)
+            for name, error in errors.items()}
+
+
 def test_on_thin_strokes_over_a_smooth_photo_the_biharmonic_fill_is_chosen_and_is_better():
     photo = smooth_image(96, 96, seed=3)
     known = text_strokes(96)
@@ -39,8 +45,8 @@ def test_the_choice_is_the_fill_with_the_smaller_error_on_the_hidden_pixels():
     observed = photo * known[:, :, None]
     hidden = holdout_mask(known > 0.5)
     seen = ((known > 0.5) & ~hidden).astype(np.float32)
-    errors = {name: np.mean((fill(observed * seen[:, :, None], seen)[hidden] - photo[hidden]) ** 2)
-              for name, fill in FILL_METHODS.items()}
+    errors = credited({name: np.mean((fill(observed * seen[:, :, None], seen)[hidden] - photo[hidden]) ** 2)
+                       for name, fill in FILL_METHODS.items()})
     assert chosen_fill(observed, known) == min(errors, key=errors.get)
 
 
@@ -54,8 +60,8 @@ def test_a_run_chooses_the_fill_that_best_predicts_its_hidden_pixels_and_keeps_t
     hidden = holdout_mask(known > 0.5, 2)
     seen = ((known > 0.5) & ~hidden).astype(np.float32)
     assert choice is not None and np.array_equal(choice.seen, seen) and choice.made_from(seen)
-    errors = {name: np.mean((fill(observed * seen[:, :, None], seen)[hidden] - photo[hidden]) ** 2)
-              for name, fill in FILL_METHODS.items()}
+    errors = credited({name: np.mean((fill(observed * seen[:, :, None], seen)[hidden] - photo[hidden]) ** 2)
+                       for name, fill in FILL_METHODS.items()})
     assert choice.method == min(errors, key=errors.get)
     np.testing.assert_array_equal(choice.fill_unseen, FILL_METHODS[choice.method](observed * seen[:, :, None], seen))
 
