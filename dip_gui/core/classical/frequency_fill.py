@@ -4,13 +4,14 @@ Telea's and the biharmonic fill continue the colours at a hole's border inward, 
 hair, bricks or grass comes out as a smooth smear. Frequency-selective reconstruction (Seiler and
 Kaup; ``cv2.xphoto.inpaint`` with ``INPAINT_FSR_FAST``) models each block around a hole as a sum of
 the 2-D frequencies that explain its known pixels, so stripes, edges and texture run on through the
-hole. On painted strokes, blobs and text over held-out 512 px photos it is ahead of both smooth fills
-on most (docs/quality.md, "Painted holes").
+hole. On painted strokes and text over six held-out 512 px photos it is 0.6-2.7 dB ahead of Telea's,
+Navier-Stokes' and the biharmonic fill in the holes, every time; over large blobs a smooth fill leads
+(docs/quality.md, "Painted holes").
 
 Its cost grows with the hole area and it keeps one core busy, so the photo is cut into strips across
 rows, balanced by hole pixels, filled at once on the cores (OpenCV releases the GIL). Only the luma
-of a colour photo gets it: the chroma of a photo is smooth, the biharmonic fill serves it as well at
-a tenth of the cost, and FSR's time is per channel.
+of a colour photo gets it: a photo's chroma is smooth, and FSR of the luma with biharmonic chroma
+came within 0.2 dB of FSR in colour in about half the time (four photos, strokes and text, 512 px).
 """
 
 from __future__ import annotations
