@@ -8,9 +8,11 @@ classical/frequency_fill.py), and the default run (``python -m dip_gui run --tas
 no flag but the mask, the clean crop as ``--reference`` only to measure): its first preview, its
 result after ``--seconds``, and the seconds to its first preview (the run's ``start_seconds``).
 ``--crops DIR`` writes, per case, the holes' region side by side: masked, Telea, biharmonic,
-texture alone, the run's result, the clean photo.
+texture alone, the run's result, the clean photo. ``--choice`` adds the fill a run chooses (seed 0)
+with the texture fill's credit (hole_fills.TEXTURE_CREDIT_DB) and without it, and ends with how far
+each lands under the best of its candidates.
 
-    python benchmarks/painted_holes.py PHOTO... [--size 512] [--seconds 60] [--json OUT] [--crops DIR]
+    python benchmarks/painted_holes.py PHOTO... [--size 512] [--seconds 60] [--choice] [--json OUT] [--crops DIR]
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dip_gui.cli.evaluate_stopping import centre_crop
-from dip_gui.core.classical.hole_fills import biharmonic_fill, telea_fill, texture_fill
+from dip_gui.core.classical import hole_fills
+from dip_gui.core.classical.hole_fills import biharmonic_fill, run_fill_choice, telea_fill, texture_fill
 from dip_gui.core.imaging import load_image, save_image
 
 MASKS = ("strokes", "blobs", "text")
@@ -85,6 +88,20 @@ def default_run(damaged: Path, mask: Path, clean: Path, seconds: float, folder: 
             "start_seconds": data["start_seconds"], "result": load_image(out).rgb}
 
 
+def choices(damaged: np.ndarray, known: np.ndarray, row: dict) -> dict:
+    """The run's fill with and without the texture fill's credit, and how far under the best candidate."""
+    credit = hole_fills.TEXTURE_CREDIT_DB
+    picks = {}
+    for name, value in (("with_credit", credit), ("without_credit", 0.0)):
+        hole_fills.TEXTURE_CREDIT_DB = value
+        choice = run_fill_choice("fill", damaged, known, 0)
+        method = "telea" if choice is None else choice.method
+        best = max(row[fill]["psnr"] for fill in hole_fills.FILL_METHODS)
+        picks[name] = {"fill": method, "under_best": round(best - row[method]["psnr"], 2)}
+    hole_fills.TEXTURE_CREDIT_DB = credit
+    return picks
+
+
 def crop_strip(images: list[np.ndarray], holes: np.ndarray, side: int = 192) -> np.ndarray:
     """The same ``side`` px square of each image, centred on the holes' densest part, side by side."""
     density = cv2.blur(holes.astype(np.float32), (side, side))
@@ -102,6 +119,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=60.0, help="the default run's budget (0: no run)")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--choice", action="store_true", help="the run's fill with and without the texture credit")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--crops", type=Path)
     args = parser.parse_args()
@@ -120,6 +138,8 @@ def main() -> int:
                 fills[name] = fill(damaged, known)
                 row[name] = {"psnr": round(holes_psnr(fills[name], clean, holes), 2),
                              "seconds": round(time.perf_counter() - started, 2)}
+            if args.choice:
+                row["choice"] = choices(damaged, known, row)
             if args.seconds > 0:
                 with tempfile.TemporaryDirectory() as work:
                     folder = Path(work)
@@ -144,7 +164,14 @@ def main() -> int:
             if "run" in row:
                 summary += (f" | run: first {row['run']['first_preview']:.2f} after {row['run']['start_seconds']:.1f} s, "
                             f"{row['run']['psnr']:.2f} at {args.seconds:.0f} s ({row['run']['iterations']} it)")
+            if "choice" in row:
+                summary += " | chosen: " + ", ".join(f"{key} {pick['fill']}" for key, pick in row["choice"].items())
             print(f"{photo.name} {kind} {row['holes_percent']}%: {summary}", flush=True)
+    for key in ("with_credit", "without_credit"):
+        if rows and "choice" in rows[0]:
+            under = [row["choice"][key]["under_best"] for row in rows]
+            print(f"choice {key}: the best fill in {sum(u == 0 for u in under)} of {len(under)}, "
+                  f"{np.mean(under):.2f} dB under the best on average")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

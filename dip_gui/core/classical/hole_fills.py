@@ -28,7 +28,7 @@ from dip_gui.core.problem.choices import Start
 #: compared. The holes beside the hidden copies take known pixels from its blocks there, so its error
 #: reads high, and where the fills are that close, by eye it is the plausible one. On 36 painted masks
 #: over twelve held-out 512 px photos the choice takes the best fill in the holes 25 times with the
-#: credit and 24 without, 0.53 dB under the best on average against 0.59 (docs/presets.md, "Inpainting").
+#: credit and 24 without, 0.52 dB under the best on average against 0.59 (docs/presets.md, "Inpainting").
 TEXTURE_CREDIT_DB = 0.5
 
 #: Above this many hole pixels the biharmonic fill is not tried: its sparse solve grows with the
