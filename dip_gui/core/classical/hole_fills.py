@@ -84,14 +84,8 @@ def chosen_fill(image: np.ndarray, known: np.ndarray | None) -> str:
     """The name of the fill that best predicts known pixels shaped like the holes of ``known``
     (Telea's where nothing can be judged; the biharmonic fill is not tried where the holes are too
     large for its solve)."""
-    if known is None:
-        return "telea"
-    hidden = holdout_mask(known > 0.5)
-    if hidden is None:
-        return "telea"
-    seen = ((known > 0.5) & ~hidden).astype(np.float32)
-    return _least_error({name: FILL_METHODS[name](image * seen[:, :, None], seen) for name in _candidates(seen)},
-                        image, hidden)
+    choice = None if known is None else fill_choice(image, known, seed=0)
+    return "telea" if choice is None else choice.method
 
 
 def _least_error(fills: dict[str, np.ndarray], image: np.ndarray, hidden: np.ndarray) -> str:
@@ -124,13 +118,18 @@ class FillChoice:
 
 def run_fill_choice(kind: str, image: np.ndarray, known: np.ndarray, seed: int) -> FillChoice | None:
     """The fill of a ``fill`` start in a run with a holdout (None for the other starts, and where the
-    holdout hides nothing): each method fills the holes and the pixels the holdout hides (its mask
-    with the run's seed), and the one that predicts those best is the run's. The holdout then judges
-    that same fill, so the choice costs no fill of its own; a texture fill of a 512 px photo takes
-    seconds. The choice leans the holdout towards the fill (it is the best of its methods on the
-    hidden pixels), the safe side: the network has to beat the best fill there to take over."""
-    if kind != Start.FILL:
-        return None
+    holdout hides nothing): ``fill_choice`` with the run's seed, the holdout's own hidden pixels. The
+    holdout then judges that same fill, so the choice costs no fill of its own; a texture fill of a
+    512 px photo takes seconds. The choice leans the holdout towards the fill (it is the best of its
+    methods on the hidden pixels), the safe side: the network has to beat the best fill there to take
+    over."""
+    return fill_choice(image, known, seed) if kind == Start.FILL else None
+
+
+def fill_choice(image: np.ndarray, known: np.ndarray, seed: int) -> FillChoice | None:
+    """Each method fills the holes of ``known`` and the known pixels shaped like them that
+    hole_shapes.holdout_mask hides with ``seed``; the one that predicts those best, with its fill
+    (None where nothing can be hidden)."""
     hidden = holdout_mask(known > 0.5, seed)
     if hidden is None:
         return None
