@@ -21,6 +21,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -94,25 +95,16 @@ def restore_rows(data: Path, work: Path) -> list[str]:
         metrics = run(dropped, work / f"{clean.stem}_restored.png", "restore", 120, clean, "--mask", str(mask))
         holes = load_image(mask).rgb[:, :, 0] > 0.5
         truth = load_image(clean).rgb
-        classical = psnr(telea(load_image(dropped).rgb, holes), truth)
+        classical = psnr(filled(telea_fill, load_image(dropped).rgb, holes), truth)
         rows.append(f"| {clean.stem} | {classical:.2f} | {metrics['final']['psnr']:.2f} | {metrics['iterations']} |")
         print(rows[-1], flush=True)
     return rows
 
 
-def telea(observed: np.ndarray, holes: np.ndarray) -> np.ndarray:
-    """OpenCV's Telea inpainting of ``holes`` (HxW, 1 = missing) in an HxWx3 0-1 photo."""
-    return telea_fill(observed, (~holes.astype(bool)).astype(np.float32))
-
-
-def biharmonic(observed: np.ndarray, holes: np.ndarray) -> np.ndarray:
-    """scikit-image's biharmonic inpainting of ``holes``, the other fill the product chooses from."""
-    return biharmonic_fill(observed, (~holes.astype(bool)).astype(np.float32))
-
-
-def texture(observed: np.ndarray, holes: np.ndarray) -> np.ndarray:
-    """The texture fill (frequency-selective reconstruction), the third fill the product chooses from."""
-    return texture_fill(observed, (~holes.astype(bool)).astype(np.float32))
+def filled(fill: Callable[[np.ndarray, np.ndarray], np.ndarray], observed: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """``observed`` (HxWx3, 0-1) with ``holes`` (HxW, 1 = missing) filled by one of the product's fills
+    (classical/hole_fills.py: Telea's, the biharmonic or the texture fill)."""
+    return fill(observed, (~holes.astype(bool)).astype(np.float32))
 
 
 def inpaint_rows(data: Path, work: Path) -> list[str]:
@@ -130,7 +122,8 @@ def inpaint_rows(data: Path, work: Path) -> list[str]:
                        "--mask-white-known", "--preset", preset) for preset in (paper_preset, "fast")]
         size = "x".join(map(str, truth.shape[1::-1]))
         cells = [f"{m['final']['psnr']:.2f} ({m['iterations']})" for m in results]
-        fills = " | ".join(f"{psnr(fill(truth, holes), truth):.2f}" for fill in (telea, biharmonic, texture))
+        fills = " | ".join(f"{psnr(filled(fill, truth, holes), truth):.2f}"
+                           for fill in (telea_fill, biharmonic_fill, texture_fill))
         rows.append(f"| {clean.stem} | {size} | {holes.mean():.0%} | {fills} | {cells[0]} | {cells[1]} |")
         print(rows[-1], flush=True)
     return rows
