@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dip_gui.core.classical import warm_start as warmstart
-from dip_gui.core.classical.warm_start import denoised_start, estimate_noise_sigma, non_local_means
+from dip_gui.core.classical import denoise as denoiser
+from dip_gui.core.classical.denoise import denoised_start, non_local_means
 from dip_gui.core.imaging import load_image
 from dip_gui.core.metrics import psnr
+from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 
 PHOTOS = ("denoising/F16_GT.png", "restoration/barbara.png", "sr/zebra_GT.png", "inpainting/library.png")
 
@@ -38,9 +39,9 @@ def main() -> None:
             started = time.perf_counter()
             pilot = non_local_means(noisy, level)
             pilot_seconds = time.perf_counter() - started
-            grouped_limit, warmstart.MAX_PIXELS = warmstart.MAX_PIXELS, 0  # the block-by-block pass alone
+            grouped_limit, denoiser.MAX_PIXELS = denoiser.MAX_PIXELS, 0  # the block-by-block pass alone
             blockwise = denoised_start(noisy, level)
-            warmstart.MAX_PIXELS = grouped_limit
+            denoiser.MAX_PIXELS = grouped_limit
             started = time.perf_counter()
             start = denoised_start(noisy, level)
             seconds = time.perf_counter() - started

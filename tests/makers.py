@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import torch
 
@@ -30,6 +31,15 @@ def striped_photo(size: int = 96) -> np.ndarray:
     """Smooth shading under sharp, repeating stripes: the edges a blur destroys and NLM keeps."""
     stripes = ((np.arange(size) // 4) % 2).astype(np.float32)[None, :, None] * 0.4
     return np.clip(smooth_image(size, size) * 0.6 + stripes, 0, 1).astype(np.float32)
+
+
+def textured_photo(size: int = 96, seed: int = 0) -> np.ndarray:
+    """Fine random grain (1-2 px, nothing repeats) over smooth shading: the detail a denoiser told
+    too strong a noise level smooths away, where non-local means cannot lean on repeats."""
+    rng = np.random.default_rng(seed)
+    grain = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0), 1.2)
+    grain = grain / grain.std() * 0.12
+    return np.clip(smooth_image(size, size) * 0.5 + grain[:, :, None] + 0.25, 0, 1).astype(np.float32)
 
 
 @contextlib.contextmanager

@@ -14,9 +14,8 @@ import numpy as np
 import torch
 
 from dip_gui.core.classical.back_projection import START_ROUNDS, refine
-from dip_gui.core.classical.grouped_wiener import MAX_PIXELS, grouped_wiener
+from dip_gui.core.classical.denoise import non_local_means, profiled_start
 from dip_gui.core.classical.hole_fills import FILL_METHODS, FillChoice, chosen_fill, telea_fill
-from dip_gui.core.classical.wiener import wiener_channel
 from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 from dip_gui.core.problem.presets import BASES, FILLS
 from dip_gui.core.problem.tasks import Problem, to_numpy, to_tensor
@@ -24,7 +23,7 @@ from dip_gui.core.problem.tasks import Problem, to_numpy, to_tensor
 
 def warm_start(problem: Problem, kind: str, sigma: float, fill_method: str | None = None) -> np.ndarray:
     """The base image HxWxC (output size) for ``kind``: blur | upsample | fill | nlm (``sigma`` is the
-    blur's, in pixels, also over the upscale and the fills; nlm reads the noise level from the photo;
+    blur's, in pixels, also over the upscale and the fills; nlm reads the noise's levels from the photo;
     ``fill_method``: a ``fill``'s method, else chosen for the problem's mask)."""
     observed = problem.observed_pixels()
     if kind == "blur":
@@ -32,7 +31,7 @@ def warm_start(problem: Problem, kind: str, sigma: float, fill_method: str | Non
     elif kind == "upsample":
         base = gaussian_blur(back_projected_upscale(observed, problem), sigma)
     elif kind == "nlm":
-        base = denoised_start(observed, estimate_noise_sigma(observed))
+        base = profiled_start(observed)
     elif kind in FILLS:
         base = fill_holes(kind, observed, problem.mask, sigma, fill_method)
     else:
@@ -54,70 +53,6 @@ def adapted_blur_sigma(image: np.ndarray, base_sigma: float) -> float:
     """The preset's blur, grown for photos noisier than ``ADAPT_ABOVE_SIGMA`` (never smaller)."""
     extra = ADAPT_SLOPE * (estimate_noise_sigma(image) - ADAPT_ABOVE_SIGMA)
     return float(np.clip(base_sigma + extra, base_sigma, max(MAX_BLUR, base_sigma)))
-
-
-#: An orthonormal opponent-colour transform (luma, red-blue, green-magenta): the noise stays the
-#: same in each channel, while the two chroma channels carry little picture, so denoising them
-#: separately smooths colour noise much harder than RGB channels would (CBM3D's choice).
-OPPONENT = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt(np.array([[3], [2], [1.5]]))
-#: Non-local means' patch and search window, and its filter strength per unit of noise sigma.
-#: Measured on the paper's four denoising photos at sigma 25 (docs/presets.md, "The start: non-local
-#: means and two Wiener passes"): 5 px patches beat OpenCV's default 7 px on all four (+0.1 to +0.4
-#: dB); a 35 px search loses 0.3-0.5 dB; strength 0.9-1.1 moves no photo by more than 0.3 dB.
-NLM_PATCH, NLM_SEARCH, NLM_STRENGTH = 5, 21, 1.0
-
-
-def non_local_means(image: np.ndarray, noise_sigma: float) -> np.ndarray:
-    """OpenCV's non-local means on each opponent-colour channel, for Gaussian noise of
-    ``noise_sigma`` (0-255 scale). Alone it is within 0.05-2.3 dB of the paper preset's peak on the
-    paper's photos in about a second (docs/presets.md)."""
-    planes = _opponent_planes(image)
-    return _from_opponent_planes([_nlm_channel(plane, noise_sigma) for plane in planes], image.shape)
-
-
-def denoised_start(image: np.ndarray, noise_sigma: float) -> np.ndarray:
-    """The fast denoiser's start (``noise_sigma`` on the 0-255 scale), per opponent-colour channel:
-    non-local means, then a Wiener pass in 8x8 DCT blocks with it as the pilot (``wiener.py``), then
-    on photos up to ``grouped_wiener.MAX_PIXELS`` a Wiener pass over groups of similar blocks with
-    that as the pilot (``grouped_wiener.py``). Each pass adds 0.4-1.2 dB on the paper's photos at
-    sigma 25 (docs/presets.md)."""
-    noisy = _opponent_planes(image)
-    pilot = [_nlm_channel(plane, noise_sigma) for plane in noisy]  # non_local_means without the way back to RGB
-    sigma = noise_sigma / 255
-    planes = [wiener_channel(plane, guide, sigma) for plane, guide in zip(noisy, pilot)]
-    if image.shape[0] * image.shape[1] <= MAX_PIXELS:
-        planes = grouped_wiener(noisy, planes, sigma)
-    return _from_opponent_planes(planes, image.shape)
-
-
-def _opponent_planes(image: np.ndarray) -> list[np.ndarray]:
-    """The photo's opponent-colour channels (grey and other channel counts: the channels as they are),
-    float64 H x W each; the transform is orthonormal, so each plane keeps the noise level."""
-    channels = image.shape[2]
-    flat = image.reshape(-1, channels).astype(np.float64) @ _colour_transform(channels).T
-    return [flat[:, c].reshape(image.shape[:2]) for c in range(channels)]
-
-
-def _colour_transform(channels: int) -> np.ndarray:
-    """The opponent transform for colour photos; other channel counts stay as they are."""
-    return OPPONENT if channels == 3 else np.eye(channels)
-
-
-def _from_opponent_planes(planes: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-    flat = np.stack([plane.reshape(-1) for plane in planes], axis=1) @ _colour_transform(len(planes))
-    return flat.reshape(shape).astype(np.float32)
-
-
-def _nlm_channel(channel: np.ndarray, noise_sigma: float) -> np.ndarray:
-    """One channel through OpenCV's 8-bit non-local means, stretched over the 8 bits first so a
-    faint chroma channel keeps its precision (the strength is scaled with it)."""
-    low, span = float(channel.min()), float(np.ptp(channel))
-    if span < 1e-6 or noise_sigma <= 0:
-        return channel
-    eight = np.clip((channel - low) / span * 255 + 0.5, 0, 255).astype(np.uint8)
-    strength = NLM_STRENGTH * noise_sigma / span  # sigma in the stretched 8-bit units
-    denoised = cv2.fastNlMeansDenoising(eight, None, float(strength), NLM_PATCH, NLM_SEARCH)
-    return denoised.astype(np.float64) / 255 * span + low
 
 
 def back_projected_upscale(observed: np.ndarray, problem: Problem, rounds: int = START_ROUNDS) -> np.ndarray:

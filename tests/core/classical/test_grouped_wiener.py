@@ -2,11 +2,12 @@
 
 import numpy as np
 
+from dip_gui.core.classical import denoise as denoiser
 from dip_gui.core.classical import grouped_wiener
-from dip_gui.core.classical import warm_start as warmstart
 from dip_gui.core.classical.wiener import wiener_channel
 from dip_gui.core.metrics import psnr
 from dip_gui.core.problem.degradations import add_gaussian_noise
+from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 from tests.makers import striped_photo
 
 
@@ -48,9 +49,9 @@ def test_each_group_holds_the_most_similar_blocks_in_reach():
 def _start_planes(sigma: float, seed: int):
     clean = striped_photo(72)
     noisy = add_gaussian_noise(clean, sigma, seed=seed)
-    level = warmstart.estimate_noise_sigma(noisy)
-    noisy_planes = warmstart._opponent_planes(noisy)
-    pilot_planes = warmstart._opponent_planes(warmstart.non_local_means(noisy, level))
+    level = estimate_noise_sigma(noisy)
+    noisy_planes = denoiser._opponent_planes(noisy)
+    pilot_planes = denoiser._opponent_planes(denoiser.non_local_means(noisy, level))
     pilot = [wiener_channel(n, p, level / 255) for n, p in zip(noisy_planes, pilot_planes)]
     return clean, noisy, noisy_planes, pilot, level
 
@@ -58,17 +59,17 @@ def _start_planes(sigma: float, seed: int):
 def test_the_grouped_pass_beats_its_pilot():
     for sigma, seed in ((15, 1), (25, 2), (50, 3)):
         clean, noisy, noisy_planes, pilot, level = _start_planes(sigma, seed)
-        grouped = grouped_wiener.grouped_wiener(noisy_planes, pilot, level / 255)
-        before = warmstart._from_opponent_planes(pilot, noisy.shape)
-        after = warmstart._from_opponent_planes(grouped, noisy.shape)
+        grouped = grouped_wiener.grouped_wiener(noisy_planes, pilot, [level / 255] * 3)
+        before = denoiser._from_opponent_planes(pilot, noisy.shape)
+        after = denoiser._from_opponent_planes(grouped, noisy.shape)
         assert psnr(np.clip(after, 0, 1), clean) > psnr(np.clip(before, 0, 1), clean) + 0.2, sigma
 
 
 def test_chunks_add_up_to_the_whole(monkeypatch):
     _, _, noisy_planes, pilot, level = _start_planes(25, 4)
-    whole = grouped_wiener.grouped_wiener(noisy_planes, pilot, level / 255)
+    whole = grouped_wiener.grouped_wiener(noisy_planes, pilot, [level / 255] * 3)
     monkeypatch.setattr(grouped_wiener, "CHUNK", 37)
-    chunked = grouped_wiener.grouped_wiener(noisy_planes, pilot, level / 255)
+    chunked = grouped_wiener.grouped_wiener(noisy_planes, pilot, [level / 255] * 3)
     for a, b in zip(whole, chunked):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
@@ -76,13 +77,13 @@ def test_chunks_add_up_to_the_whole(monkeypatch):
 def test_tiny_or_clean_planes_come_back_as_the_pilot():
     rng = np.random.default_rng(0)
     small, guide = [rng.random((12, 40))], [rng.random((12, 40))]
-    assert grouped_wiener.grouped_wiener(small, guide, 0.1) is guide
+    assert grouped_wiener.grouped_wiener(small, guide, [0.1]) is guide
     big = [rng.random((40, 40))]
-    assert grouped_wiener.grouped_wiener(big, big, 0.0) is big
+    assert grouped_wiener.grouped_wiener(big, big, [0.0]) is big
 
 
 def test_large_photos_skip_the_grouped_pass(monkeypatch):
     _, noisy, _, pilot, level = _start_planes(25, 5)
-    monkeypatch.setattr(warmstart, "MAX_PIXELS", 72 * 72 - 1)
-    expected = warmstart._from_opponent_planes(pilot, noisy.shape)
-    np.testing.assert_allclose(warmstart.denoised_start(noisy, level), expected, atol=1e-6)
+    monkeypatch.setattr(denoiser, "MAX_PIXELS", 72 * 72 - 1)
+    expected = denoiser._from_opponent_planes(pilot, noisy.shape)
+    np.testing.assert_allclose(denoiser.denoised_start(noisy, level), expected, atol=1e-6)

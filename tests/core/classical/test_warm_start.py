@@ -1,8 +1,10 @@
 import numpy as np
 
-from dip_gui.core.classical.warm_start import OPPONENT, estimate_noise_sigma, non_local_means, warm_start
+from dip_gui.core.classical.denoise import OPPONENT, non_local_means
+from dip_gui.core.classical.warm_start import warm_start
 from dip_gui.core.metrics import psnr
 from dip_gui.core.problem.degradations import add_gaussian_noise, random_known_mask
+from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 from dip_gui.core.problem.tasks import make_problem
 from tests.makers import striped_photo
 

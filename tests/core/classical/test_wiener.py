@@ -3,9 +3,10 @@
 import numpy as np
 
 from dip_gui.core.classical import wiener
-from dip_gui.core.classical.warm_start import denoised_start, estimate_noise_sigma, non_local_means
+from dip_gui.core.classical.denoise import denoised_start, non_local_means
 from dip_gui.core.metrics import psnr
 from dip_gui.core.problem.degradations import add_gaussian_noise
+from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 from tests.makers import striped_photo
 
 
