@@ -34,7 +34,7 @@ def run_once(degraded: Path, clean: Path, task: str, folder: Path, extra: list[s
     metrics = folder / "metrics.json"
     command = [sys.executable, "-m", "dip_gui", "run", str(degraded), "-o", str(folder / "out.png"), "--task", task,
                "--reference", str(clean), "--metrics-json", str(metrics), "--quiet", *extra]
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # the table is the output
     data = json.loads(metrics.read_text())
     scored = [h for h in data["history"] if "psnr" in h]
     # the network's own result at the iteration handed back, before any mix with the start

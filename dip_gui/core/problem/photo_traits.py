@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dip_gui.core.problem.jpeg_quality import estimate_jpeg_quality
+from dip_gui.core.problem.noise_profile import estimate_noise_profile
 
 
 def estimate_noise_sigma(image: np.ndarray) -> float:
@@ -68,21 +69,25 @@ def _noise_variance(eigenvalues: np.ndarray) -> float:
 @dataclass(frozen=True)
 class PhotoTraits:
     """``jpeg_quality``: IJG quality 1-100, None where the pixels show no JPEG grid. ``noise_sigma``:
-    the noise on the 0-255 scale (None: not read)."""
+    the noise on the 0-255 scale (None: not read). ``noise_shape``: where the noise is strongest, in
+    words (``NoiseProfile.describe``; empty: about even, or not read)."""
 
     jpeg_quality: int | None = None
     noise_sigma: float | None = None
+    noise_shape: str = ""
 
     @classmethod
     def read(cls, image: np.ndarray) -> PhotoTraits:
-        """Both traits of an HxWxC photo in [0, 1]."""
-        return cls(estimate_jpeg_quality(image), estimate_noise_sigma(image))
+        """The traits of an HxWxC photo in [0, 1]."""
+        return cls(estimate_jpeg_quality(image), estimate_noise_sigma(image),
+                   estimate_noise_profile(image).describe())
 
     def noise_note(self, from_sigma: float) -> str:
         """A sentence for the user where the noise reads at ``from_sigma`` or more, else empty."""
         if self.noise_sigma is None or self.noise_sigma < from_sigma:
             return ""
-        return f"Its noise reads as sigma about {self.noise_sigma:.0f} (0-255)."
+        return " ".join(part for part in (f"Its noise reads as sigma about {self.noise_sigma:.0f} (0-255).",
+                                          self.noise_shape) if part)
 
     def jpeg_note(self) -> str:
         """A sentence for the user where the photo was saved as a JPEG, else empty."""

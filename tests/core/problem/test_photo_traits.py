@@ -50,3 +50,14 @@ def test_the_patch_spectrum_reads_the_noise_under_fine_texture_that_the_wavelet_
     assert estimate_noise_sigma(noisy) > 5 * sigma
     tiny = add_gaussian_noise(ripples[:5, :5], sigma, seed=2)  # under one patch: the wavelet reading
     assert estimate_noise_sigma_pca(tiny) == estimate_noise_sigma(tiny)
+
+
+def test_the_noise_note_says_where_the_noise_is_strongest():
+    from tests.core.problem.test_noise_profile import noisy, ramp
+
+    clean = ramp()
+    shadowy = PhotoTraits.read(noisy(clean, (30 - 24 * clean) / 255))
+    assert shadowy.noise_note(from_sigma=GRAINY).endswith("It is strongest in the shadows.")
+    even = PhotoTraits.read(noisy(clean, np.float32(20 / 255)))
+    assert even.noise_shape == "" and even.noise_note(from_sigma=GRAINY).endswith("(0-255).")
+    assert PhotoTraits(noise_sigma=5.0, noise_shape="It is strongest in the shadows.").noise_note(GRAINY) == ""
