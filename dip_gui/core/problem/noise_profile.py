@@ -36,8 +36,9 @@ PERCENTILE_OF_NOISE = 0.834
 MIN_SHARE, FLOOR = 1 / 8, 0.5 / 255
 #: A brightness shape whose strongest band is within this factor of its weakest is read as even.
 #: A denoiser run through a stabilising transform pays for the transform's bends where a pattern
-#: spans bands: on a striped test photo with even noise (tests/makers.py) a shape read 15% low in the
-#: end bands costs 0.8 dB, and shapes that vary that little gain nothing on photos.
+#: spans bands: on the striped test photo with even noise (tests/makers.py) a shape read 15% low in
+#: the end bands costs 0.8 dB against one level. The shapes read where the transform gains on photos
+#: (docs/quality.md, "Noise that varies") span 1.5x and more, clipped even noise included.
 EVEN_WITHIN = 1.25
 
 
