@@ -13,11 +13,13 @@ Each photo is centre-cropped to ``--size`` and degraded by each noise ``--kinds`
 - ``even``: Gaussian noise of sigma 25 in every channel (the control).
 
     python benchmarks/real_noise.py PHOTO... [--size 256] [--kinds phone,scanner,blue,even] [--run]
-        [--bm3d] [--json OUT]
+        [--bm3d] [--json OUT] [--crops DIR]
 
 ``--run`` adds ``python -m dip_gui run --task denoise`` with no other flag (the clean crop as
 ``--reference``, which only measures); ``--bm3d`` adds CBM3D from the ``bm3d`` package (an optional
 benchmark extra; its licence forbids shipping it), told the noise's true root-mean-square level.
+``--crops DIR`` writes, per photo and noise, the photo's darkest and brightest ``CROP`` px squares
+(above and below) through each method, the clean photo last, enlarged 2x.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -44,6 +47,8 @@ from dip_gui.core.problem.photo_traits import estimate_noise_sigma
 
 #: Luma bounds of the regions the table splits each photo into.
 SHADOWS_BELOW, HIGHLIGHTS_FROM = 0.25, 0.7
+#: The side of the squares ``--crops`` shows (px, before the 2x enlargement).
+CROP = 64
 
 
 def srgb_to_linear(image: np.ndarray) -> np.ndarray:
@@ -96,13 +101,28 @@ def scores(result: np.ndarray, clean: np.ndarray) -> dict[str, float | None]:
             for name, inside in regions(clean).items()}
 
 
+def crop_grid(images: list[np.ndarray], clean: np.ndarray) -> np.ndarray:
+    """The darkest and the brightest CROP px square of ``clean`` (by mean luma) in each image, one
+    column per image, white gaps between, enlarged 2x (nearest neighbour, so the grain shows)."""
+    luma = cv2.blur(clean.mean(axis=2).astype(np.float32), (CROP, CROP))
+    half = CROP // 2
+    inner = luma[half:luma.shape[0] - half + 1, half:luma.shape[1] - half + 1]  # squares inside the photo
+    corners = [np.unravel_index(int(pick(inner)), inner.shape) for pick in (np.argmin, np.argmax)]
+    gap = np.ones((CROP, 4, 3), np.float32)
+    rows = [np.concatenate([part for image in images
+                            for part in (image[top:top + CROP, left:left + CROP], gap)][:-1], axis=1)
+            for top, left in corners]
+    grid = np.concatenate([rows[0], np.ones((4, rows[0].shape[1], 3), np.float32), rows[1]], axis=0)
+    return np.repeat(np.repeat(np.clip(grid, 0, 1), 2, axis=0), 2, axis=1)
+
+
 def cbm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
     import bm3d  # optional benchmark extra
 
     return np.clip(bm3d.bm3d_rgb(noisy, sigma), 0.0, 1.0)
 
 
-def one_case(clean: np.ndarray, kind: str, args: argparse.Namespace, folder: Path) -> dict:
+def one_case(clean: np.ndarray, name: str, kind: str, args: argparse.Namespace, folder: Path) -> dict:
     noisy, noise = KINDS[kind](clean, np.random.default_rng(0))
     noisy = np.clip(noisy, 0.0, 1.0).astype(np.float32)
     results = {"noisy": noisy, "one level": denoised_start(noisy, estimate_noise_sigma(noisy))}
@@ -118,6 +138,9 @@ def one_case(clean: np.ndarray, kind: str, args: argparse.Namespace, folder: Pat
         row["run"] = run_once(folder / "noisy.png", folder / "clean.png", "denoise", folder, [])
         results["default run"] = load_image(folder / "out.png").rgb
     row["scores"] = {name: scores(np.clip(image, 0, 1), clean) for name, image in results.items()}
+    if args.crops:
+        args.crops.mkdir(parents=True, exist_ok=True)
+        save_image(args.crops / f"{name}_{kind}.png", crop_grid([*results.values(), clean], clean))
     return row
 
 
@@ -129,6 +152,7 @@ def main() -> int:
     parser.add_argument("--run", action="store_true", help="add the default run")
     parser.add_argument("--bm3d", action="store_true", help="add CBM3D (pip install bm3d)")
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--crops", type=Path, help="write each case's darkest and brightest squares here")
     args = parser.parse_args()
     rows = []
     print("| photo | noise | method | whole | shadows | midtones | highlights |")
@@ -137,7 +161,7 @@ def main() -> int:
         for photo in args.photos:
             clean = centre_crop(load_image(photo).rgb, args.size)
             for kind in args.kinds.split(","):
-                row = {"photo": Path(photo).stem, **one_case(clean, kind, args, Path(tmp))}
+                row = {"photo": Path(photo).stem, **one_case(clean, Path(photo).stem, kind, args, Path(tmp))}
                 rows.append(row)
                 for method, by_region in row["scores"].items():
                     cells = " | ".join("-" if value is None else f"{value:.2f}" for value in by_region.values())
