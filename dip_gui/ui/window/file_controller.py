@@ -86,7 +86,7 @@ class FileController(QObject):
         self.runs.stop_and_wait()
         self.run.forget()
         self.doc.set_photo(photo)
-        traits = PhotoTraits.read(photo.rgb)
+        traits = PhotoTraits.read(photo.rgb, noise_shape=True)
         self.panel.set_photo_traits(traits)
         self.parts.input_view.set_image(photo.rgb)
         self.parts.input_view.mask_model = None

@@ -56,8 +56,8 @@ def test_the_noise_note_says_where_the_noise_is_strongest():
     from tests.core.problem.test_noise_profile import noisy, ramp
 
     clean = ramp()
-    shadowy = PhotoTraits.read(noisy(clean, (30 - 24 * clean) / 255))
+    shadowy = PhotoTraits.read(noisy(clean, (30 - 24 * clean) / 255), noise_shape=True)
     assert shadowy.noise_note(from_sigma=GRAINY).endswith("It is strongest in the shadows.")
-    even = PhotoTraits.read(noisy(clean, np.float32(20 / 255)))
+    even = PhotoTraits.read(noisy(clean, np.float32(20 / 255)), noise_shape=True)
     assert even.noise_shape == "" and even.noise_note(from_sigma=GRAINY).endswith("(0-255).")
     assert PhotoTraits(noise_sigma=5.0, noise_shape="It is strongest in the shadows.").noise_note(GRAINY) == ""
