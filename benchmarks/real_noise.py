@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.default_run import run_once
 from dip_gui.cli.evaluate_stopping import centre_crop
 from dip_gui.core.classical.denoise import denoised_start, profiled_start
+from dip_gui.core.colour import srgb_encode
 from dip_gui.core.imaging import load_image, save_image
 from dip_gui.core.metrics import psnr
 from dip_gui.core.problem.noise_profile import estimate_noise_profile
@@ -55,19 +56,14 @@ def srgb_to_linear(image: np.ndarray) -> np.ndarray:
     return np.where(image <= 0.04045, image / 12.92, ((image + 0.055) / 1.055) ** 2.4)
 
 
-def linear_to_srgb(image: np.ndarray) -> np.ndarray:
-    image = np.clip(image, 0.0, 1.0)
-    return np.where(image <= 0.0031308, 12.92 * image, 1.055 * image ** (1 / 2.4) - 0.055)
-
-
 def phone_noise(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Photon (variance 0.004 x light) and read (variance 0.0004) noise in linear light, times each
     channel's white-balance gain, through the sRGB curve; with the noise's level per pixel (sRGB)."""
     linear = srgb_to_linear(clean.astype(np.float64))
     gains = np.array([1.8, 1.0, 1.5])
     noisy = linear + np.sqrt(gains * (0.004 * linear + 0.0004 * gains)) * rng.standard_normal(clean.shape)
-    noisy_srgb = linear_to_srgb(noisy)
-    return noisy_srgb, noisy_srgb - linear_to_srgb(linear)
+    noisy_srgb = srgb_encode(np.clip(noisy, 0.0, 1.0))
+    return noisy_srgb, noisy_srgb - srgb_encode(linear)
 
 
 def scanner_noise(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -56,7 +56,7 @@ def to_srgb(image: np.ndarray, profile: bytes) -> np.ndarray:
         curves, to_srgb_linear = shaper
         linear = np.stack([curve(data[..., channel]) for channel, curve in enumerate(curves)], axis=-1)
         converted = np.clip(linear.reshape(-1, 3) @ to_srgb_linear.T, 0.0, 1.0).reshape(data.shape)
-        return _srgb_encode(converted).astype(np.float32)
+        return srgb_encode(converted).astype(np.float32)
     eight = Image.fromarray((data * 255.0 + 0.5).astype(np.uint8), "RGB")
     return np.asarray(ImageCms.applyTransform(eight, _lcms_transform(profile)), dtype=np.float32) / 255.0
 
@@ -143,5 +143,6 @@ def _parametric(function: int, params: list[float]) -> Curve:
     return lambda x: np.where(x >= d, np.power(np.maximum(a * x + b, 0.0), g) + e, c * x + f)
 
 
-def _srgb_encode(linear: np.ndarray) -> np.ndarray:
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """Linear light (0-1) through the sRGB transfer curve."""
     return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
