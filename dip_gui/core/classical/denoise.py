@@ -55,7 +55,7 @@ def profiled_start(image: np.ndarray, profile: NoiseProfile | None = None) -> np
         profile = estimate_noise_profile(image)
     shape = profile.brightness_shape()
     if profile.even_in_brightness():  # one level: the transform's bends would cost more than it gains
-        shape = np.full_like(shape, np.sqrt(np.mean(np.square(shape))))
+        shape = np.full_like(shape, profile.overall() / 255)
     stabiliser = Stabiliser.for_levels(NoiseProfile.band_centres(), shape)
     channel_noise = profile.channel_scales() * stabiliser.noise
     # an orthonormal transform of independent channels: each plane's variance is the weighted sum
