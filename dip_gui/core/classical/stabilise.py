@@ -37,9 +37,25 @@ class Stabiliser:
         return cls(grid, integral / integral[-1], float(1.0 / integral[-1]))
 
     def forward(self, image: np.ndarray) -> np.ndarray:
-        """``image`` (0-1) through F, in its own shape, float32."""
-        return np.interp(image, self.grid, self.curve).astype(np.float32)
+        """``image`` through F, in its own shape, float32. Beyond 0-1 F goes on along its slope at
+        the end: a copy of the photo given extra noise (the start check's) reaches past black and
+        white, and clipping it there would bias its denoised start against a network fitted to the
+        same values (docs/stopping.md, "Denoising: the network against its start")."""
+        return _extended(image, self.grid, self.curve)
 
     def inverse(self, image: np.ndarray) -> np.ndarray:
-        """F's inverse (values beyond 0-1 held at its ends), in ``image``'s shape, float32."""
-        return np.interp(image, self.curve, self.grid).astype(np.float32)
+        """F's inverse (beyond 0-1 along its slope at the ends, as ``forward``), in ``image``'s shape,
+        float32."""
+        return _extended(image, self.curve, self.grid)
+
+
+def _extended(values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The piecewise-linear function through (``xs``, ``ys``) at ``values``, continued beyond the
+    first and last sample along the end segments' slopes."""
+    inside = np.interp(values, xs, ys)
+    low_slope = (ys[1] - ys[0]) / (xs[1] - xs[0])
+    high_slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    below, above = values < xs[0], values > xs[-1]
+    extended = np.where(below, ys[0] + (values - xs[0]) * low_slope, inside)
+    extended = np.where(above, ys[-1] + (values - xs[-1]) * high_slope, extended)
+    return np.asarray(extended, dtype=np.float32)

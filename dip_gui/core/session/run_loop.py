@@ -279,7 +279,9 @@ class RunLoop:
             self.announce(f"checking the result against its classical start on a {measure} ({iteration} iterations)")
         started = time.perf_counter()
         try:
-            copy, target = judging_pair(session.problem, measure, session.seed)
+            start = session.classical_start()
+            copy, target = judging_pair(session.problem, measure, session.seed,
+                                        None if start is None else to_numpy(start))
             share = network_share_on_copy(session, iteration, copy, target, self._check_may_go_on)
         except KeyboardInterrupt:
             share = None
@@ -299,14 +301,16 @@ class RunLoop:
         return self.checkpoint.save()
 
 
-def judging_pair(problem: Problem, measure: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def judging_pair(problem: Problem, measure: str, seed: int,
+                 start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The copy of ``problem``'s photo to restore and the target its result is judged by, for the
-    check ``measure`` names (start_check.py)."""
+    check ``measure`` names (start_check.py). A denoising run's classical ``start`` (HxWxC) tells
+    where its noise was clipped at black and white (``recorrupted_pair``)."""
     if measure == DOWNSCALED:
         assert problem.scale is not None  # check_measure: super-resolution
         return downscaled_pair(problem.observed, problem.scale)
     sigma = estimate_noise_sigma_pca(problem.observed)  # texture read as noise would lean to the start
-    return recorrupted_pair(problem.observed, sigma / 255, seed)
+    return recorrupted_pair(problem.observed, sigma / 255, seed, start)
 
 
 def network_share_on_copy(session: Session, iteration: int, copy: np.ndarray, target: np.ndarray,

@@ -60,3 +60,13 @@ def test_the_denoisers_start_is_the_profiled_one():
     noisy = with_noise(shadow_and_light(64), 5, 40)
     start = warm_start(make_problem("denoise", noisy), "nlm", 0.0)
     np.testing.assert_allclose(start, np.clip(profiled_start(noisy), 0, 1), atol=1e-6)
+
+
+def test_values_past_black_are_denoised_not_clipped():
+    """The start check's recorrupted copy of a dark photo reaches under 0; its start keeps the copy's
+    brightness, as the network fitted to the copy does, instead of lifting the shadows."""
+    clean = textured_photo(96) * 0.1
+    copy = (clean + 0.2 * np.random.default_rng(5).standard_normal(clean.shape)).astype(np.float32)
+    lifted = float(np.mean(np.clip(copy, 0, 1)) - np.mean(clean))  # what clipping would add
+    assert lifted > 0.05
+    assert abs(float(np.mean(profiled_start(copy)) - np.mean(clean))) < lifted / 5

@@ -29,3 +29,16 @@ def test_even_noise_keeps_the_photo_as_it_is():
     values = np.linspace(0, 1, 11)
     np.testing.assert_allclose(stabiliser.forward(values), values, atol=1e-6)
     assert abs(stabiliser.noise - 0.05) < 1e-9
+
+
+def test_values_beyond_black_and_white_go_through_unclipped():
+    """A photo given extra noise (the start check's recorrupted copy) holds values under 0 and over
+    1: clipping them would lift its shadows and darken its highlights, a bias its start would carry
+    and the network fitted to the same values would not."""
+    values = np.array([-0.3, -0.05, 1.05, 1.3])
+    even = Stabiliser.for_levels(CENTRES, np.full(8, 0.05))
+    np.testing.assert_allclose(even.forward(values), values, atol=1e-6)
+    growing = Stabiliser.for_levels(CENTRES, (4 + 30 * CENTRES) / 255)
+    forward = growing.forward(values)
+    assert forward[0] < forward[1] < 0 and 1 < forward[2] < forward[3]
+    np.testing.assert_allclose(growing.inverse(forward), values, atol=1e-5)

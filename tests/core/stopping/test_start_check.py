@@ -188,3 +188,20 @@ def test_whether_a_run_will_be_judged_is_known_before_it_starts_and_so_is_its_co
     assert measure_for(denoise, denoise.task, None, (40, 48), None) is None  # the noise not read
     assert check_size(DOWNSCALED, (41, 48)) == (40, 48)  # the photo, its sides cut to even
     assert check_size(RECORRUPTED, (40, 48)) == (40, 48)
+
+
+def test_the_target_of_a_clipped_photo_is_the_clean_photo_plus_noise():
+    """A dark photo at sigma 50: a quarter and more of its values clipped at black. Judged against
+    the lifted photo, the check would favour whatever keeps the lift (docs/stopping.md)."""
+    rng = np.random.default_rng(2)
+    clean = np.repeat(np.linspace(0.0, 0.3, 256, dtype=np.float32)[None, :, None], 256, axis=0).repeat(3, axis=2)
+    sigma = 50 / 255
+    observed, again = (np.clip(clean + sigma * rng.standard_normal(clean.shape), 0, 1).astype(np.float32)
+                       for _ in range(2))
+    read = float(np.std(observed - again) / np.sqrt(2))  # the clipped noise's spread, as a reading sees it
+    lifted = float(np.mean(observed - clean))
+    assert lifted > 0.03
+    copy, target = recorrupted_pair(observed, read, seed=0, estimate=clean)
+    assert abs(float(np.mean(target - clean))) < lifted / 10
+    unclipped = copy[:, -32:] - observed[:, -32:]  # the copy's own extra noise, at the level under the clip
+    assert np.std(unclipped) == pytest.approx(RECORRUPTION * sigma, rel=0.05)
