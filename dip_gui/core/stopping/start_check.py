@@ -1,7 +1,7 @@
 """A run's last judgement: is the network's result better than the classical start it refined?
 
 The fast denoiser's network refines a non-local-means-and-Wiener start, and on some photos it only
-makes that start worse (a smooth fundus photo, ``retina``: 0.32 dB under its start at sigma
+makes that start worse (a smooth fundus photo, ``retina``: 0.26 dB under its start at sigma
 50 after 20 iterations; docs/stopping.md). Fast super-resolution's network draws detail over a
 blurred upscale back-projected onto the photo, and at x2 on a small photo it draws past its best and
 ends under that start (``vase``, 64 px input: 26.01 dB at 1500 iterations, 26.39 at the first
