@@ -51,13 +51,13 @@ def judged(photo: str, size: int, sigma: float, unclipped: bool = False) -> dict
     row = {"photo": Path(photo).stem, "sigma": sigma, "iteration": result.iteration, "judged_by_the_run": judges_start(session),
            "start": psnr(start, clean), "network": psnr(result.image, clean),
            "oracle_share": network_share(start, result.image, clean)}
-    readings = [("wavelet", estimate_noise_sigma, start), ("patches", estimate_noise_sigma_pca, start)]
+    patches = estimate_noise_sigma_pca(noisy)
+    readings = [("wavelet", estimate_noise_sigma(noisy), start), ("patches", patches, start)]
     if unclipped:
-        readings.append(("unclipped", estimate_noise_sigma_pca, None))
-    row["under_the_clip"] = underlying_sigma(start, estimate_noise_sigma_pca(noisy) / 255) * 255
+        readings.append(("unclipped", patches, None))
+    row["under_the_clip"] = underlying_sigma(start, patches / 255) * 255
     row["clipped_values"] = float(np.mean((noisy <= 0) | (noisy >= 1)))
-    for name, reading, estimate in readings:
-        read = reading(noisy)
+    for name, read, estimate in readings:
         copy, target = recorrupted_pair(noisy, read / 255, session.seed, estimate)  # as judging_pair draws it
         share = network_share_on_copy(session, result.iteration, copy, target)
         assert share is not None  # nothing asks the check to stop

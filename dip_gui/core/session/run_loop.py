@@ -36,7 +36,7 @@ from dip_gui.core.errors import DivergenceError
 from dip_gui.core.problem.choices import Start, Task
 from dip_gui.core.problem.photo_traits import estimate_noise_sigma, estimate_noise_sigma_pca
 from dip_gui.core.problem.presets import GRAINY, Preset
-from dip_gui.core.problem.tasks import Problem, make_problem, to_numpy
+from dip_gui.core.problem.tasks import make_problem, to_numpy
 from dip_gui.core.runtime.interrupts import whole_step
 from dip_gui.core.session.checkpoint import Checkpointer
 from dip_gui.core.session.handed_back import handed_back_iteration
@@ -279,9 +279,7 @@ class RunLoop:
             self.announce(f"checking the result against its classical start on a {measure} ({iteration} iterations)")
         started = time.perf_counter()
         try:
-            start = session.classical_start()
-            copy, target = judging_pair(session.problem, measure, session.seed,
-                                        None if start is None else to_numpy(start))
+            copy, target = judging_pair(session, measure)
             share = network_share_on_copy(session, iteration, copy, target, self._check_may_go_on)
         except KeyboardInterrupt:
             share = None
@@ -301,16 +299,18 @@ class RunLoop:
         return self.checkpoint.save()
 
 
-def judging_pair(problem: Problem, measure: str, seed: int,
-                 start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The copy of ``problem``'s photo to restore and the target its result is judged by, for the
-    check ``measure`` names (start_check.py). A denoising run's classical ``start`` (HxWxC) tells
-    where its noise was clipped at black and white (``recorrupted_pair``)."""
+def judging_pair(session: Session, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """The copy of ``session``'s photo to restore and the target its result is judged by, for the
+    check ``measure`` names (start_check.py). Denoising's copy and target are read for noise clipped
+    at black and white where the run's classical start puts its pixels (``recorrupted_pair``)."""
+    problem = session.problem
     if measure == DOWNSCALED:
         assert problem.scale is not None  # check_measure: super-resolution
         return downscaled_pair(problem.observed, problem.scale)
+    start = session.classical_start()
+    assert start is not None  # check_measure: a residual over the start
     sigma = estimate_noise_sigma_pca(problem.observed)  # texture read as noise would lean to the start
-    return recorrupted_pair(problem.observed, sigma / 255, seed, start)
+    return recorrupted_pair(problem.observed, sigma / 255, session.seed, to_numpy(start))
 
 
 def network_share_on_copy(session: Session, iteration: int, copy: np.ndarray, target: np.ndarray,
