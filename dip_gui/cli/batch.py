@@ -44,6 +44,8 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--iters", type=int, help="iterations per photo (default: the preset's)")
     batch.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
     batch.add_argument("--scale", type=int, choices=(2, 4, 8), help="super-resolution factor")
+    batch.add_argument("--blur", type=float, default=0.0, metavar="PX",
+                       help="super-resolution: the camera's extra blur, as for run --blur")
     batch.add_argument("--max-seconds", type=float, help="optimisation time per photo")
     batch.add_argument("--auto-stop", action=argparse.BooleanOptionalAction, default=True,
                        help="each photo ends where the stop detector finds its result best (the default)")
@@ -70,7 +72,8 @@ def add_batch_parser(commands: argparse._SubParsersAction) -> None:
 
 def settings_from(args: argparse.Namespace) -> BatchSettings:
     return BatchSettings(task=args.task, preset=args.preset, iterations=args.iters, lr=args.lr, scale=args.scale,
-                         seed=args.seed, max_seconds=args.max_seconds, auto_stop=args.auto_stop, quality=args.quality,
+                         blur=args.blur, seed=args.seed, max_seconds=args.max_seconds, auto_stop=args.auto_stop,
+                         quality=args.quality,
                          to_srgb=args.to_srgb, mask_white_known=args.mask_white_known, raw_output=args.raw_output,
                          output_format=args.format,
                          device=args.device, precision=args.precision, host_memory=args.host_memory,

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
     run.add_argument("--max-seconds", type=float, help="stop after this much optimisation time and save")
     run.add_argument("--scale", type=int, choices=(2, 4, 8), help="super-resolution factor")
+    run.add_argument("--blur", type=float, metavar="PX",
+                     help="super-resolution: how much more the camera blurred the small photo than the app's "
+                          "downsampler assumes, as a Gaussian's sigma in pixels of the result (default 0; see "
+                          "docs/quality.md for choosing it)")
     run.add_argument("--mask", help="mask file for inpaint/restore: white = pixel to fill")
     run.add_argument("--mask-white-known", action="store_true", help="the mask uses the paper's convention: white = known pixel")
     run.add_argument(
@@ -90,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     degrade.add_argument("-o", "--output", required=True)
     degrade.add_argument("--noise", type=float, help="Gaussian noise sigma on the 0-255 scale")
     degrade.add_argument("--downscale", type=int, choices=(2, 4, 8), help="Lanczos downscale factor")
+    degrade.add_argument("--blur", type=float, default=0.0, metavar="PX",
+                         help="with --downscale: a Gaussian blur of this sigma (pixels of the clean photo) first")
     degrade.add_argument("--drop", type=float, help="fraction of pixels to drop (also writes OUTPUT_mask.png, white = missing)")
     degrade.add_argument("--jpeg", type=int, help="JPEG quality (1-100)")
     degrade.add_argument("--seed", type=int, default=0)
@@ -201,8 +207,10 @@ def degrade_command(args: argparse.Namespace) -> int:
             raise ImageWriteError(f"{target.name}: refusing to overwrite the input file")
     clean = load_image(args.clean)
     image = clean.rgb[:, :, :1] if clean.grey else clean.rgb  # a grey photo gets grey noise, once
+    if args.blur and not args.downscale:
+        raise InvalidParameterError("--blur blurs before --downscale: give both")
     if args.downscale:
-        image = deg.downscale(image, args.downscale)
+        image = deg.downscale(image, args.downscale, args.blur)
     if args.noise is not None:
         image = deg.add_gaussian_noise(image, args.noise, seed=args.seed)
     jpeg_direct = args.jpeg is not None and output.suffix.lower() in {".jpg", ".jpeg"}

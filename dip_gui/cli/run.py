@@ -155,6 +155,7 @@ def _make_session(args: argparse.Namespace, photo: LoadedImage) -> Session:
         guide=guide,
         reference=reference,
         keep_known=not args.raw_output,
+        blur=args.blur or 0.0,
     )
     return Session(problem, preset_for(args, photo), seed=args.seed, device=args.device,
                    precision=args.precision, host_memory=args.host_memory)
@@ -216,6 +217,7 @@ def _metrics(args: argparse.Namespace, session: Session, history: list[dict], ou
         "task": args.task,
         "preset": session.preset.name,
         "scale": args.scale,
+        "blur": session.problem.blur,
         "seed": args.seed,
         "device": session.device.type,
         "parameters": session.parameters,

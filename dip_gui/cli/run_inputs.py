@@ -40,7 +40,7 @@ PROGRESS_EVERY_S = 1.0
 #: Seeds offset per tile and per random stream stay within what torch's and numpy's generators take.
 MAX_SEED = 2**62
 #: What --resume takes from the saved session, so the command line must not say it again.
-DECIDED_BY_SESSION = ("input", "task", "scale", "preset", "lr", "mask", "guide", "reference")
+DECIDED_BY_SESSION = ("input", "task", "scale", "blur", "preset", "lr", "mask", "guide", "reference")
 
 
 def check_resume_options(args: argparse.Namespace) -> None:

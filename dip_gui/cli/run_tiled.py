@@ -55,7 +55,7 @@ def _run_tiled(args: argparse.Namespace) -> int:
     interrupted: TilesInterrupted | None = None
     try:
         image = run_tiled(args.task, photo.rgb, preset, tile=args.tile, overlap=args.tile_overlap, seed=args.seed,
-                          device=args.device, grey=photo.grey, scale=args.scale, mask=mask, guide=guide,
+                          device=args.device, grey=photo.grey, scale=args.scale, blur=args.blur or 0.0, mask=mask, guide=guide,
                           max_seconds=args.max_seconds, auto_stop=args.auto_stop, progress=progress,
                           checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
     except TilesInterrupted as stop:  # the tiles done are kept

@@ -76,6 +76,19 @@ def test_an_x2_super_resolution_judges_its_result_on_the_photo_s_downscaled_copy
     assert load_image(out).size == (80, 72)
 
 
+def test_a_small_photo_the_camera_blurred_is_made_and_restored_with_that_blur(tmp_path, smooth_image):
+    clean, sharp, small = tmp_path / "clean.png", tmp_path / "sharp.png", tmp_path / "small.png"
+    save_image(clean, smooth_image(40, 36))
+    assert run_cli("degrade", clean, "-o", small, "--downscale", "2", "--blur", "1.5") == 0
+    assert run_cli("degrade", clean, "-o", sharp, "--downscale", "2") == 0
+    assert np.abs(np.diff(load_image(small).rgb, axis=1)).mean() < np.abs(np.diff(load_image(sharp).rgb, axis=1)).mean()
+    assert run_cli("degrade", clean, "-o", tmp_path / "x.png", "--blur", "1.5") == 2  # blur is before a downscale
+    out, metrics = tmp_path / "big.png", tmp_path / "m.json"
+    assert run_cli("run", small, "-o", out, "--task", "sr", "--scale", "2", "--blur", "1.5", "--iters", "3",
+                   "--metrics-json", metrics, "--quiet") == 0
+    assert json.loads(metrics.read_text())["blur"] == 1.5 and load_image(out).size == (40, 36)
+
+
 def test_run_inpaint_keeps_known_pixels_with_a_user_mask(photo, tmp_path):
     holes = np.zeros((24, 20), np.float32)
     holes[8:14, 6:12] = 1.0  # white = fill
@@ -420,6 +433,7 @@ def saved_run(photo, tmp_path) -> Path:
     ("quality 0", "--quality"), ("quality 500", "--quality"), ("huge seed", "--seed"),
     ("metrics in a missing folder", "folder"), ("metrics onto a folder", "folder"),
     ("snapshots onto a file", "--save-snapshots"), ("mask for denoise", "--mask"),
+    ("blur for denoise", "super-resolution"),
 ])
 def test_a_mistake_gets_one_line_and_exit_2_before_any_iteration(photo, tmp_path, capsys, case, words):
     out = tmp_path / "out.png"
@@ -432,6 +446,7 @@ def test_a_mistake_gets_one_line_and_exit_2_before_any_iteration(photo, tmp_path
         "metrics onto a folder": ["--metrics-json", tmp_path / "a-folder"],
         "snapshots onto a file": ["--save-snapshots", tmp_path / "a-file.txt"],
         "mask for denoise": ["--mask", photo],
+        "blur for denoise": ["--blur", "1"],
     }[case]
     code = run_cli("run", photo, "-o", out, "--task", "denoise", "--iters", "2", "--quiet", *extra)
     err = capsys.readouterr().err
@@ -439,8 +454,8 @@ def test_a_mistake_gets_one_line_and_exit_2_before_any_iteration(photo, tmp_path
     assert not out.exists()
 
 
-@pytest.mark.parametrize("option", [["--task", "sr"], ["--scale", "2"], ["--preset", "paper"], ["--lr", "0.1"],
-                                    ["--mask", "m.png"], ["PHOTO"]])
+@pytest.mark.parametrize("option", [["--task", "sr"], ["--scale", "2"], ["--blur", "1"], ["--preset", "paper"],
+                                    ["--lr", "0.1"], ["--mask", "m.png"], ["PHOTO"]])
 def test_resume_refuses_options_the_saved_session_decides(saved_run, photo, tmp_path, capsys, option):
     option = [str(photo) if o == "PHOTO" else o for o in option]
     code = run_cli("run", *option, "--resume", saved_run, "-o", tmp_path / "out.png", "--quiet")

@@ -114,7 +114,7 @@ def _session(item: BatchItem, settings: BatchSettings, photo: LoadedImage,
             raise MaskError("no mask found for it (give --mask-dir, --mask, or put NAME_mask.png beside it)")
         mask = load_mask(item.mask, photo.size, white_is_hole=not settings.mask_white_known)
     problem = make_problem(task, photo.rgb, grey=photo.grey, scale=settings.scale, mask=mask,
-                           keep_known=not settings.raw_output)
+                           keep_known=not settings.raw_output, blur=settings.blur)
     preset = preset_for_photo(settings.task, settings.preset, resolve_device(settings.device).type, photo.rgb,
                               scale=settings.scale, iterations=settings.iterations, lr=settings.lr)
     session = Session(problem, preset, seed=settings.seed, device=settings.device, precision=settings.precision,

@@ -8,7 +8,7 @@ from typing import Any
 
 from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.degradations import SR_FACTORS
+from dip_gui.core.problem.degradations import SR_FACTORS, check_blur
 from dip_gui.core.problem.presets import get_preset
 
 #: Settings that do not change a result: a batch run again with other values of these reuses its results.
@@ -26,6 +26,7 @@ class BatchSettings:
     iterations: int | None = None
     lr: float | None = None
     scale: int | None = None
+    blur: float = 0.0  # super-resolution: the camera's blur (Problem.blur)
     seed: int = 0
     max_seconds: float | None = None
     auto_stop: bool = True
@@ -46,6 +47,11 @@ class BatchSettings:
             raise InvalidParameterError("flash takes a pair of photos per result; a batch restores single photos")
         if task.changes_size and self.scale not in SR_FACTORS:
             raise InvalidParameterError("super-resolution needs --scale 2, 4 or 8")
+        if self.blur:
+            if not task.changes_size:
+                raise InvalidParameterError("a blur of the small photo is for super-resolution (--task sr) only")
+            assert self.scale is not None  # checked above
+            check_blur(self.blur, self.scale)
         if self.preset is not None:
             get_preset(self.task, self.preset)
         if self.iterations is not None and self.iterations < 1:
@@ -61,8 +67,9 @@ class BatchSettings:
 
     def recipe(self) -> dict[str, Any]:
         """The settings that decide a result (recorded in the report: a finished photo is reused only
-        by a batch with the same recipe)."""
-        return {name: value for name, value in asdict(self).items() if name not in NOT_IN_RECIPE}
+        by a batch with the same recipe). No blur is left out, as a report without one reads."""
+        return {name: value for name, value in asdict(self).items()
+                if name not in NOT_IN_RECIPE and not (name == "blur" and not value)}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

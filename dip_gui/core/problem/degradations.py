@@ -1,8 +1,9 @@
 """Forward operators A of the restoration problems (observation y = A x) and test-data makers.
 
 Operators map the network output (N x C x H x W, the photo's size) to the observation space:
-identity for denoising and JPEG, the paper's Lanczos-2 downsampler for super-resolution, and a
-pixel mask (1 = known) for inpainting and restoration.
+identity for denoising and JPEG, the paper's Lanczos-2 downsampler for super-resolution (after the
+camera's Gaussian blur where the user gives one), and a pixel mask (1 = known) for inpainting and
+restoration.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from dip_gui.core.errors import InvalidParameterError
 from dip_gui.core.networks.lanczos import LanczosDownsample
 
 SR_FACTORS = (2, 4, 8)
+#: The widest camera blur super-resolution takes, as a multiple of the scale (pixels of the large
+#: photo): wider, and the small photo holds little more than its colours.
+MAX_BLUR_PER_SCALE = 2.0
 
 
 class Identity(nn.Module):
@@ -40,11 +44,21 @@ class MaskOperator(nn.Module):
         return x * self.mask
 
 
-def sr_downsampler(factor: int) -> LanczosDownsample:
-    """The paper's SR operator: Lanczos-2, kernel 4f x 4f, phase 0.5, replicate padding, stride f."""
+def sr_downsampler(factor: int, blur: float = 0.0) -> LanczosDownsample:
+    """The paper's SR operator: Lanczos-2, kernel 4f x 4f, phase 0.5, replicate padding, stride f;
+    after a Gaussian of sigma ``blur`` (pixels of the large photo) where the camera blurred more than
+    that (docs/quality.md, "Super-resolution when the blur is not the app's")."""
     if factor not in SR_FACTORS:
         raise InvalidParameterError(f"super-resolution scale must be one of {SR_FACTORS}, not {factor}")
-    return LanczosDownsample(factor, support=2)
+    check_blur(blur, factor)
+    return LanczosDownsample(factor, support=2, blur=blur)
+
+
+def check_blur(blur: float, factor: int) -> None:
+    """Refuse a camera blur that is negative or wider than ``MAX_BLUR_PER_SCALE`` x the scale."""
+    widest = MAX_BLUR_PER_SCALE * factor
+    if not 0.0 <= blur <= widest:
+        raise InvalidParameterError(f"the blur of the small photo must be 0 to {widest:g} px at x{factor}, not {blur:g}")
 
 
 # --- test data with ground truth (numpy HxWx3 float32 in [0, 1]) --------------------------------
@@ -59,13 +73,14 @@ def add_gaussian_noise(image: np.ndarray, sigma: float, seed: int = 0) -> np.nda
     return np.clip(noisy, 0.0, 1.0).astype(np.float32)
 
 
-def downscale(image: np.ndarray, factor: int) -> np.ndarray:
-    """Lanczos-downsample by the SR operator (so DIP's model of the degradation is exact).
+def downscale(image: np.ndarray, factor: int, blur: float = 0.0) -> np.ndarray:
+    """Lanczos-downsample by the SR operator (so DIP's model of the degradation is exact), after a
+    Gaussian of sigma ``blur`` (pixels of ``image``).
 
     Sides that are not multiples of ``factor`` are cut to the largest multiple first (at most
     factor-1 pixels), because a low-resolution pixel needs a whole block of high-resolution ones.
     """
-    op = sr_downsampler(factor)
+    op = sr_downsampler(factor, blur)
     height, width = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
     if height == 0 or width == 0:
         raise InvalidParameterError(f"image is smaller than the scale factor {factor}")

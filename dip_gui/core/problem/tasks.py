@@ -46,6 +46,9 @@ class Problem:
     #: the whole observed photo into which the region's result is pasted back.
     region: tuple[int, int, int, int] | None = None
     full: np.ndarray | None = None
+    #: Super-resolution: the camera's Gaussian blur (sigma, pixels of the result) before the
+    #: downsampler; 0 for a small photo made the way the operator assumes.
+    blur: float = 0.0
 
     def paste(self, result: np.ndarray) -> np.ndarray:
         """The region's result placed into the full photo (identity without a region)."""
@@ -62,7 +65,8 @@ class Problem:
         arrays = {name: None if getattr(self, name) is None else torch.from_numpy(np.ascontiguousarray(getattr(self, name)))
                   for name in ("observed", "mask", "guide", "reference", "full")}
         return {"task": str(self.task), "out_size": list(self.out_size), "channels": self.channels, "keep_known": self.keep_known,
-                "scale": self.scale, "region": None if self.region is None else list(self.region), **arrays}
+                "scale": self.scale, "blur": self.blur, "region": None if self.region is None else list(self.region),
+                **arrays}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Problem:
@@ -70,7 +74,7 @@ class Problem:
                   for name in ("observed", "mask", "guide", "reference", "full")}
         task, mask = Task.parse(state["task"], "task"), arrays["mask"]
         if task.changes_size:
-            operator: nn.Module = sr_downsampler(state["scale"])
+            operator: nn.Module = sr_downsampler(state["scale"], state.get("blur", 0.0))
         elif mask is not None:
             operator = MaskOperator(torch.from_numpy(mask)[None, None])
         else:
@@ -82,7 +86,8 @@ class Problem:
         region = None if state["region"] is None else (int(top), int(left), int(height), int(width))
         out_height, out_width = state["out_size"]
         return cls(task, observed, (int(out_height), int(out_width)), state["channels"], operator, mask, arrays["guide"],
-                   arrays["reference"], state["keep_known"], state["scale"], region, arrays["full"])
+                   arrays["reference"], state["keep_known"], state["scale"], region, arrays["full"],
+                   float(state.get("blur", 0.0)))
 
     def observed_pixels(self) -> np.ndarray:
         """The observation in the problem's own channels (a grey photo's one), HxWxC float32, contiguous."""
@@ -115,9 +120,13 @@ def make_problem(
     guide: np.ndarray | None = None,
     reference: np.ndarray | None = None,
     keep_known: bool = True,
+    blur: float = 0.0,
 ) -> Problem:
-    """Build the Problem for ``task`` from the observed photo (HxWx3 float32 in [0, 1])."""
+    """Build the Problem for ``task`` from the observed photo (HxWx3 float32 in [0, 1]); ``blur``:
+    super-resolution's camera blur (``Problem.blur``)."""
     task = Task.parse(task, "task")
+    if blur and not task.changes_size:
+        raise InvalidParameterError("a blur of the small photo is for super-resolution (--task sr) only")
     height, width = image.shape[:2]
     channels = 1 if grey else 3
     observed = image[:, :, :1] if grey else image
@@ -127,7 +136,7 @@ def make_problem(
         if scale not in SR_FACTORS:
             raise InvalidParameterError(f"super-resolution needs --scale 2, 4 or 8 (got {scale})")
         out_size = (height * scale, width * scale)
-        operator = sr_downsampler(scale)
+        operator = sr_downsampler(scale, blur)
     elif task.takes_mask:
         mask = _check_mask(mask, (height, width))
         region = hole_region(mask) if task is Task.INPAINT else None
@@ -151,6 +160,7 @@ def make_problem(
         reference,
         keep_known,
         scale if task.changes_size else None,
+        blur=float(blur),
     )
 
 

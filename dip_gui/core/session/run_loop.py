@@ -306,7 +306,7 @@ def judging_pair(session: Session, measure: str) -> tuple[np.ndarray, np.ndarray
     problem = session.problem
     if measure == DOWNSCALED:
         assert problem.scale is not None  # check_measure: super-resolution
-        return downscaled_pair(problem.observed, problem.scale)
+        return downscaled_pair(problem.observed, problem.scale, problem.blur)
     start = session.classical_start()
     assert start is not None  # check_measure: a residual over the start
     sigma = estimate_noise_sigma_pca(problem.observed)  # texture read as noise would lean to the start
@@ -319,7 +319,8 @@ def network_share_on_copy(session: Session, iteration: int, copy: np.ndarray, ta
     as many iterations on ``copy`` of the photo, its result against ``target`` (start_check.py); None
     where ``keep_going`` ended that run first."""
     problem = session.problem
-    check = Session(make_problem(problem.task, copy, grey=problem.channels == 1, scale=problem.scale), session.preset,
+    copy_problem = make_problem(problem.task, copy, grey=problem.channels == 1, scale=problem.scale, blur=problem.blur)
+    check = Session(copy_problem, session.preset,
                     seed=session.seed, device=session.device.type, precision=session.precision.value,
                     host_memory=session.host_memory)
     ended = RunLoop(check, until=iteration, keep_going=keep_going).run()

@@ -100,8 +100,9 @@ def blend(tiles: list[Tile], results: list[np.ndarray], size: tuple[int, int], o
 
 
 def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overlap: int, seed: int = 0,
-              device: str = "auto", grey: bool = False, scale: int | None = None, mask: np.ndarray | None = None,
-              guide: np.ndarray | None = None, max_seconds: float | None = None, auto_stop: bool = True,
+              device: str = "auto", grey: bool = False, scale: int | None = None, blur: float = 0.0,
+              mask: np.ndarray | None = None, guide: np.ndarray | None = None, max_seconds: float | None = None,
+              auto_stop: bool = True,
               progress: Callable[[int, int, Session], None] | None = None,
               checkpoint: str | os.PathLike[str] | None = None, checkpoint_every: float = 60.0) -> np.ndarray:
     """Restore ``image`` tile by tile; returns the blended result (HxWx3 float32, output size).
@@ -121,7 +122,7 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
     budget = None if max_seconds is None else max_seconds / len(tiles)
     # what changes a tile's result; not --max-seconds: a run that ran out of time may go on with more
     settings = {"task": task, "preset": preset.to_dict(), "tile": tile, "overlap": overlap, "seed": seed, "grey": grey,
-                "scale": scale, "auto_stop": auto_stop}
+                "scale": scale, "auto_stop": auto_stop, **({"blur": blur} if blur else {})}
     fingerprint = run_fingerprint({"image": image, "mask": mask, "guide": guide}, settings)
     saved = None if checkpoint is None else load_tile_progress(checkpoint, fingerprint, device)
     results: list[np.ndarray] = [] if saved is None else saved.done
@@ -137,8 +138,8 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
             session, monitor = saved.session, RunMonitor(saved.session, snapshots=False)
             restore_monitor(monitor, saved.state)
         else:
-            session, monitor = _tile_session(task, image, piece, index, len(tiles), preset, seed, device, grey, scale,
-                                             crop_mask, guide)
+            session, monitor = _tile_session(task, image, piece, index, len(tiles), preset, seed, device, grey,
+                                             (scale, blur), crop_mask, guide)
         saver = Checkpointer(checkpoint, checkpoint_every, session, monitor, tile_source(fingerprint, index, results))
         ended = auto_stop and monitor.suggestion is not None  # ended at its suggestion before the checkpoint
         loop = RunLoop(session, monitor, until=session.iteration if ended else None, budget_s=budget,
@@ -157,12 +158,14 @@ def run_tiled(task: str, image: np.ndarray, preset: Preset, *, tile: int, overla
 
 
 def _tile_session(task: str, image: np.ndarray, piece: Tile, index: int, count: int, preset: Preset, seed: int,
-                  device: str, grey: bool, scale: int | None, crop_mask: np.ndarray | None,
+                  device: str, grey: bool, sampling: tuple[int | None, float], crop_mask: np.ndarray | None,
                   guide: np.ndarray | None) -> tuple[Session, RunMonitor]:
-    """A new session (and its monitor) for tile ``index``; its seed is the run's plus the index."""
+    """A new session (and its monitor) for tile ``index``; its seed is the run's plus the index;
+    ``sampling``: super-resolution's scale and camera blur."""
     rows, cols = piece.window()
+    scale, blur = sampling
     try:
-        problem = make_problem(task, image[rows, cols], grey=grey, scale=scale, mask=crop_mask,
+        problem = make_problem(task, image[rows, cols], grey=grey, scale=scale, blur=blur, mask=crop_mask,
                                guide=None if guide is None else guide[rows, cols])
     except MaskError as exc:
         raise MaskError(f"tile {index + 1} of {count}: {exc}; use larger tiles") from None

@@ -119,11 +119,11 @@ def recorrupted_pair(observed: np.ndarray, sigma: float, seed: int,
     return copy, target
 
 
-def downscaled_pair(observed: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+def downscaled_pair(observed: np.ndarray, scale: int, blur: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The copy to restore (``observed`` brought down ``scale`` x by the super-resolution's own
-    downsampler) and the target to judge it by (``observed``, its sides cut to multiples of ``scale``
-    as the copy's restoration comes out)."""
-    copy = downscale(observed, scale)
+    downsampler, with the run's camera ``blur``) and the target to judge it by (``observed``, its
+    sides cut to multiples of ``scale`` as the copy's restoration comes out)."""
+    copy = downscale(observed, scale, blur)
     height, width = copy.shape[0] * scale, copy.shape[1] * scale
     return copy, np.ascontiguousarray(observed[:height, :width]).astype(np.float32)
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from dip_gui.core.errors import DipError
 from dip_gui.core.networks import SkipSpec
 from dip_gui.core.problem.choices import Task
+from dip_gui.core.problem.degradations import MAX_BLUR_PER_SCALE
 from dip_gui.core.problem.photo_traits import PhotoTraits
 from dip_gui.core.problem.presets import TASKS, Preset, fitted_for, get_preset, presets_for
 from dip_gui.core.problem.tasks import TASK_LABELS
@@ -74,6 +75,11 @@ class TaskPanel(QWidget):
             self.scale.addItem(f"x{factor}", factor)
         self.scale.setCurrentIndex(1)
         self.scale.setToolTip("How many times larger the result is")
+        self.blur = _spin(QDoubleSpinBox(), "How much softer the small photo is than a sharp downscale: a camera's\n"
+                          "or a phone's blur, as a Gaussian's width in pixels of the result. 0 for a photo\n"
+                          "made smaller by software; about 2 at x4 for a soft small photo. Too much rings\n"
+                          "around edges: the first preview shows it.", 0.0, 16.0, 0.5, 1)
+        self.blur.setSuffix(" px")
         self.preset = QComboBox()
         self.preset.setToolTip("fast: good in minutes on a CPU; paper: the original settings (slow, best on a GPU)")
         self.guide_button = QPushButton("Choose flash photo…")
@@ -107,9 +113,12 @@ class TaskPanel(QWidget):
         self.task.currentIndexChanged.connect(self._task_changed)
         self.preset.currentIndexChanged.connect(self._preset_changed)
         self.scale.currentIndexChanged.connect(self._preset_changed)
+        self.scale.currentIndexChanged.connect(self._limit_blur)
+        self._limit_blur()
         self.guide_button.clicked.connect(self.guide_requested)
         for box in (self.iterations, self.lr, self.jitter, self.ema, self.seed):
             box.valueChanged.connect(self._edited)
+        self.blur.valueChanged.connect(self.changed)
         self.width_box.currentIndexChanged.connect(self._edited)
         self.device.currentIndexChanged.connect(self.changed)
         self.memory.currentIndexChanged.connect(self.changed)
@@ -123,6 +132,7 @@ class TaskPanel(QWidget):
         form = QFormLayout()
         form.addRow("Task", self.task)
         form.addRow("Scale", self.scale)
+        form.addRow("Camera blur", self.blur)
         form.addRow("Preset", self.preset)
         guide_row = QHBoxLayout()
         guide_row.addWidget(self.guide_button)
@@ -172,6 +182,10 @@ class TaskPanel(QWidget):
     def current_scale(self) -> int | None:
         return self.scale.currentData() if self.current_task().changes_size else None
 
+    def current_blur(self) -> float:
+        """Super-resolution's camera blur (``Problem.blur``); 0 for the other tasks."""
+        return self.blur.value() if self.current_task().changes_size else 0.0
+
     def base_preset_name(self) -> str | None:
         """The named preset, or for "custom" the one its edits were made to."""
         name = self.preset.currentData()
@@ -210,6 +224,10 @@ class TaskPanel(QWidget):
             name=CUSTOM if self.preset.currentData() == CUSTOM else preset.name,
         )
 
+    def _limit_blur(self) -> None:
+        """The widest camera blur the scale takes (``degradations.check_blur``)."""
+        self.blur.setMaximum(MAX_BLUR_PER_SCALE * self.scale.currentData())
+
     def _device_changed(self) -> None:
         """The memory setting is about the CPU's allocator: greyed out where the run goes to a GPU."""
         try:
@@ -231,6 +249,7 @@ class TaskPanel(QWidget):
         return {
             "task": self.current_task(),
             "scale": self.current_scale(),
+            "blur": self.current_blur(),
             "seed": self.seed.value(),
             "device": self.device.currentText(),
             "host_memory": self.current_host_memory(),
@@ -249,6 +268,7 @@ class TaskPanel(QWidget):
         self.preset.addItem(CUSTOM, CUSTOM)
         self._loading = False
         self.form.setRowVisible(self.scale, task.changes_size)
+        self.form.setRowVisible(self.blur, task.changes_size)
         self.form.setRowVisible(self.guide_widget, task.needs_guide)
         self.mask_tools.setVisible(task.takes_mask)
         self._preset_changed()

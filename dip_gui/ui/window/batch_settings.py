@@ -12,7 +12,7 @@ def batch_settings(panel: TaskPanel, auto_stop: bool, to_srgb: bool = False) -> 
     learning rate for every photo."""
     custom = panel.is_custom
     return BatchSettings(task=str(panel.current_task()), preset=panel.base_preset_name(), scale=panel.current_scale(),
-                         iterations=panel.iterations.value() if custom else None,
+                         blur=panel.current_blur(), iterations=panel.iterations.value() if custom else None,
                          lr=panel.lr.value() if custom else None, seed=panel.seed.value(), auto_stop=auto_stop,
                          device=panel.device.currentText(), host_memory=panel.current_host_memory(), to_srgb=to_srgb)
 
@@ -20,6 +20,8 @@ def batch_settings(panel: TaskPanel, auto_stop: bool, to_srgb: bool = False) -> 
 def describe(settings: BatchSettings) -> str:
     """A photo's settings in a few words: task, preset and what was set by hand."""
     words = [settings.task + (f" x{settings.scale}" if settings.scale else ""), settings.preset or "default preset"]
+    if settings.blur:
+        words.append(f"camera blur {settings.blur:g} px")
     if settings.iterations is not None:
         words.append(f"{settings.iterations} iterations")
     if not settings.auto_stop:

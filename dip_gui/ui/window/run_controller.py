@@ -103,6 +103,7 @@ class RunController(QObject):
             observed,
             grey=photo.grey,
             scale=self.panel.current_scale(),
+            blur=self.panel.current_blur(),
             mask=known,
             guide=self.doc.guide,
             reference=self._reference_for(task),

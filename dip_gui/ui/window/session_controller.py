@@ -106,6 +106,7 @@ class SessionController(QObject):
         self.panel.select_task(problem.task)
         if source.get("scale"):
             self.panel.scale.setCurrentIndex(self.panel.scale.findData(source["scale"]))
+        self.panel.blur.setValue(problem.blur)
         if source.get("preset_name"):
             self.panel.preset.setCurrentIndex(max(0, self.panel.preset.findData(source["preset_name"])))
         known = source.get("known")

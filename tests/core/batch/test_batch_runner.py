@@ -148,3 +148,15 @@ def test_a_photo_with_its_own_settings_is_restored_and_recorded_with_them(folder
     assert run_batch(items, SETTINGS, out).reused == 3, "each photo is reused under its own recipe"
     with pytest.raises(InvalidParameterError, match=r"holds a\.png restored with other settings"):
         run_batch(plan_batch([folder], out), SETTINGS, out)
+
+
+def test_a_camera_blur_is_checked_before_the_first_photo_and_recorded_in_the_recipe_only_when_set(folder, tmp_path):
+    for wrong in (BatchSettings(task="denoise", blur=1.0), BatchSettings(task="sr", scale=2, blur=5.0)):
+        with pytest.raises(InvalidParameterError, match="blur"):
+            wrong.check()
+    assert "blur" not in BatchSettings(task="sr", scale=2).recipe()  # a report written without one still matches
+    blurred = BatchSettings(task="sr", scale=2, blur=1.0, iterations=2, checkpoint_every=0.0)
+    blurred.check()
+    out = tmp_path / "out"
+    assert run_batch(plan_batch([folder / "a.png"], out), blurred, out).restored == 1
+    assert report_of(out)["photos"]["a.png"]["recipe"]["blur"] == 1.0

@@ -56,3 +56,31 @@ def test_random_mask_drops_the_asked_fraction():
 def test_jpeg_roundtrip_changes_the_image_but_keeps_its_shape(image32):
     out = jpeg_compress(image32, 10)
     assert out.shape == image32.shape and np.abs(out - image32).mean() > 0.001
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_a_camera_blur_widens_the_kernel_and_keeps_it_centred_and_normalised(factor):
+    plain, blurred = lanczos_kernel(factor), lanczos_kernel(factor, blur=1.5)
+    np.testing.assert_array_equal(lanczos_kernel(factor, blur=0.0), plain)  # no blur: the paper's kernel exactly
+    assert blurred.shape[0] > plain.shape[0] and (blurred.shape[0] - factor) % 2 == 0
+    assert blurred.sum() == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(blurred, blurred[::-1, ::-1], atol=1e-7)
+    assert blurred.max() < plain.max()  # the blur spreads the weight
+
+
+def test_the_blurred_downsampler_is_a_gaussian_blur_then_the_plain_one(image32):
+    import cv2
+
+    sigma, factor = 1.5, 2
+    blurred_first = cv2.GaussianBlur(image32, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+    expected = downscale(blurred_first, factor)
+    got = downscale(image32, factor, blur=sigma)
+    inner = slice(3, -3)  # the borders pad differently
+    np.testing.assert_allclose(got[inner, inner], expected[inner, inner], atol=2e-3)
+    assert np.abs(got - downscale(image32, factor)).max() > 0.01
+
+
+def test_a_negative_or_huge_blur_is_refused():
+    for blur in (-0.5, 100.0):
+        with pytest.raises(InvalidParameterError, match="blur"):
+            sr_downsampler(2, blur)

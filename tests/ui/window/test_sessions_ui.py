@@ -272,3 +272,26 @@ def test_a_failing_recovery_save_warns_and_the_run_goes_on(window, photo_path, q
     qtbot.waitUntil(lambda: not window.run.running, timeout=30000)
     assert window.run.session.iteration == 5  # not cut short by the failing saves
     assert warnings and "disk on fire" in warnings[0]
+
+
+def test_super_resolution_takes_the_camera_blur_set_in_the_panel_and_a_saved_session_shows_it_again(
+    window, photo_path, qtbot, tmp_path, settings, monkeypatch, run_to_end,
+):
+    window.files.open_path(photo_path)
+    assert not window.panel.form.isRowVisible(window.panel.blur)  # a setting of super-resolution only
+    window.panel.select_task("sr")
+    window.panel.scale.setCurrentIndex(window.panel.scale.findData(2))
+    assert window.panel.form.isRowVisible(window.panel.blur) and window.panel.blur.maximum() == 4.0
+    window.panel.blur.setValue(1.5)
+    run_to_end(window, qtbot, 2)
+    assert window.run.session.problem.blur == 1.5
+    path = tmp_path / "blurred.dips"
+    with qtbot.waitSignal(window.run.saved, timeout=30000):
+        window.sessions.save_session(path)
+
+    other = _second_window(qtbot, settings, monkeypatch)
+    assert other.sessions.open_session(path)
+    assert other.panel.current_task() == "sr" and other.panel.current_blur() == 1.5
+    other.panel.select_task("denoise")
+    assert other.panel.current_blur() == 0.0  # not carried into a task without one
+    other.close()
