@@ -45,7 +45,7 @@ from dip_gui.core.classical.warm_start import back_projected_upscale
 from dip_gui.core.imaging import load_image, save_image
 from dip_gui.core.metrics import psnr_y
 from dip_gui.core.problem.degradations import MAX_BLUR_PER_SCALE, downscale, jpeg_compress
-from dip_gui.core.problem.tasks import make_problem
+from dip_gui.core.problem.tasks import make_problem, to_numpy, to_tensor
 
 KERNELS = "lanczos,bicubic,gauss1.5,gauss2.5,motion,bicubic+jpeg"
 #: The camera blurs (pixels of the result) the pick from the first preview chooses between.
@@ -55,12 +55,8 @@ MOTION_LENGTH, MOTION_DEGREES = 9, 30.0
 JPEG_QUALITY = 75
 
 
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
-
-
 def to_array(tensor: torch.Tensor) -> np.ndarray:
-    return tensor[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    return np.clip(to_numpy(tensor), 0, 1)
 
 
 def motion_kernel(length: int = MOTION_LENGTH, degrees: float = MOTION_DEGREES) -> np.ndarray:

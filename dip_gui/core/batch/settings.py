@@ -47,11 +47,7 @@ class BatchSettings:
             raise InvalidParameterError("flash takes a pair of photos per result; a batch restores single photos")
         if task.changes_size and self.scale not in SR_FACTORS:
             raise InvalidParameterError("super-resolution needs --scale 2, 4 or 8")
-        if self.blur:
-            if not task.changes_size:
-                raise InvalidParameterError("a blur of the small photo is for super-resolution (--task sr) only")
-            assert self.scale is not None  # checked above
-            check_blur(self.blur, self.scale)
+        check_blur(self.blur, self.scale if task.changes_size else None)
         if self.preset is not None:
             get_preset(self.task, self.preset)
         if self.iterations is not None and self.iterations < 1:

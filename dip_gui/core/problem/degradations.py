@@ -54,8 +54,13 @@ def sr_downsampler(factor: int, blur: float = 0.0) -> LanczosDownsample:
     return LanczosDownsample(factor, support=2, blur=blur)
 
 
-def check_blur(blur: float, factor: int) -> None:
-    """Refuse a camera blur that is negative or wider than ``MAX_BLUR_PER_SCALE`` x the scale."""
+def check_blur(blur: float, factor: int | None) -> None:
+    """Refuse a camera blur that is negative or wider than ``MAX_BLUR_PER_SCALE`` x the scale, and
+    any blur for a task that is not super-resolution (``factor`` None)."""
+    if factor is None:
+        if blur:
+            raise InvalidParameterError("a blur of the small photo is for super-resolution (--task sr) only")
+        return
     widest = MAX_BLUR_PER_SCALE * factor
     if not 0.0 <= blur <= widest:
         raise InvalidParameterError(f"the blur of the small photo must be 0 to {widest:g} px at x{factor}, not {blur:g}")

@@ -15,7 +15,7 @@ from torch import nn
 
 from dip_gui.core.errors import InvalidParameterError, MaskError
 from dip_gui.core.problem.choices import Task
-from dip_gui.core.problem.degradations import SR_FACTORS, Identity, MaskOperator, sr_downsampler
+from dip_gui.core.problem.degradations import SR_FACTORS, Identity, MaskOperator, check_blur, sr_downsampler
 
 #: Human names of the tasks, for menus and messages.
 TASK_LABELS = {
@@ -73,8 +73,9 @@ class Problem:
         arrays = {name: None if state[name] is None else state[name].numpy()
                   for name in ("observed", "mask", "guide", "reference", "full")}
         task, mask = Task.parse(state["task"], "task"), arrays["mask"]
+        blur = float(state.get("blur", 0.0))  # a session saved without one: the downsampler alone
         if task.changes_size:
-            operator: nn.Module = sr_downsampler(state["scale"], state.get("blur", 0.0))
+            operator: nn.Module = sr_downsampler(state["scale"], blur)
         elif mask is not None:
             operator = MaskOperator(torch.from_numpy(mask)[None, None])
         else:
@@ -86,8 +87,7 @@ class Problem:
         region = None if state["region"] is None else (int(top), int(left), int(height), int(width))
         out_height, out_width = state["out_size"]
         return cls(task, observed, (int(out_height), int(out_width)), state["channels"], operator, mask, arrays["guide"],
-                   arrays["reference"], state["keep_known"], state["scale"], region, arrays["full"],
-                   float(state.get("blur", 0.0)))
+                   arrays["reference"], state["keep_known"], state["scale"], region, arrays["full"], blur)
 
     def observed_pixels(self) -> np.ndarray:
         """The observation in the problem's own channels (a grey photo's one), HxWxC float32, contiguous."""
@@ -125,8 +125,8 @@ def make_problem(
     """Build the Problem for ``task`` from the observed photo (HxWx3 float32 in [0, 1]); ``blur``:
     super-resolution's camera blur (``Problem.blur``)."""
     task = Task.parse(task, "task")
-    if blur and not task.changes_size:
-        raise InvalidParameterError("a blur of the small photo is for super-resolution (--task sr) only")
+    if not task.changes_size:
+        check_blur(blur, None)
     height, width = image.shape[:2]
     channels = 1 if grey else 3
     observed = image[:, :, :1] if grey else image
